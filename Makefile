@@ -1,0 +1,41 @@
+# browsertrain: `make run` sets everything up and serves the app on its sample data; `make test` sets up and tests.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test test-js test-py chromium clean
+
+setup: $(VENV)/.installed node_modules/.installed chromium
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium drives the browser tests and `browsertrain train`; Playwright's own browser download is not used.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$BROWSERTRAIN_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "Install Chromium (Debian: sudo apt-get install chromium) or set BROWSERTRAIN_CHROMIUM"; exit 1; fi
+
+run: setup
+	$(VENV)/bin/browsertrain serve --host $(HOST) --port $(PORT)
+
+test: setup test-js test-py
+
+test-js: node_modules/.installed
+	node --test tests/js/
+
+test-py: $(VENV)/.installed
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) node_modules data

@@ -1,0 +1,189 @@
+"""Turn a folder or zip (ImageFolder or images + labels.csv) into a stored dataset, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import errno
+import hashlib
+import io
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..limits import MAX_DATASET_ITEMS
+from ..storage import Storage, UnsafePath, atomic_write_json, check_name, inside, read_json
+from . import zipsafe
+from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
+
+MANIFEST = "manifest.json"
+LABELS_CSV = "labels.csv"
+# Files that archivers and desktops add; never data.
+_JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+class DatasetError(ValueError):
+    """A user's dataset problem: the message says what and where; nothing was written."""
+
+
+class DatasetExists(DatasetError):
+    pass
+
+
+def _visible(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.name not in _JUNK and not p.name.startswith("."))
+
+
+def _data_root(folder: Path) -> Path:
+    """Zips often wrap everything in one top folder: look inside it."""
+    children = _visible(folder)
+    if len(children) == 1 and children[0].is_dir() and not (folder / LABELS_CSV).exists():
+        inner = children[0]
+        # Unwrap only a real wrapper: one holding labels.csv or class folders, not a lone class folder.
+        if (inner / LABELS_CSV).is_file() or any(p.is_dir() for p in _visible(inner)):
+            return _data_root(inner)
+    return folder
+
+
+def _refuse_links(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_symlink():
+            raise DatasetError(f"{path.relative_to(folder)}: symbolic links are not imported")
+
+
+def _csv_items(root: Path) -> list[tuple[str, Path]]:
+    text = (root / LABELS_CSV).read_text(encoding="utf-8-sig")
+    items = []
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != 2:
+            raise DatasetError(f"{LABELS_CSV} line {line_no}: expected 'filename,label', got {len(row)} fields")
+        filename, label = row[0].strip(), row[1].strip()
+        if line_no == 1 and (filename.lower(), label.lower()) == ("filename", "label"):
+            continue
+        if not label:
+            raise DatasetError(f"{LABELS_CSV} line {line_no}: empty label for {filename!r}")
+        try:
+            path = inside(root, *Path(filename).parts)
+        except UnsafePath as exc:
+            raise DatasetError(f"{LABELS_CSV} line {line_no}: {filename!r}: {exc}") from None
+        if not path.is_file():
+            raise DatasetError(f"{LABELS_CSV} line {line_no}: file {filename!r} is not in the dataset")
+        items.append((label, path))
+    return items
+
+
+def _folder_items(root: Path) -> list[tuple[str, Path]]:
+    items = []
+    for class_dir in _visible(root):
+        if not class_dir.is_dir():
+            continue
+        for path in sorted(class_dir.rglob("*")):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):
+                items.append((class_dir.name, path))
+    return items
+
+
+def _dataset_hash(classes: list[str], items: list[dict]) -> str:
+    content = json.dumps([classes, [[it["label"], it["sha256"], it["content_type"]] for it in items]])
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def build_dataset(source: Path, out: Path, name: str) -> dict:
+    """Validate and copy every image of `source` into `out` (an empty folder); return the manifest."""
+    _refuse_links(source)
+    root = _data_root(source)
+    source_format = "csv" if (root / LABELS_CSV).is_file() else "imagefolder"
+    found = _csv_items(root) if source_format == "csv" else _folder_items(root)
+    if not found:
+        raise DatasetError(
+            "no images found: use one folder per class (ImageFolder) or images with a labels.csv of filename,label"
+        )
+    if len(found) > MAX_DATASET_ITEMS:
+        raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
+    found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
+    (out / "items").mkdir(parents=True)
+    items = []
+    for item_id, (label, path) in enumerate(found):
+        relative = str(path.relative_to(root))
+        info = validate_image(path, relative)
+        data = path.read_bytes()
+        stored = f"items/{item_id}{info.extension}"
+        (out / stored).write_bytes(data)
+        items.append({
+            "id": item_id, "label": label, "file": stored, "source": relative,
+            "width": info.width, "height": info.height, "bytes": len(data),
+            "content_type": info.content_type, "sha256": hashlib.sha256(data).hexdigest(),
+        })
+    classes = sorted({it["label"] for it in items})
+    manifest = {
+        "format": "browsertrain-dataset", "version": 1, "name": name,
+        "hash": _dataset_hash(classes, items), "classes": classes,
+        "num_items": len(items), "total_bytes": sum(it["bytes"] for it in items),
+        "source_format": source_format,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "items": items,
+    }
+    atomic_write_json(out / MANIFEST, manifest)
+    return manifest
+
+
+def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool = False) -> dict:
+    """Import a folder or a .zip under `name`. On any error nothing is left on disk."""
+    check_name(name, "dataset name")
+    final = storage.dataset_dir(name)
+    if final.exists() and not replace:
+        raise DatasetExists(f"dataset {name!r} already exists")
+    work = storage.new_staging_dir()
+    try:
+        if source.is_file():
+            unpacked = work / "source"
+            unpacked.mkdir()
+            zipsafe.extract(source, unpacked)
+            source = unpacked
+        elif not source.is_dir():
+            raise DatasetError(f"{source}: no such folder or zip file")
+        built = work / "dataset"
+        manifest = build_dataset(source, built, name)
+        if final.exists():  # replace: move the old one aside first so the swap is two renames
+            final.rename(work / "old")
+        built.rename(final)
+        return manifest
+    except (InvalidImage, zipsafe.UnsafeArchive) as exc:
+        raise DatasetError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise DatasetError("the disk is full; nothing was imported") from None
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def load_manifest(storage: Storage, name: str) -> dict:
+    path = storage.dataset_dir(name) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"no dataset named {name!r}")
+    return read_json(path)
+
+
+def list_datasets(storage: Storage) -> list[dict]:
+    summaries = []
+    for folder in sorted(storage.datasets_dir.iterdir()):
+        manifest_path = folder / MANIFEST
+        if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file():
+            m = read_json(manifest_path)
+            summaries.append({key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")})
+    return summaries
+
+
+def delete_dataset(storage: Storage, name: str) -> None:
+    folder = storage.dataset_dir(name)
+    if not (folder / MANIFEST).is_file():
+        raise FileNotFoundError(f"no dataset named {name!r}")
+    # Rename first so a half-deleted dataset is never visible under its name.
+    trash = storage.new_staging_dir()
+    folder.rename(trash / "deleted")
+    shutil.rmtree(trash, ignore_errors=True)

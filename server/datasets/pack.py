@@ -1,0 +1,56 @@
+"""The bulk pack: many items in one streamed response that a page splits with typed-array views, no copies.
+
+Layout (all integers little-endian):
+    bytes 0-3    magic b"BTPK"
+    bytes 4-7    uint32 H, the length of the JSON header
+    next H bytes UTF-8 JSON {"version": 1, "dataset", "hash", "items": [{"id", "label", "content_type",
+                 "offset", "size"}]}; offsets count from the first payload byte
+    payload      the items' bytes, back to back, in header order
+Sizes come from the manifest, so the header goes out before any item is read.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiofiles
+
+MAGIC = b"BTPK"
+MEDIA_TYPE = "application/x-browsertrain-pack"
+_CHUNK = 256 * 1024
+
+
+def pack_header(manifest: dict, items: list[dict]) -> bytes:
+    entries, offset = [], 0
+    for item in items:
+        entries.append({"id": item["id"], "label": item["label"], "content_type": item["content_type"],
+                        "offset": offset, "size": item["bytes"]})
+        offset += item["bytes"]
+    header = json.dumps({"version": 1, "dataset": manifest["name"], "hash": manifest["hash"],
+                         "items": entries}, separators=(",", ":")).encode()
+    return MAGIC + struct.pack("<I", len(header)) + header
+
+
+def pack_size(manifest: dict, items: list[dict]) -> int:
+    return len(pack_header(manifest, items)) + sum(item["bytes"] for item in items)
+
+
+async def stream_pack(dataset_dir: Path, manifest: dict, items: list[dict]) -> AsyncIterator[bytes]:
+    yield pack_header(manifest, items)
+    for item in items:
+        async with aiofiles.open(dataset_dir / item["file"], "rb") as f:
+            while chunk := await f.read(_CHUNK):
+                yield chunk
+
+
+def unpack(data: bytes) -> tuple[dict, dict[int, bytes]]:
+    """Split a pack (used by tests and the CLI); returns the header and {id: bytes}."""
+    if data[:4] != MAGIC:
+        raise ValueError("not a browsertrain pack")
+    (length,) = struct.unpack("<I", data[4:8])
+    header = json.loads(data[8:8 + length])
+    base = 8 + length
+    return header, {e["id"]: data[base + e["offset"]: base + e["offset"] + e["size"]] for e in header["items"]}

@@ -1,0 +1,52 @@
+"""The metadata store: runs and their status, in SQLite by default, reached through a SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, create_engine, event, case
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+runs = Table(
+    "runs", metadata,
+    Column("id", String(12), primary_key=True),
+    Column("dataset", String(64), nullable=False, index=True),
+    Column("dataset_hash", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),         # train | sanity (overfit check)
+    Column("status", String(16), nullable=False),       # created | running | finished | stopped | failed
+    Column("config", JSON, nullable=False),
+    Column("info", JSON, nullable=False),               # backend, user agent, GPU renderer, split seed
+    Column("summary", JSON, nullable=True),
+    Column("epochs_done", Integer, nullable=False, default=0),
+    Column("latest_snapshot", Integer, nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def connect(url: str) -> Engine:
+    """Create the engine and the tables (first start creates the database)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")   # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine
+
+
+def at_least(column, value: int):
+    """SQL for max(column, value) that SQLite and PostgreSQL both run."""
+    return case((column < value, value), else_=column)

@@ -1,0 +1,35 @@
+"""Every cap the server enforces, in one place, so each is named, documented and testable."""
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+
+# Names (datasets) become folder names: short, plain characters only.
+MAX_NAME_LENGTH = 64
+
+# Request bodies. Enforced while the body streams in, with or without Content-Length.
+MAX_UPLOAD_BYTES = 512 * MIB          # POST /api/datasets (a zip)
+MAX_SNAPSHOT_BYTES = 64 * MIB         # POST /api/runs/{id}/snapshots (model.json + weights)
+MAX_JSON_BODY_BYTES = 1 * MIB         # every other request with a body
+MAX_MULTIPART_FIELDS = 8              # form fields per multipart request
+MAX_MULTIPART_FILES = 2               # file parts per multipart request (tfjs sends model.json + weights)
+MAX_MULTIPART_PART_HEADER_BYTES = 8 * KIB
+
+# Zip archives, checked member by member before anything is extracted.
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_UNCOMPRESSED_BYTES = 2 * GIB
+MAX_ZIP_MEMBER_RATIO = 200            # uncompressed / compressed, per member (zip bombs reach 1000+)
+
+# Images, checked from the header before any pixel is decoded.
+MAX_IMAGE_PIXELS = 16_000_000         # width * height of one frame (a 4000 x 4000 photo)
+MAX_IMAGE_TOTAL_PIXELS = 64_000_000   # summed over all frames of an animated image
+MAX_IMAGE_FRAMES = 500
+MAX_DATASET_ITEMS = 100_000
+
+# Bulk reads: items per pack response.
+MAX_BULK_ITEMS = 5_000
+
+# Runs.
+MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
+MAX_WEIGHT_ELEMENTS = 64 * MIB // 4   # elements across all weights of one snapshot
+MAX_RUN_CONFIG_BYTES = 64 * KIB

@@ -1,0 +1,97 @@
+"""HTTP for datasets: list, upload (zip), manifest, one item, a bulk pack, delete."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from ..datasets import pack
+from ..datasets.importer import delete_dataset, import_dataset, list_datasets, load_manifest
+from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
+from .common import storage, user_errors
+
+router = APIRouter(prefix="/api/datasets", tags=["datasets"])
+_COPY_CHUNK = 1024 * 1024
+
+
+@router.get("")
+def get_datasets(request: Request) -> dict:
+    return {"datasets": list_datasets(storage(request))}
+
+
+@router.post("", status_code=201, openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file", "name"],
+    "properties": {"file": {"type": "string", "format": "binary", "description": "a .zip"},
+                   "name": {"type": "string"}}}}}}})
+async def upload_dataset(request: Request) -> dict:
+    """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
+    store = storage(request)
+    async with request.form(max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
+        upload, name = form.get("file"), form.get("name")
+        if not isinstance(upload, UploadFile):
+            raise HTTPException(400, "the form needs a 'file' part holding a .zip")
+        if not isinstance(name, str) or not name:
+            raise HTTPException(400, "the form needs a 'name' field")
+        work = store.new_staging_dir()
+        try:
+            staged = work / "upload.zip"  # the client's filename is never used as a path
+            with open(staged, "wb") as out:
+                while chunk := await upload.read(_COPY_CHUNK):
+                    out.write(chunk)
+            with user_errors():
+                manifest = await run_in_threadpool(import_dataset, store, staged, name)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
+
+
+@router.get("/{name}")
+def get_manifest(request: Request, name: str) -> dict:
+    with user_errors():
+        return load_manifest(storage(request), name)
+
+
+def _item(manifest: dict, item_id: int) -> dict:
+    if not 0 <= item_id < len(manifest["items"]):
+        raise HTTPException(404, f"no item {item_id}")
+    return manifest["items"][item_id]
+
+
+@router.api_route("/{name}/items/{item_id}", methods=["GET", "HEAD"])
+def get_item(request: Request, name: str, item_id: int):
+    """One image's bytes with its real content type; revalidate with If-None-Match for a 304."""
+    with user_errors():
+        manifest = load_manifest(storage(request), name)
+        folder = storage(request).dataset_dir(name)
+    item = _item(manifest, item_id)
+    etag = f'"{item["sha256"][:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return FileResponse(Path(folder) / item["file"], media_type=item["content_type"], headers=headers)
+
+
+@router.get("/{name}/bulk", responses={200: {"content": {pack.MEDIA_TYPE: {}},
+                                             "description": "a pack; see server/datasets/pack.py for the layout"}})
+def get_bulk(request: Request, name: str, start: int = Query(0, ge=0),
+             count: int = Query(MAX_BULK_ITEMS, ge=1, le=MAX_BULK_ITEMS)):
+    """Many items in one streamed response: magic, header length, JSON header with offsets, then the bytes."""
+    with user_errors():
+        manifest = load_manifest(storage(request), name)
+        folder = storage(request).dataset_dir(name)
+    items = manifest["items"][start:start + count]
+    headers = {"Content-Length": str(pack.pack_size(manifest, items)), "X-Dataset-Hash": manifest["hash"],
+               "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    return StreamingResponse(pack.stream_pack(folder, manifest, items), media_type=pack.MEDIA_TYPE, headers=headers)
+
+
+@router.delete("/{name}", status_code=204)
+def remove_dataset(request: Request, name: str) -> Response:
+    with user_errors():
+        delete_dataset(storage(request), name)
+    return Response(status_code=204)

@@ -1,0 +1,44 @@
+"""The HTML pages: home, upload, dataset, train and run. Data comes from the API; templates only lay out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ..storage import check_name, check_run_id
+from .common import user_errors
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, template: str, **context) -> HTMLResponse:
+    return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request):
+    return _page(request, "home.html", page="home")
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload(request: Request):
+    return _page(request, "upload.html", page="upload")
+
+
+@router.get("/datasets/{name}", response_class=HTMLResponse)
+def dataset(request: Request, name: str):
+    with user_errors():
+        check_name(name, "dataset name")
+    return _page(request, "dataset.html", page="dataset", dataset=name)
+
+
+@router.get("/train", response_class=HTMLResponse)
+def train(request: Request):
+    return _page(request, "train.html", page="train")
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run(request: Request, run_id: str):
+    with user_errors():
+        check_run_id(run_id)
+    return _page(request, "run.html", page="run", run_id=run_id)

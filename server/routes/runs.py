@@ -1,0 +1,132 @@
+"""HTTP for runs: create, read, update, the epoch log, snapshots posted by tfjs, and the latest model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from ..datasets.importer import load_manifest
+from ..limits import MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
+from ..runs import service, snapshots
+from .common import engine, storage, user_errors
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dataset: str
+    dataset_hash: str | None = None
+    kind: Literal["train", "sanity"] = "train"
+    config: dict[str, Any] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(default_factory=dict, description="backend, user agent, GPU renderer, split seed")
+
+
+class RunUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["running", "finished", "stopped", "failed"] | None = None
+    summary: dict[str, Any] | None = None
+    info: dict[str, Any] | None = None
+
+
+class EpochRecord(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    epoch: int = Field(ge=0)
+
+
+def _full(request: Request, run: dict) -> dict:
+    run_id = run["id"]
+    return {**run, "epochs": service.read_epochs(storage(request), run_id),
+            "snapshots": snapshots.list_snapshots(storage(request), run_id)}
+
+
+@router.post("", status_code=201)
+def create_run(request: Request, body: RunCreate) -> dict:
+    with user_errors():
+        manifest = load_manifest(storage(request), body.dataset)
+        if body.dataset_hash and body.dataset_hash != manifest["hash"]:
+            raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
+        return service.create_run(engine(request), storage(request), dataset=body.dataset,
+                                  dataset_hash=manifest["hash"], kind=body.kind, config=body.config, info=body.info)
+
+
+@router.get("")
+def get_runs(request: Request, dataset: str | None = None) -> dict:
+    return {"runs": service.list_runs(engine(request), dataset)}
+
+
+@router.get("/{run_id}")
+def get_run(request: Request, run_id: str) -> dict:
+    with user_errors():
+        storage(request).run_dir(run_id)
+        return _full(request, service.get_run(engine(request), run_id))
+
+
+@router.patch("/{run_id}")
+def patch_run(request: Request, run_id: str, body: RunUpdate) -> dict:
+    with user_errors():
+        storage(request).run_dir(run_id)
+        return service.update_run(engine(request), run_id, status=body.status, summary=body.summary, info=body.info)
+
+
+@router.post("/{run_id}/epochs", status_code=201)
+def post_epoch(request: Request, run_id: str, body: EpochRecord) -> dict:
+    with user_errors():
+        storage(request).run_dir(run_id)
+        service.append_epoch(engine(request), storage(request), run_id, body.model_dump())
+    return {"ok": True}
+
+
+@router.post("/{run_id}/snapshots", status_code=201, openapi_extra={"requestBody": {"content": {
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        "model.json": {"type": "string", "format": "binary"},
+        "model.weights.bin": {"type": "string", "format": "binary"}}}}}}})
+async def post_snapshot(request: Request, run_id: str, epoch: int | None = Query(None, ge=0)) -> dict:
+    """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
+    with user_errors():
+        storage(request).run_dir(run_id)
+    async with request.form(max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
+        parts = {}
+        for key in (snapshots.MODEL_FILE, snapshots.WEIGHTS_FILE):
+            part = form.get(key)
+            if not isinstance(part, UploadFile):
+                raise HTTPException(400, f"the form needs a '{key}' file part")
+            parts[key] = await part.read()
+    with user_errors():
+        return await run_in_threadpool(snapshots.save_snapshot, engine(request), storage(request), run_id,
+                                       parts[snapshots.MODEL_FILE], parts[snapshots.WEIGHTS_FILE], epoch)
+
+
+@router.get("/{run_id}/snapshots")
+def get_snapshots(request: Request, run_id: str) -> dict:
+    with user_errors():
+        return {"snapshots": snapshots.list_snapshots(storage(request), run_id)}
+
+
+@router.get("/{run_id}/model.json")
+def latest_model(request: Request, run_id: str) -> dict:
+    """The latest snapshot, loadable as-is with tf.loadLayersModel(url); its weights path is pinned to it."""
+    with user_errors():
+        seq = snapshots.latest_seq(storage(request), run_id)
+        if seq is None:
+            raise HTTPException(404, "this run has no snapshot yet")
+        return snapshots.model_json_for(storage(request), run_id, seq, f"snapshots/{seq}/")
+
+
+@router.get("/{run_id}/snapshots/{seq}/model.json")
+def snapshot_model(request: Request, run_id: str, seq: int) -> dict:
+    with user_errors():
+        return snapshots.model_json_for(storage(request), run_id, seq, "")
+
+
+@router.get("/{run_id}/snapshots/{seq}/model.weights.bin")
+def snapshot_weights(request: Request, run_id: str, seq: int) -> FileResponse:
+    with user_errors():
+        folder = snapshots.snapshot_dir(storage(request), run_id, seq)
+    return FileResponse(folder / snapshots.WEIGHTS_FILE, media_type="application/octet-stream",
+                        headers={"Cache-Control": "private, max-age=31536000, immutable"})

@@ -1,0 +1,1 @@
+"""Runs: their lifecycle in the metadata store, the per-epoch log, and weight snapshots."""

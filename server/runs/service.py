@@ -1,0 +1,102 @@
+"""Run lifecycle: create, read, update status, append epochs (whole lines), list."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from .. import db
+from ..limits import MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
+from ..storage import Storage, append_line, new_run_id
+
+EPOCH_LOG = "epochs.jsonl"
+RUN_KINDS = ("train", "sanity")
+RUN_STATUSES = ("created", "running", "finished", "stopped", "failed")
+
+
+class RunError(ValueError):
+    """A request about runs that cannot be honoured as sent."""
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+def _jsonable(value, cap: int, what: str):
+    encoded = json.dumps(value)
+    if len(encoded) > cap:
+        raise RunError(f"{what} is larger than {cap:,} bytes")
+    return value
+
+
+def create_run(engine: Engine, storage: Storage, *, dataset: str, dataset_hash: str, kind: str,
+               config: dict, info: dict) -> dict:
+    if kind not in RUN_KINDS:
+        raise RunError(f"kind must be one of {', '.join(RUN_KINDS)}")
+    run_id = new_run_id()
+    storage.run_dir(run_id).mkdir(parents=True)
+    stamp = db.now()
+    row = {"id": run_id, "dataset": dataset, "dataset_hash": dataset_hash, "kind": kind, "status": "created",
+           "config": _jsonable(config, MAX_RUN_CONFIG_BYTES, "config"),
+           "info": _jsonable(info, MAX_RUN_CONFIG_BYTES, "info"),
+           "summary": None, "epochs_done": 0, "latest_snapshot": None, "created_at": stamp, "updated_at": stamp}
+    with engine.begin() as conn:
+        conn.execute(db.runs.insert().values(**row))
+    return row
+
+
+def get_run(engine: Engine, run_id: str) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(select(db.runs).where(db.runs.c.id == run_id)).mappings().first()
+    if row is None:
+        raise RunNotFound(run_id)
+    return dict(row)
+
+
+def list_runs(engine: Engine, dataset: str | None = None) -> list[dict]:
+    query = select(db.runs).order_by(db.runs.c.created_at.desc())
+    if dataset:
+        query = query.where(db.runs.c.dataset == dataset)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def update_run(engine: Engine, run_id: str, *, status: str | None = None, summary: dict | None = None,
+               info: dict | None = None) -> dict:
+    run = get_run(engine, run_id)
+    values = {"updated_at": db.now()}
+    if status is not None:
+        if status not in RUN_STATUSES:
+            raise RunError(f"status must be one of {', '.join(RUN_STATUSES)}")
+        values["status"] = status
+    if summary is not None:
+        values["summary"] = _jsonable(summary, MAX_RUN_CONFIG_BYTES, "summary")
+    if info is not None:
+        values["info"] = _jsonable({**run["info"], **info}, MAX_RUN_CONFIG_BYTES, "info")
+    with engine.begin() as conn:
+        conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
+    return get_run(engine, run_id)
+
+
+def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) -> None:
+    """Append one epoch record as one whole line; the run's epoch count only ever grows."""
+    get_run(engine, run_id)
+    epoch = record.get("epoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise RunError("an epoch record needs an integer 'epoch' >= 0")
+    line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+    if len(line) > MAX_EPOCH_RECORD_BYTES:
+        raise RunError(f"an epoch record may be at most {MAX_EPOCH_RECORD_BYTES:,} bytes")
+    append_line(storage.run_dir(run_id) / EPOCH_LOG, line)
+    with engine.begin() as conn:
+        conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
+            epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now()))
+
+
+def read_epochs(storage: Storage, run_id: str) -> list[dict]:
+    path = storage.run_dir(run_id) / EPOCH_LOG
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

@@ -1,0 +1,163 @@
+"""Weight snapshots as tfjs sends them (model.json + model.weights.bin): validated, stored atomically, served."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+
+from .. import db
+from ..limits import MAX_WEIGHT_ELEMENTS
+from ..storage import Storage, atomic_write_json, read_json
+from .service import RunError, get_run
+
+SNAPSHOTS = "snapshots"
+LATEST = "latest.json"
+WEIGHTS_FILE = "model.weights.bin"
+MODEL_FILE = "model.json"
+_ACCEPTED_WEIGHT_PATHS = ({"./" + WEIGHTS_FILE}, {WEIGHTS_FILE})
+_SNAPSHOT_DIR = re.compile(r"s(\d{6})")
+# Model weights must be float32; Adam's step counter ("iter") is the one integer tfjs saves.
+_DTYPE_BYTES = {"float32": 4}
+_INTEGER_STATE = {"iter"}
+
+
+class SnapshotError(RunError):
+    """A snapshot that does not describe its own weights; nothing was stored."""
+
+
+def _weight_specs(model_json: dict) -> list[dict]:
+    if not isinstance(model_json.get("modelTopology"), dict):
+        raise SnapshotError("model.json has no modelTopology")
+    manifest = model_json.get("weightsManifest")
+    if not isinstance(manifest, list) or not manifest:
+        raise SnapshotError("model.json has no weightsManifest")
+    specs = []
+    for group in manifest:
+        if not isinstance(group, dict) or set(group.get("paths") or []) not in _ACCEPTED_WEIGHT_PATHS:
+            raise SnapshotError(f"weight paths must be exactly ['./{WEIGHTS_FILE}']")
+        if not isinstance(group.get("weights"), list):
+            raise SnapshotError("a weightsManifest group has no weights list")
+        specs.extend(group["weights"])
+    return specs
+
+
+def expected_weight_bytes(model_json: dict) -> int:
+    """Check every weight spec and return how many bytes of weights they describe."""
+    total_elements, total_bytes = 0, 0
+    for spec in _weight_specs(model_json):
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+            raise SnapshotError("a weight spec has no name")
+        shape, dtype = spec.get("shape"), spec.get("dtype")
+        if not isinstance(shape, list) or len(shape) > 6 or not all(
+                isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_WEIGHT_ELEMENTS for d in shape):
+            raise SnapshotError(f"weight {spec['name']!r} has an invalid shape {shape!r}")
+        is_step_counter = spec["name"].split("/")[-1] in _INTEGER_STATE and dtype == "int32" and shape == []
+        if dtype not in _DTYPE_BYTES and not is_step_counter:
+            raise SnapshotError(f"weight {spec['name']!r} has dtype {dtype!r}; snapshots hold float32 weights")
+        if "quantization" in spec:
+            raise SnapshotError("snapshots hold unquantized weights")
+        elements = math.prod(shape)
+        total_elements += elements
+        if total_elements > MAX_WEIGHT_ELEMENTS:
+            raise SnapshotError(f"weights hold more than {MAX_WEIGHT_ELEMENTS:,} elements")
+        total_bytes += elements * 4
+    return total_bytes
+
+
+def parse_model_json(raw: bytes) -> dict:
+    try:
+        model_json = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"model.json is not JSON ({exc})") from None
+    if not isinstance(model_json, dict):
+        raise SnapshotError("model.json must be a JSON object")
+    return model_json
+
+
+def _snapshot_dirs(snapshots: Path) -> list[int]:
+    if not snapshots.exists():
+        return []
+    return sorted(int(m.group(1)) for p in snapshots.iterdir() if (m := _SNAPSHOT_DIR.fullmatch(p.name)))
+
+
+def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes,
+                  epoch: int | None) -> dict:
+    """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole."""
+    get_run(engine, run_id)
+    model_json = parse_model_json(model_raw)
+    expected = expected_weight_bytes(model_json)
+    if expected != len(weights):
+        raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
+    snapshots = storage.run_dir(run_id) / SNAPSHOTS
+    snapshots.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=snapshots, prefix=".incoming-"))
+    try:
+        for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
+            with open(work / name, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        meta = {"epoch": epoch, "created_at": db.now(), "weight_bytes": len(weights),
+                "sha256": hashlib.sha256(weights).hexdigest()}
+        with _run_lock(snapshots):
+            seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
+            meta["seq"] = seq
+            atomic_write_json(work / "meta.json", meta)
+            os.rename(work, snapshots / f"s{seq:06d}")
+            atomic_write_json(snapshots / LATEST, meta)
+            with engine.begin() as conn:
+                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
+                    latest_snapshot=seq, updated_at=db.now()))
+        return meta
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+class _run_lock:
+    """An flock on the run's snapshot folder: one numbering and one `latest` move at a time, across processes."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / ".lock"
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def latest_seq(storage: Storage, run_id: str) -> int | None:
+    path = storage.run_dir(run_id) / SNAPSHOTS / LATEST
+    return read_json(path)["seq"] if path.exists() else None
+
+
+def list_snapshots(storage: Storage, run_id: str) -> list[dict]:
+    snapshots = storage.run_dir(run_id) / SNAPSHOTS
+    return [read_json(snapshots / f"s{seq:06d}" / "meta.json") for seq in _snapshot_dirs(snapshots)]
+
+
+def snapshot_dir(storage: Storage, run_id: str, seq: int) -> Path:
+    folder = storage.run_dir(run_id) / SNAPSHOTS / f"s{int(seq):06d}"
+    if not (folder / "meta.json").exists():
+        raise FileNotFoundError(f"snapshot {seq}")
+    return folder
+
+
+def model_json_for(storage: Storage, run_id: str, seq: int, weights_prefix: str) -> dict:
+    """The stored model.json with its weight path pinned to this snapshot, so a newer one can't mix in."""
+    model_json = read_json(snapshot_dir(storage, run_id, seq) / MODEL_FILE)
+    for group in model_json["weightsManifest"]:
+        group["paths"] = [weights_prefix + WEIGHTS_FILE]
+    return model_json

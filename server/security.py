@@ -1,0 +1,141 @@
+"""Who may talk to the server and how much they may send: Host/Origin checks, the token, body caps."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from .config import Settings
+from .limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES
+
+TOKEN_COOKIE = "browsertrain_token"
+TOKEN_HEADER = "x-browsertrain-token"
+_STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+_SNAPSHOT_PATH = re.compile(r"^/api/runs/[^/]+/snapshots/?$")
+
+
+def body_cap(method: str, path: str) -> int:
+    """The most bytes a request to this route may send."""
+    if method == "POST" and path.rstrip("/") == "/api/datasets":
+        return MAX_UPLOAD_BYTES
+    if method == "POST" and _SNAPSHOT_PATH.match(path):
+        return MAX_SNAPSHOT_BYTES
+    return MAX_JSON_BODY_BYTES
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, cap: int):
+        super().__init__(f"request body is larger than the {cap:,}-byte limit for this route")
+        self.cap = cap
+
+
+async def _send_json(send, status: int, detail: str, headers: list | None = None) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _host_only(netloc: str) -> str:
+    """'[::1]:8000' -> '::1', 'localhost:8000' -> 'localhost'."""
+    if netloc.startswith("["):
+        return netloc[1:].split("]", 1)[0]
+    return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+
+
+class GuardMiddleware:
+    """Refuses foreign Host headers (DNS rebinding), cross-origin writes (CSRF), missing tokens and big bodies."""
+
+    def __init__(self, app, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        host = _header(scope, b"host") or ""
+        if _host_only(host).lower() not in self.settings.allowed_hosts:
+            return await _send_json(send, 421, "unknown Host header")
+        method = scope["method"]
+        if method in _STATE_CHANGING:
+            origin = _header(scope, b"origin")
+            if origin is not None and urlsplit(origin).netloc != host:
+                return await _send_json(send, 403, "cross-origin request refused")
+            if _header(scope, b"sec-fetch-site") == "cross-site":
+                return await _send_json(send, 403, "cross-site request refused")
+        if self.settings.token is not None:
+            verdict = self._check_token(scope)
+            if verdict == "redirect":
+                return await self._redirect_with_cookie(scope, send)
+            if verdict is False:
+                return await _send_json(send, 401, "a token is required: open the URL printed at start")
+        cap = body_cap(method, scope["path"])
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > cap:
+            return await _send_json(send, 413, str(BodyTooLarge(cap)))
+        received = 0
+
+        async def capped_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise BodyTooLarge(cap)
+            return message
+
+        return await self.app(scope, capped_receive, send)
+
+    def _check_token(self, scope):
+        expected = self.settings.token.encode()
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        if "token" in query:
+            return "redirect" if hmac.compare_digest(query["token"].encode(), expected) else False
+        candidates = [_header(scope, TOKEN_HEADER.encode())]
+        auth = _header(scope, b"authorization")
+        if auth and auth.lower().startswith("token "):
+            candidates.append(auth[6:])
+        for part in (_header(scope, b"cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == TOKEN_COOKIE:
+                candidates.append(value)
+        return any(c is not None and hmac.compare_digest(c.encode(), expected) for c in candidates)
+
+    async def _redirect_with_cookie(self, scope, send):
+        """A one-time ?token= URL sets the cookie and redirects to the same URL without the token."""
+        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "token"]
+        location = scope["path"] + ("?" + urlencode(query) if query else "")
+        cookie = f"{TOKEN_COOKIE}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
+        await send({"type": "http.response.start", "status": 303,
+                    "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
+                                (b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class RedactTokenFilter(logging.Filter):
+    """Keeps the token out of access logs (uvicorn logs the query string of every request)."""
+
+    _pattern = re.compile(r"(token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(self._pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                                for a in record.args)
+        record.msg = self._pattern.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error", "uvicorn"):
+        logging.getLogger(name).addFilter(RedactTokenFilter())

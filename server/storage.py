@@ -1,0 +1,156 @@
+"""The only module that turns names into paths: validated names, joins that cannot escape the data folder, atomic writes."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+
+from .limits import MAX_NAME_LENGTH
+
+# A name is one plain path segment: it starts with a letter or digit, so never "." / ".." / "-x",
+# and holds no separator, NUL, percent sign or drive colon.
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_RUN_ID_RE = re.compile(r"[0-9a-f]{12}")
+
+
+class UnsafePath(ValueError):
+    """A name or path that would leave the data folder, or is not a plain name."""
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Return `name` if it is a safe single segment, else raise UnsafePath with a message a user can act on."""
+    if not isinstance(name, str) or not name:
+        raise UnsafePath(f"{what} is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UnsafePath(f"{what} is longer than {MAX_NAME_LENGTH} characters")
+    if not _NAME_RE.fullmatch(name) or ".." in name:
+        raise UnsafePath(
+            f"{what} {name!r} may only hold letters, digits, '.', '_' and '-', and must start with a letter or digit"
+        )
+    return name
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
+        raise UnsafePath(f"run id {run_id!r} is not a run id")
+    return run_id
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """Join `parts` under `root` and refuse the result unless it resolves (symlinks followed) inside `root`.
+
+    Comparing whole resolved paths, not string prefixes, is what refuses sibling folders such as `datasets2`.
+    """
+    root_real = Path(os.path.realpath(root))
+    for part in parts:
+        if "\x00" in part or part.startswith(("/", "\\")) or "\\" in part or re.match(r"^[A-Za-z]:", part):
+            raise UnsafePath(f"path part {part!r} is not allowed")
+    candidate = Path(os.path.realpath(root_real.joinpath(*parts)))
+    if candidate != root_real and root_real not in candidate.parents:
+        raise UnsafePath("path leaves the data folder")
+    return candidate
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so readers see the old content or the new one, never a torn one (temp + fsync + replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_json(path: Path, value) -> None:
+    atomic_write_bytes(path, json.dumps(value, indent=1, sort_keys=True).encode())
+
+
+def read_json(path: Path):
+    return json.loads(path.read_bytes())
+
+
+_append_locks: dict[str, threading.Lock] = {}
+_append_locks_guard = threading.Lock()
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one whole line: one write() of the full line under a thread lock and an flock across processes."""
+    if "\n" in line:
+        raise ValueError("a log line may not contain a newline")
+    data = (line + "\n").encode()
+    with _append_locks_guard:
+        lock = _append_locks.setdefault(str(path), threading.Lock())
+    with lock:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class Storage:
+    """The data folder's layout. Every path the server touches comes from here."""
+
+    def __init__(self, data_dir: Path):
+        self.root = Path(os.path.realpath(data_dir))
+        for folder in (self.root, self.datasets_dir, self.runs_dir, self.staging_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def staging_dir(self) -> Path:
+        # Inside the data folder so that finishing an import is one rename on the same filesystem.
+        return self.root / ".staging"
+
+    def dataset_dir(self, name: str) -> Path:
+        return inside(self.datasets_dir, check_name(name, "dataset name"))
+
+    def run_dir(self, run_id: str) -> Path:
+        return inside(self.runs_dir, check_run_id(run_id))
+
+    def new_staging_dir(self) -> Path:
+        path = self.staging_dir / uuid.uuid4().hex
+        path.mkdir()
+        return path
+
+    def clear_staging(self) -> None:
+        """Remove what an interrupted import left behind (called at start-up)."""
+        for child in self.staging_dir.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)

@@ -1,0 +1,60 @@
+/** The one module that talks to the server: same-origin relative URLs, JSON in and out, clear errors. */
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(typeof detail === 'string' ? detail : JSON.stringify(detail));
+    this.status = status;
+  }
+}
+
+async function request(method, url, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { detail = (await response.json()).detail ?? detail; } catch { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  return response.status === 204 ? null : response.json();
+}
+
+const enc = encodeURIComponent;
+
+export const listDatasets = async () => (await request('GET', '/api/datasets')).datasets;
+export const getManifest = (name) => request('GET', `/api/datasets/${enc(name)}`);
+export const deleteDataset = (name) => request('DELETE', `/api/datasets/${enc(name)}`);
+export const itemUrl = (name, id) => `/api/datasets/${enc(name)}/items/${id}`;
+export const bulkUrl = (name, start, count) => `/api/datasets/${enc(name)}/bulk?start=${start}&count=${count}`;
+
+export const listRuns = async (dataset) =>
+  (await request('GET', dataset ? `/api/runs?dataset=${enc(dataset)}` : '/api/runs')).runs;
+export const createRun = (body) => request('POST', '/api/runs', body);
+export const getRun = (runId) => request('GET', `/api/runs/${enc(runId)}`);
+export const updateRun = (runId, body) => request('PATCH', `/api/runs/${enc(runId)}`, body);
+export const postEpoch = (runId, record) => request('POST', `/api/runs/${enc(runId)}/epochs`, record);
+export const snapshotUrl = (runId, epoch) => `/api/runs/${enc(runId)}/snapshots?epoch=${epoch}`;
+export const latestModelUrl = (runId) => `/api/runs/${enc(runId)}/model.json`;
+
+/** Upload a zip with progress (fetch has no upload progress, so XMLHttpRequest). */
+export function uploadDataset(file, name, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append('name', name);
+    form.append('file', file);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/datasets');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress?.(e.loaded / e.total); };
+    xhr.onload = () => {
+      let body = null;
+      try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body?.detail ?? xhr.statusText));
+    };
+    xhr.onerror = () => reject(new ApiError(0, 'the connection to the server failed'));
+    xhr.send(form);
+  });
+}
