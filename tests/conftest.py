@@ -55,11 +55,12 @@ def start_server(data_dir: Path, *extra_args: str, host: str = "127.0.0.1", env:
     """Start `browsertrain serve` as a real process and wait until it answers."""
     port = free_port()
     log = open(data_dir.parent / f"server-{port}.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--host", host,
-         "--port", str(port), "--log-level", "warning", *extra_args],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-    )
+    with log:  # the child keeps its own copy of the descriptor; ours is closed at once
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--host", host,
+             "--port", str(port), "--log-level", "warning", *extra_args],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )
     shown = f"[{host}]" if ":" in host else host
     server = LiveServer(f"http://{shown}:{port}", data_dir, process, port)
     deadline = time.monotonic() + STARTUP_SECONDS
