@@ -105,6 +105,8 @@ async def post_snapshot(request: Request, run_id: str, epoch: int | None = Query
 @router.get("/{run_id}/snapshots")
 def get_snapshots(request: Request, run_id: str) -> dict:
     with user_errors():
+        storage(request).run_dir(run_id)
+        service.get_run(engine(request), run_id)
         return {"snapshots": snapshots.list_snapshots(storage(request), run_id)}
 
 

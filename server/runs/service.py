@@ -86,7 +86,10 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
     epoch = record.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise RunError("an epoch record needs an integer 'epoch' >= 0")
-    line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+    try:
+        line = json.dumps(record, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise RunError("an epoch record may not hold NaN or Infinity (send null instead)") from None
     if len(line) > MAX_EPOCH_RECORD_BYTES:
         raise RunError(f"an epoch record may be at most {MAX_EPOCH_RECORD_BYTES:,} bytes")
     append_line(storage.run_dir(run_id) / EPOCH_LOG, line)
