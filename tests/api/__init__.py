@@ -1,0 +1,1 @@
+"""Server API tests: real uvicorn servers, real files, real zips."""

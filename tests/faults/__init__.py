@@ -1,0 +1,1 @@
+"""Server fault tests: concurrency, crashes, slow uploads, a full disk, fuzzing."""

@@ -1,0 +1,1 @@
+"""Server security tests: traversal, hostile uploads, snapshots, headers, Host/Origin and the token."""
