@@ -163,7 +163,7 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
 
 
 def load_manifest(storage: Storage, name: str) -> dict:
-    path = storage.dataset_dir(name) / MANIFEST
+    path = inside(storage.dataset_dir(name), MANIFEST)  # a symlinked manifest is refused, not followed out
     if not path.is_file():
         raise FileNotFoundError(f"no dataset named {name!r}")
     return read_json(path)
@@ -173,7 +173,7 @@ def list_datasets(storage: Storage) -> list[dict]:
     summaries = []
     for folder in sorted(storage.datasets_dir.iterdir()):
         manifest_path = folder / MANIFEST
-        if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file():
+        if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file() and not manifest_path.is_symlink():
             m = read_json(manifest_path)
             summaries.append({key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")})
     return summaries

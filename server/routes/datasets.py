@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
@@ -13,6 +12,7 @@ from starlette.datastructures import UploadFile
 from ..datasets import pack
 from ..datasets.importer import delete_dataset, import_dataset, list_datasets, load_manifest
 from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
+from ..storage import inside
 from .common import storage, user_errors
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
@@ -68,12 +68,13 @@ def get_item(request: Request, name: str, item_id: int):
     with user_errors():
         manifest = load_manifest(storage(request), name)
         folder = storage(request).dataset_dir(name)
-    item = _item(manifest, item_id)
+        item = _item(manifest, item_id)
+        path = inside(folder, item["file"])  # a symlinked item file is refused, not followed out
     etag = f'"{item["sha256"][:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return FileResponse(Path(folder) / item["file"], media_type=item["content_type"], headers=headers)
+    return FileResponse(path, media_type=item["content_type"], headers=headers)
 
 
 @router.get("/{name}/bulk", responses={200: {"content": {pack.MEDIA_TYPE: {}},
@@ -84,7 +85,9 @@ def get_bulk(request: Request, name: str, start: int = Query(0, ge=0),
     with user_errors():
         manifest = load_manifest(storage(request), name)
         folder = storage(request).dataset_dir(name)
-    items = manifest["items"][start:start + count]
+        items = manifest["items"][start:start + count]
+        for item in items:  # checked before the first byte goes out
+            inside(folder, item["file"])
     headers = {"Content-Length": str(pack.pack_size(manifest, items)), "X-Dataset-Hash": manifest["hash"],
                "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
     return StreamingResponse(pack.stream_pack(folder, manifest, items), media_type=pack.MEDIA_TYPE, headers=headers)
