@@ -66,6 +66,7 @@ def disk_state(data_dir: Path) -> dict:
     state["beside the data folder"] = sorted(
         p.name for p in data_dir.parent.iterdir() if not (p.name.startswith("server-") and p.name.endswith(".log")))
     state["server temp folder"] = files_under(data_dir.parent / "tmp")
+    state["outside the data folder"] = files_under(data_dir.parent / "outside")
     return state
 
 
@@ -116,7 +117,8 @@ def plant_outside(data_dir: Path) -> list[str]:
 
     - secret.txt beside the data folder;
     - datasets/linked and runs/abcdefabcdef: symlinks to dataset- and run-shaped folders outside the data folder;
-    - datasets2/secretset and runs2/0123456789ab: sibling folders whose names start like the real ones.
+    - datasets2/secretset and runs2/0123456789ab: sibling folders whose names start like the real ones;
+    - datasets/hollow (an item file that is a symlink to secret.txt), datasets/mirror (a symlinked manifest).
     """
     markers = [f"SECRET{secrets.token_hex(8)}" for _ in range(5)]
     (data_dir.parent / "secret.txt").write_text(markers[0])
@@ -127,6 +129,14 @@ def plant_outside(data_dir: Path) -> list[str]:
     (data_dir / "runs" / RUN_ID_OUTSIDE).symlink_to(outside / "linkedrun", target_is_directory=True)
     _fake_dataset(data_dir / "datasets2" / "secretset", "secretset", markers[3])
     _fake_run(data_dir / "runs2" / RUN_ID_SIBLING, markers[4])
+    # Real folders inside datasets/ whose files are symlinks: an item pointing at secret.txt, a manifest pointing at
+    # the outside dataset's manifest.
+    _fake_dataset(data_dir / "datasets" / "hollow", "hollow", "hollow")
+    item = data_dir / "datasets" / "hollow" / "items" / "0.png"
+    item.unlink()
+    item.symlink_to(data_dir.parent / "secret.txt")
+    (data_dir / "datasets" / "mirror").mkdir()
+    (data_dir / "datasets" / "mirror" / "manifest.json").symlink_to(outside / "linkedset" / "manifest.json")
     return markers
 
 
