@@ -41,7 +41,9 @@ test('kernels start glorot-normal and biases at zero', async () => {
     if (values.length < 400) continue; // too few draws for a stable standard deviation
     const shape = weight.shape;
     const receptive = shape.length === 4 ? shape[0] * shape[1] : 1;
-    const fanIn = shape.at(-2) * receptive;
+    // A depthwise kernel [3, 3, C, 1] connects each channel to itself only: fan_in = fan_out = 3x3.
+    const depthwise = weight.originalName.endsWith('depthwise_kernel');
+    const fanIn = depthwise ? receptive : shape.at(-2) * receptive;
     const fanOut = shape.at(-1) * receptive;
     const glorotStd = Math.sqrt(2 / (fanIn + fanOut));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -1,0 +1,56 @@
+/** Decode → canvas resize → tf.browser.fromPixels (tip 14), with the resized pixels cached for later epochs. */
+import { tf } from '../tf.js';
+import { normalize } from './normalize.js';
+
+const CHANNELS = 3;
+
+/** A 2D canvas of the model's input size; the resize happens in drawImage, never on tensors. */
+function makeCanvas(size) {
+  const canvas = typeof OffscreenCanvas !== 'undefined'
+    ? new OffscreenCanvas(size, size)
+    : Object.assign(document.createElement('canvas'), { width: size, height: size });
+  // willReadFrequently keeps the canvas on the CPU, which makes fromPixels ~5x faster on cpu/wasm.
+  return { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true }) };
+}
+
+/**
+ * The resized pixels of every item, as one Uint8Array of n*size*size*3 bytes, computed once and kept (a 64x64
+ * image is 12 KB, so 5,000 items cost 60 MB) so that epochs after the first decode nothing.
+ */
+export class PixelCache {
+  constructor(size) {
+    this.size = size;
+    this.stride = size * size * CHANNELS;
+    this.pixels = null;
+    this.count = 0;
+  }
+
+  async fill(blobs, onProgress) {
+    const { canvas, ctx } = makeCanvas(this.size);
+    this.pixels = new Uint8Array(blobs.length * this.stride);
+    for (let i = 0; i < blobs.length; i += 1) {
+      const bitmap = await createImageBitmap(blobs[i]);
+      ctx.clearRect(0, 0, this.size, this.size);
+      ctx.drawImage(bitmap, 0, 0, this.size, this.size);
+      bitmap.close();
+      const pixels = tf.browser.fromPixels(canvas, CHANNELS);
+      this.pixels.set(await pixels.data(), i * this.stride);
+      pixels.dispose();
+      if (onProgress && (i % 50 === 49 || i === blobs.length - 1)) onProgress(i + 1, blobs.length);
+    }
+    this.count = blobs.length;
+    return this;
+  }
+
+  /** The raw pixels of one item, [size, size, 3] values in 0..255 (for previews and tests). */
+  item(index) {
+    return this.pixels.subarray(index * this.stride, (index + 1) * this.stride);
+  }
+
+  /** A normalised float32 batch [n, size, size, 3] for the given item indices. */
+  batch(indices, mode) {
+    const data = new Uint8Array(indices.length * this.stride);
+    indices.forEach((index, row) => data.set(this.item(index), row * this.stride));
+    return tf.tidy(() => normalize(tf.tensor4d(data, [indices.length, this.size, this.size, CHANNELS], 'int32'), mode));
+  }
+}

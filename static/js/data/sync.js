@@ -1,0 +1,91 @@
+/** Brings a dataset into IndexedDB once, through the bulk endpoint, and serves it from there afterwards. */
+import { bulkUrl, getManifest } from '../api.js';
+import { cachedVersions, deleteVersion, markComplete, putItems, readItems } from './idb.js';
+import { parsePack } from './pack.js';
+
+export const SYNC_CHUNK_ITEMS = 1000;  // items per bulk request and per IndexedDB transaction
+const STORAGE_HEADROOM = 1.2;           // IndexedDB stores blobs with some overhead
+
+/** Read a response body into one buffer, reporting bytes as they arrive. */
+async function readBody(response, onBytes) {
+  const total = Number(response.headers.get('Content-Length')) || 0;
+  const reader = response.body.getReader();
+  let buffer = new Uint8Array(total || 1 << 20);
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (length + value.length > buffer.length) {
+      const grown = new Uint8Array(Math.max(buffer.length * 2, length + value.length));
+      grown.set(buffer.subarray(0, length));
+      buffer = grown;
+    }
+    buffer.set(value, length);
+    length += value.length;
+    onBytes(value.length);
+  }
+  return buffer.buffer.slice(0, length);
+}
+
+async function checkSpace(bytesNeeded) {
+  if (!navigator.storage?.estimate) return;
+  const { quota, usage } = await navigator.storage.estimate();
+  const free = quota - usage;
+  if (bytesNeeded * STORAGE_HEADROOM > free) {
+    const mb = (n) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+    throw new Error(`this dataset needs about ${mb(bytesNeeded * STORAGE_HEADROOM)} of browser storage `
+      + `but only ${mb(free)} is free; free some space or use a smaller dataset`);
+  }
+}
+
+async function download(manifest, onProgress) {
+  await checkSpace(manifest.total_bytes);
+  const progress = { items: 0, totalItems: manifest.num_items, bytes: 0, totalBytes: manifest.total_bytes, requests: 0 };
+  onProgress?.({ ...progress, phase: 'download' });
+  for (let start = 0; start < manifest.num_items; start += SYNC_CHUNK_ITEMS) {
+    const response = await fetch(bulkUrl(manifest.name, start, SYNC_CHUNK_ITEMS));
+    progress.requests += 1;
+    if (!response.ok) throw new Error(`downloading ${manifest.name} failed: HTTP ${response.status}`);
+    const buffer = await readBody(response, (n) => {
+      progress.bytes += n;
+      onProgress?.({ ...progress, phase: 'download' });
+    });
+    const { header, items } = parsePack(buffer);
+    if (header.hash !== manifest.hash) throw new Error(`${manifest.name} changed on the server while downloading`);
+    await putItems(manifest.name, manifest.hash, items.map((it) => ({
+      id: it.id, label: it.label, blob: new Blob([it.bytes], { type: it.contentType }),
+    })));
+    progress.items += items.length;
+    onProgress?.({ ...progress, phase: 'download' });
+  }
+  await markComplete({ name: manifest.name, hash: manifest.hash, classes: manifest.classes,
+    count: manifest.num_items, bytes: manifest.total_bytes });
+}
+
+/**
+ * The dataset's items as [{id, label, blob}] plus {name, hash, classes, source}; source is 'cache' when no item
+ * was requested, 'server' after a download, 'offline' when the server could not be reached.
+ */
+export async function loadDataset(name, { onProgress } = {}) {
+  let manifest = null;
+  try {
+    manifest = await getManifest(name);
+  } catch (err) {
+    if (err.status) throw err;  // the server answered: a real error, not an outage
+  }
+  const versions = (await cachedVersions(name)).filter((v) => v.complete);
+  let version = manifest ? versions.find((v) => v.hash === manifest.hash) : versions[0];
+  let source = manifest ? 'cache' : 'offline';
+  if (!version) {
+    if (!manifest) throw new Error(`the server is unreachable and ${name} was never downloaded here`);
+    await download(manifest, onProgress);
+    version = { name, hash: manifest.hash, classes: manifest.classes };
+    source = 'server';
+  }
+  for (const old of versions) {
+    if (old.hash !== version.hash) await deleteVersion(name, old.hash);
+  }
+  const items = await readItems(name, version.hash);
+  onProgress?.({ phase: 'ready', items: items.length, totalItems: items.length, source });
+  return { name, hash: version.hash, classes: version.classes, items, source };
+}

@@ -1,0 +1,105 @@
+/** Picks the backend: the user's choice, or `auto` — a short timed training probe on each backend that can train here. */
+import { tf } from '../tf.js';
+import { registerWasmTrainingKernels } from './wasm_kernels.js';
+
+export const BACKENDS = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
+export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
+const PROBE = { size: 32, batch: 8, warmSteps: 1, timedSteps: 3 };
+
+let wasmConfigured = false;
+
+/** The wasm backend reads its .wasm files' location and thread count once, before it first initialises. */
+function configureWasm() {
+  if (wasmConfigured || !tf.wasm) return;
+  tf.wasm.setWasmPaths(WASM_PATH);
+  if (globalThis.crossOriginIsolated && tf.wasm.setThreadsCount) {
+    tf.wasm.setThreadsCount(Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)));
+  }
+  registerWasmTrainingKernels(tf);
+  wasmConfigured = true;
+}
+
+/** The GPU as the browser names it (WebGL's unmasked renderer string), or null. */
+export function gpuRenderer() {
+  try {
+    const canvas = typeof OffscreenCanvas !== 'undefined' ? new OffscreenCanvas(1, 1) : null;
+    const gl = canvas?.getContext('webgl2') ?? canvas?.getContext('webgl');
+    if (!gl) return null;
+    const ext = gl.getExtension('WEBGL_debug_renderer_info');
+    return gl.getParameter(ext ? ext.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+  } catch {
+    return null;
+  }
+}
+
+async function activate(name) {
+  if (name === 'wasm') configureWasm();
+  if (!tf.findBackendFactory(name)) return { ok: false, error: `the ${name} backend is not loaded in this page` };
+  try {
+    // setBackend answers false (it does not throw) when, e.g., WebGPU has no adapter.
+    if (!(await tf.setBackend(name))) return { ok: false, error: `${name} is not available on this device` };
+    await tf.ready();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, error: err.message };
+  }
+}
+
+/** A few Adam steps of a tiny separable CNN on the active backend: can it train, and how fast. */
+async function probeTraining() {
+  const input = tf.input({ shape: [PROBE.size, PROBE.size, 3] });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(input);
+  x = tf.layers.separableConv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(x);
+  x = tf.layers.globalAveragePooling2d({}).apply(x);
+  const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax' }).apply(x) });
+  const optimizer = tf.train.adam(0.001);
+  const xs = tf.randomUniform([PROBE.batch, PROBE.size, PROBE.size, 3]);
+  const ys = tf.oneHot(tf.tensor1d(Array.from({ length: PROBE.batch }, (_, i) => i % 2), 'int32'), 2);
+  const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);
+  try {
+    for (let i = 0; i < PROBE.warmSteps; i += 1) {
+      const warm = step();
+      await warm.data();  // the first step compiles shaders / kernels: not timed
+      warm.dispose();
+    }
+    const start = performance.now();
+    let loss = null;
+    for (let i = 0; i < PROBE.timedSteps; i += 1) { tf.dispose(loss); loss = step(); }
+    const value = (await loss.data())[0];
+    tf.dispose(loss);
+    if (!Number.isFinite(value)) throw new Error('the probe loss is not finite');
+    const seconds = (performance.now() - start) / 1000;
+    return { ok: true, imagesPerSecond: (PROBE.batch * PROBE.timedSteps) / seconds };
+  } catch (err) {
+    return { ok: false, error: `cannot train here: ${err.message}` };
+  } finally {
+    tf.dispose([xs, ys]);
+    model.dispose();
+    optimizer.dispose();
+  }
+}
+
+/**
+ * Activate `choice` ('auto' or one of BACKENDS). Returns {backend, reason, probes} where probes maps each tried
+ * backend to {ok, imagesPerSecond?, error?}; the decision and its reasons are recorded with the run.
+ */
+export async function chooseBackend(choice = 'auto') {
+  const probes = {};
+  const candidates = choice === 'auto' ? BACKENDS : [choice];
+  for (const name of candidates) {
+    const active = await activate(name);
+    probes[name] = active.ok ? await probeTraining() : active;
+  }
+  const working = candidates.filter((n) => probes[n].ok);
+  if (choice !== 'auto') {
+    if (working.length) return { backend: choice, reason: 'chosen by the user', probes };
+    const fallback = await chooseBackend('auto');
+    return { ...fallback, reason: `${choice} failed (${probes[choice].error}); ${fallback.reason}`,
+      probes: { ...fallback.probes, [choice]: probes[choice] } };
+  }
+  if (!working.length) throw new Error('no TensorFlow.js backend can train in this browser');
+  const best = working.reduce((a, b) => (probes[b].imagesPerSecond > probes[a].imagesPerSecond ? b : a));
+  await activate(best);
+  const rate = (n) => `${n} ${probes[n].ok ? `${probes[n].imagesPerSecond.toFixed(0)} img/s` : `failed: ${probes[n].error}`}`;
+  return { backend: best, reason: `fastest in a training probe (${candidates.map(rate).join('; ')})`, probes };
+}

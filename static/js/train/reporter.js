@@ -1,0 +1,66 @@
+/** Sends a run's epochs and snapshots to the server without ever stopping training when the server is away. */
+import { tf } from '../tf.js';
+import * as api from '../api.js';
+
+export class Reporter {
+  constructor(runId, onWarning) {
+    this.runId = runId;
+    this.onWarning = onWarning;
+    this.unsent = [];       // epoch records the server has not acknowledged yet, oldest first
+    this.snapshotOwed = null;  // epochs done at the last snapshot that failed to arrive
+  }
+
+  /** Queue the record and send everything queued; on failure keep it for the next try. */
+  async epoch(record) {
+    this.unsent.push(record);
+    await this.flush();
+  }
+
+  async flush() {
+    while (this.unsent.length) {
+      try {
+        await api.postEpoch(this.runId, this.unsent[0]);
+        this.unsent.shift();
+      } catch (err) {
+        if (err.status && err.status < 500) {  // refused for good: dropping it beats blocking the rest
+          this.onWarning?.(`epoch ${this.unsent[0].epoch} was refused: ${err.message}`);
+          this.unsent.shift();
+          continue;
+        }
+        this.onWarning?.(`server unreachable; ${this.unsent.length} epoch record(s) will be sent later`);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** POST the model exactly as tfjs sends it, with the optimizer's state so a run resumes where it stopped. */
+  async snapshot(model, epochsDone) {
+    // tfjs 4.22's optimizer.getWeights() makes an `iter` scalar that save() never disposes: one leaked tensor per
+    // snapshot. A scope around the save reclaims it (training is waiting for this call, so nothing else is in it).
+    tf.engine().startScope();
+    try {
+      const result = await model.save(tf.io.http(api.snapshotUrl(this.runId, epochsDone)), { includeOptimizer: true });
+      const response = result.responses?.[0];
+      if (response && !response.ok) throw new Error(`HTTP ${response.status}`);
+      this.snapshotOwed = null;
+      return response ? await response.json() : null;
+    } catch (err) {
+      this.snapshotOwed = epochsDone;
+      this.onWarning?.(`snapshot after epoch ${epochsDone} did not reach the server (${err.message}); it will be retried`);
+      return null;
+    } finally {
+      tf.engine().endScope();
+    }
+  }
+
+  /** Final status and summary; retries what is owed first. */
+  async finish(status, summary) {
+    await this.flush();
+    try {
+      await api.updateRun(this.runId, { status, summary });
+    } catch (err) {
+      this.onWarning?.(`could not record the run's end: ${err.message}`);
+    }
+  }
+}
