@@ -52,24 +52,32 @@ export function resolveModelConfig(config = {}) {
 function weightInitFor(seed, layerName, kernelKeys) {
   const init = { biasInitializer: 'zeros' };
   for (const key of kernelKeys) {
-    const keySeed = seed === null ? undefined : deriveSeed(seed, layerName, key);
-    init[key] = key === 'depthwiseInitializer'
-      ? depthwiseGlorotNormal(keySeed)
-      : (seed === null ? 'glorotNormal' : tf.initializers.glorotNormal({ seed: keySeed }));
+    init[key] = seed === null ? 'glorotNormal' : tf.initializers.glorotNormal({ seed: deriveSeed(seed, layerName, key) });
   }
   return init;
 }
 
 /**
- * Glorot-normal for a 3x3 depthwise kernel, with the fans of what it really connects: each output channel sees
+ * Redraws every depthwise kernel glorot-normal with the fans of what it really connects: each output channel sees
  * 3x3 inputs of one channel, so fan_in = fan_out = 9. tfjs (like Keras) computes the fans of the [3, 3, C, 1] kernel
  * as if every channel fed every output (fan_in = 9C), which shrinks the weights by sqrt(C): stacked over the
- * reference CNN's seven separable convs the features reach the head at ~1e-3 and the loss never leaves ln(classes).
+ * reference CNN's seven separable convs, the features reach the head at ~1e-3 and the loss never leaves
+ * ln(classes). This is done after building, not with a depthwiseInitializer, because tfjs 4.22's SeparableConv2D
+ * also hands its depthwiseInitializer to the pointwise kernel (convolutional.js: `pointwiseInitializer =
+ * getInitializer(config.depthwiseInitializer || ...)`).
  */
-function depthwiseGlorotNormal(seed) {
+function redrawDepthwiseKernels(model, seed) {
   const fan = DEPTHWISE_KERNEL * DEPTHWISE_KERNEL;
-  // tfjs draws glorotNormal as a normal truncated at 2 sigma with stddev sqrt(2 / (fanIn + fanOut)); the same here.
-  return tf.initializers.truncatedNormal({ mean: 0, stddev: Math.sqrt(2 / (fan + fan)), seed });
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'SeparableConv2D') continue;
+    const kernel = layer.depthwiseKernel;
+    // tfjs draws glorotNormal as a normal truncated at 2 sigma with stddev sqrt(2 / (fanIn + fanOut)); so do we.
+    const init = tf.initializers.truncatedNormal({
+      mean: 0, stddev: Math.sqrt(2 / (fan + fan)), seed: seed === null ? undefined : deriveSeed(seed, layer.name, 'depthwise'),
+    });
+    tf.tidy(() => kernel.write(init.apply(kernel.shape)));
+  }
+  return model;
 }
 
 function activationLayer(config, name) {
@@ -141,5 +149,6 @@ export function buildModel(config = {}, task = 'classification') {
   });
   x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
   const output = taskObject.head(x, resolved, weightInitFor(resolved.seed, 'head', ['kernelInitializer']));
-  return tf.model({ inputs: input, outputs: output, name: `browsertrain_${taskObject.name}` });
+  const model = tf.model({ inputs: input, outputs: output, name: `browsertrain_${taskObject.name}` });
+  return redrawDepthwiseKernels(model, resolved.seed);
 }
