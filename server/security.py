@@ -6,7 +6,10 @@ import hmac
 import json
 import logging
 import re
+from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from starlette.exceptions import HTTPException
 
 from .config import Settings
 from .limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES
@@ -85,17 +88,43 @@ class GuardMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > cap:
             return await _send_json(send, 413, str(BodyTooLarge(cap)))
         received = 0
+        answered = False   # the 413 went out: the app's own answer is dropped
+        started = False    # the app has begun its response: too late for a 413
+        gone = False       # the client hung up mid-body: nobody is left to answer
 
+        # Past the cap the guard answers 413 itself and tells the app the client left. Raising from receive() instead
+        # would reach the app wrapped (FastAPI turns it into a 400, Starlette's middleware into an ExceptionGroup/500).
         async def capped_receive():
-            nonlocal received
+            nonlocal received, answered, gone
+            if answered:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.request":
+            if message["type"] == "http.disconnect":
+                gone = True
+            elif message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > cap:
-                    raise BodyTooLarge(cap)
+                    if not started:
+                        answered = True
+                        await _send_json(send, 413, str(BodyTooLarge(cap)))
+                    return {"type": "http.disconnect"}
             return message
 
-        return await self.app(scope, capped_receive, send)
+        async def guarded_send(message):
+            nonlocal started
+            if answered:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, guarded_send)
+        except Exception:
+            # After the 413, or once the client is gone, whatever the app made of the disconnect is moot (and no
+            # server error worth a traceback in the log).
+            if not (answered or gone):
+                raise
 
     def _check_token(self, scope):
         expected = self.settings.token.encode()
@@ -121,6 +150,22 @@ class GuardMiddleware:
                     "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
                                 (b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
+
+
+@asynccontextmanager
+async def multipart_form(request, *, max_files: int, max_fields: int):
+    """request.form() with the parser's reason spelled out: Starlette says only 'Invalid multipart data.'."""
+    try:
+        form = await request.form(max_files=max_files, max_fields=max_fields)
+    except HTTPException as exc:
+        reason = exc.__context__.__cause__ if exc.__context__ is not None else None
+        if reason is None:
+            raise
+        raise HTTPException(400, f"malformed multipart form: {reason}") from None
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 class RedactTokenFilter(logging.Filter):

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 from ..datasets import pack
 from ..datasets.importer import delete_dataset, import_dataset, list_datasets, load_manifest
 from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
+from ..security import multipart_form
 from ..storage import inside
 from .common import storage, user_errors
 
@@ -31,7 +32,7 @@ def get_datasets(request: Request) -> dict:
 async def upload_dataset(request: Request) -> dict:
     """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
     store = storage(request)
-    async with request.form(max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
+    async with multipart_form(request, max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
         upload, name = form.get("file"), form.get("name")
         if not isinstance(upload, UploadFile):
             raise HTTPException(400, "the form needs a 'file' part holding a .zip")

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from ..datasets.importer import load_manifest
 from ..limits import MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
+from ..security import multipart_form
 from .common import engine, storage, user_errors
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -90,7 +91,7 @@ async def post_snapshot(request: Request, run_id: str, epoch: int | None = Query
     """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
     with user_errors():
         storage(request).run_dir(run_id)
-    async with request.form(max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
+    async with multipart_form(request, max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
         parts = {}
         for key in (snapshots.MODEL_FILE, snapshots.WEIGHTS_FILE):
             part = form.get(key)
