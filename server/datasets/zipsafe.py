@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import stat
 import zipfile
 import zlib
@@ -64,8 +65,8 @@ def extract(zip_path: Path, dest: Path) -> None:
         written = 0
         for info in members:
             target = dest.joinpath(*_member_path(info.filename).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
             try:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 with archive.open(info) as src, open(target, "xb") as out:
                     member_written = 0
                     while chunk := src.read(_CHUNK):
@@ -74,7 +75,12 @@ def extract(zip_path: Path, dest: Path) -> None:
                         if member_written > info.file_size or written > MAX_ZIP_UNCOMPRESSED_BYTES:
                             raise UnsafeArchive(f"zip member {info.filename!r} unpacks past its declared size")
                         out.write(chunk)
-            except FileExistsError:
-                raise UnsafeArchive(f"zip member {info.filename!r} appears twice") from None
+            except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                raise UnsafeArchive(f"zip member {info.filename!r} appears twice (as a file or as a folder)") from None
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise UnsafeArchive(f"zip member {info.filename!r} is corrupt ({exc})") from None
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise  # the importer reports a full disk as such
+                # e.g. a name longer than the filesystem allows: the archive's fault, not the server's
+                raise UnsafeArchive(f"zip member {info.filename!r} cannot be unpacked here ({exc.strerror})") from None
