@@ -58,7 +58,10 @@ def validate_image(path: Path, label: str) -> ImageInfo:
                 im.load()  # decodes the first frame: truncated or corrupt data fails here
     except InvalidImage:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own check fires at open() for sizes far past ours: report it as our cap.
+        raise InvalidImage(f"{label}: its size exceeds the {MAX_IMAGE_PIXELS:,}-pixel limit per image") from None
+    except UnidentifiedImageError as exc:
         raise InvalidImage(f"{label}: not a readable image ({type(exc).__name__})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidImage(f"{label}: corrupt image ({exc})") from None
