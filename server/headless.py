@@ -1,11 +1,179 @@
-"""`browsertrain train`: drive the train page in headless Chromium and report what it did."""
+"""`browsertrain train`: drive the train page in headless Chromium (the same page a person uses) and report."""
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from urllib.parse import urlencode
+
+# Flags measured to work with Debian's Chromium on machines without a display or GPU (WebGL via SwiftShader).
+CHROMIUM_FLAGS = (
+    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-dev-shm-usage", "--use-gl=angle", "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader", "--enable-webgl", "--ignore-gpu-blocklist", "--enable-unsafe-webgpu",
+    "--enable-features=Vulkan",
+)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+POLL_SECONDS = 0.5
+DEFAULT_TIMEOUT_SECONDS = 3600
+SERVER_START_SECONDS = 30
+# The run config keys the train page reads from its query string (see static/js/ui/train.js).
+PAGE_OPTIONS = {"epochs": "epochs", "batch_size": "batchSize", "lr": "lr", "input_size": "inputSize",
+                "backend": "backend", "seed": "seed", "snapshot_every": "snapshotEvery"}
+
+
+class HeadlessError(RuntimeError):
+    pass
+
 
 def add_train_arguments(parser) -> None:
-    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--dataset", help="the dataset to train on")
+    parser.add_argument("--resume", metavar="RUN_ID", help="continue a run from its latest snapshot")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", type=float, help="learning rate (default 0.001)")
+    parser.add_argument("--input-size", type=int, help="image side in pixels (default 64)")
+    parser.add_argument("--backend", choices=["auto", "webgl", "webgpu", "wasm", "cpu"])
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--snapshot-every", type=int, metavar="N", help="snapshot every N epochs (and at the end)")
+    parser.add_argument("--server", metavar="URL", help="use a running server instead of starting one")
+    parser.add_argument("--chromium", metavar="PATH", help="the browser (default: $BROWSERTRAIN_CHROMIUM or chromium on PATH)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="give up after this many seconds")
+    parser.add_argument("--json", action="store_true", help="print one final JSON line with the run's summary")
+
+
+def find_chromium(explicit: str | None = None) -> str:
+    candidates = [explicit, os.environ.get("BROWSERTRAIN_CHROMIUM")] + [shutil.which(n) for n in CHROMIUM_NAMES]
+    for path in candidates:
+        if path and os.path.exists(path):
+            return path
+    raise HeadlessError("no Chromium found: install it (Debian: apt-get install chromium), "
+                        "or point --chromium / BROWSERTRAIN_CHROMIUM at Chrome or Chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def own_server(data_dir):
+    """A server on a free loopback port for the length of the command, in a thread of this process."""
+    import uvicorn
+
+    from .app import create_app
+    from .config import from_env
+
+    port = _free_port()
+    settings = from_env(data_dir=data_dir, host="127.0.0.1", port=port)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise HeadlessError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def page_url(server: str, args) -> str:
+    if args.resume:
+        return f"{server.rstrip('/')}/train?{urlencode({'resume': args.resume})}"
+    query = {"dataset": args.dataset, "autostart": "1"}
+    for option, name in PAGE_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            query[name] = str(value)
+    return f"{server.rstrip('/')}/train?{urlencode(query)}"
+
+
+def _progress_line(state: dict, total_epochs: int | None) -> str:
+    epochs = state.get("epochs") or []
+    if not epochs:
+        return f"\r{state.get('status', '')[:70]:<70}"
+    last = epochs[-1]
+    done = last["epoch"] + 1
+    total = total_epochs or done
+    width = 24
+    filled = int(width * min(done / total, 1))
+    val = last.get("val_accuracy")
+    return (f"\repoch {done}/{total} [{'#' * filled}{'-' * (width - filled)}] loss {last['train_loss']:.4f}"
+            f" val_acc {val if val is None else f'{val:.3f}'} {last['images_per_second']:.0f} img/s")
+
+
+def drive_page(url: str, chromium: str, timeout: float, total_epochs: int | None, show_progress: bool,
+               headers: dict | None = None) -> dict:
+    """Open the train page, follow `window.browsertrain` until it is done or failed, return its final state."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS))
+        try:
+            context = browser.new_context(extra_http_headers=headers or {})
+            page = context.new_page()
+            errors = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(url)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    state = page.evaluate("globalThis.browsertrain ?? null")
+                except PlaywrightError as exc:
+                    raise HeadlessError(f"the page failed: {exc}") from None
+                if state and show_progress:
+                    print(_progress_line(state, total_epochs), end="", file=sys.stderr, flush=True)
+                if state and state["phase"] in ("done", "error"):
+                    if show_progress:
+                        print(file=sys.stderr)
+                    return state
+                if errors and not state:
+                    raise HeadlessError(f"the page failed to start: {errors[0]}")
+                if time.monotonic() > deadline:
+                    raise HeadlessError(f"training did not finish within {timeout:.0f} s")
+                time.sleep(POLL_SECONDS)
+        finally:
+            browser.close()
 
 
 def train(args) -> int:
-    raise NotImplementedError
+    if not args.dataset and not args.resume:
+        print("browsertrain: error: give --dataset NAME (or --resume RUN_ID)", file=sys.stderr)
+        return 2
+    try:
+        chromium = find_chromium(args.chromium)
+        token = os.environ.get("BROWSERTRAIN_TOKEN")
+        headers = {"X-Browsertrain-Token": token} if token and args.server else None
+        show = sys.stderr.isatty() or not args.json
+        if args.server:
+            state = drive_page(page_url(args.server, args), chromium, args.timeout, args.epochs, show, headers)
+        else:
+            with own_server(args.data_dir) as server:
+                state = drive_page(page_url(server, args), chromium, args.timeout, args.epochs, show)
+    except HeadlessError as exc:
+        print(f"browsertrain: error: {exc}", file=sys.stderr)
+        return 1
+    if state["phase"] == "error":
+        print(f"browsertrain: training failed: {state['error']}", file=sys.stderr)
+        return 1
+    summary = {**state["summary"], "backend_reason": (state.get("backend") or {}).get("reason"),
+               "dataset_source": (state.get("sync") or {}).get("source"), "warnings": state.get("warnings", [])}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
+              f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, "
+              f"{summary['images_per_second']:.0f} images/s")
+    return 0 if summary["reason"] in ("done", "stopped") else 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -15,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from server.headless import CHROMIUM_FLAGS, find_chromium
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-dev-shm-usage", "--use-gl=angle", "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader", "--enable-webgl", "--ignore-gpu-blocklist", "--enable-unsafe-webgpu",
-    "--enable-features=Vulkan",
-]
 STARTUP_SECONDS = 30
 
 
@@ -109,10 +104,10 @@ def client(server):
 
 
 def chromium_path() -> str:
-    path = os.environ.get("BROWSERTRAIN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        pytest.fail("Chromium is not installed: `apt-get install chromium` (the README's test command does this)")
-    return path
+    try:
+        return find_chromium()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +115,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        b = p.chromium.launch(executable_path=chromium_path(), headless=True, args=list(CHROMIUM_FLAGS))
         yield b
         b.close()
 
