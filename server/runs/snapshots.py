@@ -43,7 +43,10 @@ def _weight_specs(model_json: dict) -> list[dict]:
         raise SnapshotError("model.json has no weightsManifest")
     specs = []
     for group in manifest:
-        if not isinstance(group, dict) or set(group.get("paths") or []) not in _ACCEPTED_WEIGHT_PATHS:
+        paths = group.get("paths") if isinstance(group, dict) else None
+        # Checked as strings first: set() of a list holding lists or objects raised TypeError (a 500).
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) \
+                or set(paths) not in _ACCEPTED_WEIGHT_PATHS:
             raise SnapshotError(f"weight paths must be exactly ['./{WEIGHTS_FILE}']")
         if not isinstance(group.get("weights"), list):
             raise SnapshotError("a weightsManifest group has no weights list")
@@ -62,7 +65,7 @@ def expected_weight_bytes(model_json: dict) -> int:
                 isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_WEIGHT_ELEMENTS for d in shape):
             raise SnapshotError(f"weight {spec['name']!r} has an invalid shape {shape!r}")
         is_step_counter = spec["name"].split("/")[-1] in _INTEGER_STATE and dtype == "int32" and shape == []
-        if dtype not in _DTYPE_BYTES and not is_step_counter:
+        if not isinstance(dtype, str) or (dtype not in _DTYPE_BYTES and not is_step_counter):
             raise SnapshotError(f"weight {spec['name']!r} has dtype {dtype!r}; snapshots hold float32 weights")
         if "quantization" in spec:
             raise SnapshotError("snapshots hold unquantized weights")
