@@ -44,7 +44,8 @@ function plateauRule(config) {
 
 /**
  * Runs one training session. `hooks` (all optional): onStatus(text, phase), onSync(progress), onBackend(choice),
- * onModel(stats), onRun(run), onEpoch(record), onStep(info), onSnapshot(meta), onWarning(text).
+ * onModel(stats), onRun(run), onEpoch(record), onStep(info), onSnapshot(meta), onWarning(text),
+ * onTrained(model, {pixels, split, classes}) — awaited once training ends, while the model still exists.
  * Controls: pause(), resume(), stop(), setLr(lr).
  */
 export class TrainingSession {
@@ -143,6 +144,7 @@ export class TrainingSession {
     });
     this.status(`Training on ${backend}…`, 'train');
     const result = await this.trainer.run();
+    await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes });
     const final = result.epochs.at(-1) ?? {};
     if (result.reason === 'stopped' && result.nextEpoch > startEpoch) await this.snapshot(model, reporter, result.nextEpoch);
     const summary = {
