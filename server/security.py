@@ -7,7 +7,7 @@ import json
 import logging
 import re
 from contextlib import asynccontextmanager
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from starlette.exceptions import HTTPException
 
@@ -144,7 +144,12 @@ class GuardMiddleware:
     async def _redirect_with_cookie(self, scope, send):
         """A one-time ?token= URL sets the cookie and redirects to the same URL without the token."""
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "token"]
-        location = scope["path"] + ("?" + urlencode(query) if query else "")
+        # The path as sent, kept on this site: browsers read two leading slashes (or a slash and a backslash) as
+        # another host, and the decoded path could hold CR/LF. Anything not plain visible ASCII is percent-encoded.
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        path = "/" + path.lstrip("/\\")
+        path = re.sub(r"[^\x21-\x7e]|\\", lambda m: f"%{ord(m.group()):02X}", path)
+        location = path + ("?" + urlencode(query) if query else "")
         cookie = f"{TOKEN_COOKIE}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
         await send({"type": "http.response.start", "status": 303,
                     "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
@@ -171,13 +176,21 @@ async def multipart_form(request, *, max_files: int, max_fields: int):
 class RedactTokenFilter(logging.Filter):
     """Keeps the token out of access logs (uvicorn logs the query string of every request)."""
 
-    _pattern = re.compile(r"(token=)[^&\s\"]+")
+    # Any query parameter whose name decodes to "token" in any case ('Token=', '%74oken='): the guard ignores those
+    # spellings, but a person who typed one still put the real token in the URL.
+    _pair = re.compile(r"(?<=[?&;])([^=&;\s\"]+)=([^&;\s\"]*)")
+    _plain = re.compile(r"(token=)[^&;\s\"]+", re.IGNORECASE)
+
+    @classmethod
+    def redact(cls, text: str) -> str:
+        text = cls._pair.sub(lambda m: f"{m.group(1)}=[redacted]" if unquote_plus(m.group(1)).lower() == "token"
+                             else m.group(0), text)
+        return cls._plain.sub(r"\1[redacted]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(self._pattern.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                                for a in record.args)
-        record.msg = self._pattern.sub(r"\1[redacted]", str(record.msg))
+            record.args = tuple(self.redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = self.redact(str(record.msg))
         return True
 
 
