@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from .limits import MAX_NAME_LENGTH
@@ -92,6 +93,17 @@ def atomic_write_json(path: Path, value) -> None:
 
 def read_json(path: Path):
     return json.loads(path.read_bytes())
+
+
+@contextmanager
+def locked(folder: Path):
+    """An exclusive flock on the folder itself (no lock file to leave behind), across threads and processes."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 _append_locks: dict[str, threading.Lock] = {}

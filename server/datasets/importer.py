@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..limits import MAX_DATASET_ITEMS
-from ..storage import Storage, UnsafePath, atomic_write_json, check_name, inside, read_json
+from ..storage import Storage, UnsafePath, atomic_write_json, check_name, inside, locked, read_json
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
@@ -146,9 +146,14 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
             raise DatasetError(f"{source}: no such folder or zip file")
         built = work / "dataset"
         manifest = build_dataset(source, built, name)
-        if final.exists():  # replace: move the old one aside first so the swap is two renames
-            final.rename(work / "old")
-        built.rename(final)
+        # Checked again under the lock: two imports of one name may both have passed the check above, and the
+        # second would otherwise silently replace the first.
+        with locked(storage.datasets_dir):
+            if final.exists():
+                if not replace:
+                    raise DatasetExists(f"dataset {name!r} already exists")
+                final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
+            built.rename(final)
         return manifest
     except (InvalidImage, zipsafe.UnsafeArchive) as exc:
         raise DatasetError(str(exc)) from None
@@ -185,5 +190,10 @@ def delete_dataset(storage: Storage, name: str) -> None:
         raise FileNotFoundError(f"no dataset named {name!r}")
     # Rename first so a half-deleted dataset is never visible under its name.
     trash = storage.new_staging_dir()
-    folder.rename(trash / "deleted")
-    shutil.rmtree(trash, ignore_errors=True)
+    try:
+        with locked(storage.datasets_dir):
+            folder.rename(trash / "deleted")
+    except FileNotFoundError:  # deleted by someone else meanwhile
+        raise FileNotFoundError(f"no dataset named {name!r}") from None
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
