@@ -67,6 +67,7 @@ async function download(manifest, onProgress) {
  * was requested, 'server' after a download, 'offline' when the server could not be reached.
  */
 export async function loadDataset(name, { onProgress } = {}) {
+  if (!name) throw new Error('choose a dataset first');
   let manifest = null;
   try {
     manifest = await getManifest(name);

@@ -15,7 +15,7 @@ import { Reporter } from './reporter.js';
 /** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
 export const DEFAULT_RUN_CONFIG = Object.freeze({
   task: 'classification',
-  epochs: 20,
+  epochs: 30,
   batchSize: 32,
   lr: 0.001,
   inputSize: 64,
@@ -87,7 +87,7 @@ export class TrainingSession {
     const task = getTask(config.task);
     const model = run
       ? await tf.loadLayersModel(api.latestModelUrl(run.id))
-      : buildModel(resolveModelConfig({ ...config.model, inputSize: config.inputSize, numClasses: data.classes.length }), config.task);
+      : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses: data.classes.length }), config.task);
     if (!run) model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);

@@ -22,7 +22,8 @@ async function showRuns() {
 async function showTf() {
   const status = $('#tf-status');
   if (!globalThis.tf) { status.textContent = 'TensorFlow.js did not load.'; return; }
-  await tf.ready();
+  // WebGL first: it runs on every GPU vendor; loading the WebGPU bundle would otherwise make it the default.
+  if (!(await tf.setBackend('webgl').catch(() => false))) await tf.ready();
   status.textContent = `TensorFlow.js ${tf.version.tfjs} ready on the ${tf.getBackend()} backend.`;
   status.dataset.backend = tf.getBackend();
 }

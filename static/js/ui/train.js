@@ -107,6 +107,10 @@ async function start(resumeRunId = null) {
     onWarning: (text) => { state.warnings.push(text); $('#warning').textContent = text; },
   };
   try {
+    const wanted = params.get('dataset');
+    if (!resumeRunId && wanted && !datasets.some((d) => d.name === wanted)) {
+      throw new Error(`there is no dataset named '${wanted}' on this server (${datasets.map((d) => d.name).join(', ') || 'none yet'})`);
+    }
     session = resumeRunId
       ? new TrainingSession({ resumeRunId }, hooks)
       : new TrainingSession({ dataset: $('#dataset').value, config: formConfig() }, hooks);
