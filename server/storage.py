@@ -17,6 +17,10 @@ from .limits import MAX_NAME_LENGTH
 
 # A name is one plain path segment: it starts with a letter or digit, so never "." / ".." / "-x",
 # and holds no separator, NUL, percent sign or drive colon.
+# A run's snapshot folder, and the prefix of a snapshot still being written inside it (see runs/snapshots.py).
+SNAPSHOTS_DIR = "snapshots"
+INCOMING_PREFIX = ".incoming-"
+
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RUN_ID_RE = re.compile(r"[0-9a-f]{12}")
 
@@ -160,9 +164,16 @@ class Storage:
         return path
 
     def clear_staging(self) -> None:
-        """Remove what an interrupted import left behind (called at start-up)."""
+        """Remove what an interrupted import or snapshot write left behind (called at start-up)."""
         for child in self.staging_dir.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child, ignore_errors=True)
             else:
                 child.unlink(missing_ok=True)
+        for run in self.runs_dir.iterdir():
+            snapshots = run / SNAPSHOTS_DIR
+            if run.is_symlink() or snapshots.is_symlink() or not snapshots.is_dir():
+                continue  # never follow a link out of the data folder, not even to clean up
+            for child in snapshots.iterdir():
+                if child.name.startswith(INCOMING_PREFIX) and child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child, ignore_errors=True)

@@ -17,10 +17,10 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import Storage, atomic_write_json, read_json
+from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, read_json
 from .service import RunError, get_run
 
-SNAPSHOTS = "snapshots"
+SNAPSHOTS = SNAPSHOTS_DIR
 LATEST = "latest.json"
 WEIGHTS_FILE = "model.weights.bin"
 MODEL_FILE = "model.json"
@@ -103,7 +103,7 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
         raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
     snapshots = storage.run_dir(run_id) / SNAPSHOTS
     snapshots.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=snapshots, prefix=".incoming-"))
+    work = Path(tempfile.mkdtemp(dir=snapshots, prefix=INCOMING_PREFIX))
     try:
         for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
             with open(work / name, "wb") as f:
