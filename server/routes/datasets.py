@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -41,9 +42,14 @@ async def upload_dataset(request: Request) -> dict:
         work = store.new_staging_dir()
         try:
             staged = work / "upload.zip"  # the client's filename is never used as a path
-            with open(staged, "wb") as out:
-                while chunk := await upload.read(_COPY_CHUNK):
-                    out.write(chunk)
+            try:
+                with open(staged, "wb") as out:
+                    while chunk := await upload.read(_COPY_CHUNK):
+                        out.write(chunk)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+                raise HTTPException(400, "the disk is full; nothing was imported") from None
             with user_errors():
                 manifest = await run_in_threadpool(import_dataset, store, staged, name)
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -101,6 +102,15 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
     expected = expected_weight_bytes(model_json)
     if expected != len(weights):
         raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
+    try:
+        return _store(engine, storage, run_id, model_raw, weights, epoch)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise SnapshotError("the disk is full; the snapshot was not stored") from None
+
+
+def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS
     snapshots.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(dir=snapshots, prefix=INCOMING_PREFIX))
