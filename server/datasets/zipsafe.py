@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import stat
+import struct
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -58,7 +59,8 @@ def extract(zip_path: Path, dest: Path) -> None:
     """Extract into the empty folder `dest`, counting real bytes too (headers can lie)."""
     try:
         archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError, struct.error) as exc:
+        # zipfile reports damaged headers in many ways: an unknown 'version 6.4' is a NotImplementedError
         raise UnsafeArchive(f"not a readable zip file ({exc})") from None
     with archive:
         members = check_members(archive)
@@ -77,7 +79,9 @@ def extract(zip_path: Path, dest: Path) -> None:
                         out.write(chunk)
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 raise UnsafeArchive(f"zip member {info.filename!r} appears twice (as a file or as a folder)") from None
-            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            except UnsafeArchive:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, struct.error) as exc:
                 raise UnsafeArchive(f"zip member {info.filename!r} is corrupt ({exc})") from None
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
