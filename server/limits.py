@@ -34,5 +34,9 @@ MAX_BULK_ITEMS = 5_000
 
 # Runs.
 MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
+MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count is a 64-bit database integer)
 MAX_WEIGHT_ELEMENTS = 64 * MIB // 4   # elements across all weights of one snapshot
 MAX_RUN_CONFIG_BYTES = 64 * KIB
+
+# Exports: the quality gate decodes at most this many bytes of validation pixels (an evenly spaced subset past it).
+MAX_GATE_PIXEL_BYTES = 128 * MIB

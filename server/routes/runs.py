@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from ..datasets.importer import load_manifest
-from ..limits import MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
+from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
 from ..security import multipart_form
 from .common import engine, storage, user_errors
 
-router = APIRouter(prefix="/api/runs", tags=["runs"])
+def _finite(value):
+    """JSON has no NaN or Infinity: such floats become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+class _RunRoute(APIRoute):
+    """A 422 echoes the request's values; a body holding Infinity (Python's json accepts it) made that echo
+    unserialisable, a 500. Bodies with floats only reach the runs routes, hence this route class."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def answer(request: Request):
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
+
+        return answer
+
+
+router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=_RunRoute)
 
 
 class RunCreate(BaseModel):
@@ -37,7 +68,7 @@ class RunUpdate(BaseModel):
 
 class EpochRecord(BaseModel):
     model_config = ConfigDict(extra="allow")
-    epoch: int = Field(ge=0)
+    epoch: int = Field(ge=0, le=MAX_EPOCH)
 
 
 def _full(request: Request, run: dict) -> dict:

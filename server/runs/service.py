@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from .. import db
-from ..limits import MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
+from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
 from ..storage import Storage, append_line, new_run_id
 
 EPOCH_LOG = "epochs.jsonl"
@@ -84,8 +84,8 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
     """Append one epoch record as one whole line; the run's epoch count only ever grows."""
     get_run(engine, run_id)
     epoch = record.get("epoch")
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
-        raise RunError("an epoch record needs an integer 'epoch' >= 0")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
+        raise RunError(f"an epoch record needs an integer 'epoch' from 0 to {MAX_EPOCH:,}")
     try:
         line = json.dumps(record, separators=(",", ":"), allow_nan=False)
     except ValueError:
