@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .support import (ADAM_WEIGHTS, DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                      post_snapshot, weights_for)
+                      post_snapshot, raw_request, weights_for)
 
 
 def test_run_records_epochs_and_status(mclient):
@@ -134,3 +134,23 @@ def test_unknown_run_is_404_everywhere(module_server, mclient):
     snap = post_snapshot(mclient, ghost, model_json(), weights_for(DENSE_WEIGHTS, 0))
     assert snap.status_code == 404
     assert_unchanged(module_server.data_dir, before)
+
+
+def test_invalid_body_holding_infinity_gets_a_422_not_a_500(module_server):
+    """The 422 echoes the body back; Infinity is no JSON, so it comes back as null."""
+    response = raw_request(module_server.port, "POST", "/api/runs", headers={"Content-Type": "application/json"},
+                           body=b'{"config": Infinity, "info": {"x": NaN}}')
+    assert response.status == 422, response.body
+    assert "dataset" in response.detail and "Infinity" not in response.body.decode()
+
+
+def test_epoch_number_past_the_cap_gets_a_422_not_a_500(mclient):
+    from server.limits import MAX_EPOCH
+
+    run_id = new_run(mclient)
+    for epoch in (MAX_EPOCH + 1, 2**63, 2**80):
+        response = mclient.post(f"/api/runs/{run_id}/epochs", json={"epoch": epoch})
+        assert response.status_code == 422, response.text
+        assert "less than or equal" in json.dumps(response.json()["detail"])
+    assert mclient.post(f"/api/runs/{run_id}/epochs", json={"epoch": MAX_EPOCH}).status_code == 201
+    assert mclient.get(f"/api/runs/{run_id}").json()["epochs_done"] == MAX_EPOCH + 1
