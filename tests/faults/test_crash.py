@@ -3,13 +3,14 @@ no half-written snapshot or import is visible, through the API or on disk."""
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import time
 from pathlib import Path
 
-from api.support import (latest_model, model_json, multipart_body, new_run, post_snapshot, start_isolated,
-                         weights_for, imagefolder, png_bytes, zip_bytes)
+from api.support import (imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes, post_snapshot,
+                         start_isolated, weights_for, zip_bytes)
 from conftest import LiveServer, start_server
 
 SMALL = [{"name": "dense/kernel", "shape": [64, 10], "dtype": "float32"},
@@ -31,8 +32,6 @@ def begin_post(server: LiveServer, path: str, parts) -> tuple[socket.socket, byt
 
 
 def snapshot_parts(specs, weights: bytes):
-    import json
-
     return [("model.json", "model.json", "application/json", json.dumps(model_json(specs)).encode()),
             ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights)]
 
