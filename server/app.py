@@ -13,7 +13,7 @@ from . import __version__, db
 from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
-from .routes import datasets, pages, runs
+from .routes import datasets, exports, pages, runs
 from .security import BodyTooLarge, GuardMiddleware
 from .storage import Storage
 
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(datasets.router)
     app.include_router(runs.router)
+    app.include_router(exports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for package in VENDOR_PACKAGES:

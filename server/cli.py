@@ -1,4 +1,4 @@
-"""The `browsertrain` command: serve, datasets, train (headless Chromium), runs."""
+"""The `browsertrain` command: serve, datasets, train (headless Chromium), runs, export."""
 
 from __future__ import annotations
 
@@ -88,6 +88,53 @@ def cmd_train(args) -> int:
     return train(args)
 
 
+def cmd_export(args) -> int:
+    from .artifacts import exports
+    from .runs.service import RunError, RunNotFound
+    from .storage import atomic_write_bytes, check_run_id
+
+    settings = _settings(args)
+    if not args.max_accuracy_drop >= 0:
+        print("browsertrain: error: --max-accuracy-drop must be 0 or more points", file=sys.stderr)
+        return 2
+    try:
+        sx = exports.open_snapshot(Storage(settings.data_dir), db.connect(settings.database_url),
+                                   check_run_id(args.run_id), args.seq)
+        path, filename, verdict = exports.export(sx, args.format, max_drop=args.max_accuracy_drop,
+                                                 confirm=args.confirm)
+    except exports.NeedsConfirm as exc:
+        print(f"browsertrain: {exc} (--confirm)", file=sys.stderr)
+        return 3
+    except RunNotFound as exc:
+        print(f"browsertrain: error: no run {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError:
+        print(f"browsertrain: error: run {args.run_id} has no snapshot {args.seq}", file=sys.stderr)
+        return 2
+    except (RunError, exports.ConversionFailed) as exc:
+        print(f"browsertrain: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else Path(filename)
+    if out.is_dir():
+        out = out / filename
+    atomic_write_bytes(out, path.read_bytes())
+    entry = exports.summary(sx, args.max_accuracy_drop)
+    row = next(f for f in entry["formats"] if f["format"] == args.format)
+    if args.json:
+        print(json.dumps({"path": str(out), "bytes": out.stat().st_size, "format": args.format, "seq": sx.seq,
+                          "verdict": verdict, "gate": row["gate"],
+                          "reference_accuracy": entry["gate"]["reference_accuracy"]}))
+        return 0
+    print(f"wrote {out} ({out.stat().st_size:,} bytes, snapshot {sx.seq})")
+    if row["gate"]:
+        print(f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
+              f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
+              f"max |Δ output| {row['gate']['max_abs_diff']:.3g}")
+    elif verdict.get("reason"):
+        print(f"quality gate: {verdict['status']}: {verdict['reason']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="browsertrain", description=__doc__)
     parser.add_argument("--version", action="version", version=f"browsertrain {__version__}")
@@ -128,6 +175,22 @@ def build_parser() -> argparse.ArgumentParser:
     train = with_data_dir(commands.add_parser("train", help="train in headless Chromium, the same page a person uses"))
     add_train_arguments(train)
     train.set_defaults(func=cmd_train)
+
+    from .artifacts.exports import FORMATS
+    from .artifacts.gate import DEFAULT_MAX_ACCURACY_DROP
+
+    export = with_data_dir(commands.add_parser(
+        "export", help="export a run's snapshot: tfjs, quantized tfjs, Keras H5, SavedModel, TFLite"))
+    export.add_argument("run_id", metavar="RUN_ID")
+    export.add_argument("--format", required=True, choices=FORMATS)
+    export.add_argument("--out", metavar="PATH", help="file or folder to write (default: a descriptive name here)")
+    export.add_argument("--seq", type=int, help="the snapshot (default: the latest)")
+    export.add_argument("--max-accuracy-drop", type=float, default=DEFAULT_MAX_ACCURACY_DROP, metavar="POINTS",
+                        help="validation accuracy points an export may lose before it needs --confirm "
+                             f"(default {DEFAULT_MAX_ACCURACY_DROP:g})")
+    export.add_argument("--confirm", action="store_true", help="write an export the quality gate flagged")
+    export.add_argument("--json", action="store_true", help="print one JSON line: path, size, gate numbers")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

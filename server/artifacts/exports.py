@@ -429,8 +429,10 @@ def summary(sx: SnapshotExports, max_drop: float = gate.DEFAULT_MAX_ACCURACY_DRO
             "gate": entry, "verdict": verdict,
         })
     tfjs_report = reports["tfjs"] or {}
+    topology = tfjs_model.LayersModel(read_json(sx.snapshot / tfjs_model.MODEL_FILE))
     return {
         "run_id": sx.run["id"], "dataset": sx.run["dataset"], "seq": sx.seq, "epoch": sx.meta.get("epoch"),
+        "input_shape": topology.input_shape, "input_name": topology.input_name, "normalization": _normalization(sx),
         "max_accuracy_drop": max_drop,
         "extra": {"installed": extra_installed(), "install": INSTALL_HINT},
         "gate": {key: tfjs_report.get(key) for key in

@@ -40,6 +40,10 @@ class LayersModel:
         raise ModelFileError("the model has no InputLayer")
 
     @property
+    def input_name(self) -> str:
+        return self.model_json["modelTopology"]["config"]["input_layers"][0][0]
+
+    @property
     def output_units(self) -> int:
         config = self.model_json["modelTopology"]["config"]
         last = config["output_layers"][0][0]

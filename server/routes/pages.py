@@ -1,4 +1,4 @@
-"""The HTML pages: home, upload, dataset, train and run. Data comes from the API; templates only lay out."""
+"""The HTML pages: home, upload, dataset, train, run and export. Data comes from the API; templates only lay out."""
 
 from __future__ import annotations
 
@@ -42,3 +42,10 @@ def run(request: Request, run_id: str):
     with user_errors():
         check_run_id(run_id)
     return _page(request, "run.html", page="run", run_id=run_id)
+
+
+@router.get("/runs/{run_id}/export", response_class=HTMLResponse)
+def export(request: Request, run_id: str):
+    with user_errors():
+        check_run_id(run_id)
+    return _page(request, "export.html", page="export", run_id=run_id)

@@ -39,6 +39,13 @@ export const postEpoch = (runId, record) => request('POST', `/api/runs/${enc(run
 export const snapshotUrl = (runId, epoch) => `/api/runs/${enc(runId)}/snapshots?epoch=${epoch}`;
 export const latestModelUrl = (runId) => `/api/runs/${enc(runId)}/model.json`;
 
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined));
+/** What is built for a snapshot (sizes, gate numbers); builds nothing. */
+export const exportSummary = (runId, params = {}) => request('GET', `/api/runs/${enc(runId)}/exports?${query(params)}`);
+/** Build a group of formats ('tfjs' or 'tf') and its gate numbers; answers with the summary. */
+export const buildExports = (runId, params = {}) => request('POST', `/api/runs/${enc(runId)}/exports?${query(params)}`);
+export const exportUrl = (runId, params) => `/api/runs/${enc(runId)}/export?${query(params)}`;
+
 /** Upload a zip with progress (fetch has no upload progress, so XMLHttpRequest). */
 export function uploadDataset(file, name, onProgress) {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,74 @@
+"""HTTP for exports: one format of a snapshot as a download, and what is built with its sizes and gate numbers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..artifacts import exports, gate
+from .common import engine, storage, user_errors
+
+router = APIRouter(prefix="/api/runs", tags=["exports"])
+
+FormatName = Literal["tfjs", "float16", "uint16", "uint8", "keras", "savedmodel", "tflite", "tflite-dynamic"]
+_MEDIA_TYPES = {".zip": "application/zip", ".h5": "application/x-hdf5", ".tflite": "application/octet-stream"}
+MaxDrop = Query(gate.DEFAULT_MAX_ACCURACY_DROP, ge=0, le=100,
+                description="points of validation accuracy an export may lose before it needs confirm=true")
+
+
+def _open(request: Request, run_id: str, seq: int | None) -> exports.SnapshotExports:
+    storage(request).run_dir(run_id)
+    return exports.open_snapshot(storage(request), engine(request), run_id, seq)
+
+
+def _export_errors(call, *args, **kwargs):
+    """Run a build in this worker thread, mapping what users can fix to 4xx/501 and a failed conversion to 500."""
+    with user_errors():
+        try:
+            return call(*args, **kwargs)
+        except exports.ExtraMissing as exc:
+            raise HTTPException(501, str(exc)) from None
+        except exports.NeedsConfirm as exc:
+            raise HTTPException(409, str(exc)) from None
+        except exports.ConversionFailed as exc:
+            raise HTTPException(500, str(exc)) from None
+
+
+@router.get("/{run_id}/export", response_class=FileResponse, responses={
+    200: {"description": "the export: a zip (tfjs formats, SavedModel) or a single file (H5, TFLite)"},
+    409: {"description": "the quality gate flagged this export; repeat with confirm=true to download it"},
+    501: {"description": "the format needs the optional `export` extra; the message says how to install it"}})
+async def download_export(request: Request, run_id: str, format: FormatName = Query(...),  # noqa: A002
+                          seq: int | None = Query(None, ge=1, description="the snapshot (default: the latest)"),
+                          confirm: bool = False, max_accuracy_drop: float = MaxDrop) -> FileResponse:
+    """One snapshot in one format, built on first request and cached; quantized exports pass the quality gate."""
+    def run():
+        sx = _open(request, run_id, seq)
+        return exports.export(sx, format, max_drop=max_accuracy_drop, confirm=confirm)
+
+    path, filename, verdict = await run_in_threadpool(_export_errors, run)
+    return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], filename=filename,
+                        headers={"X-Browsertrain-Gate": verdict["status"], "Cache-Control": "private, no-cache"})
+
+
+@router.get("/{run_id}/exports")
+def export_summary(request: Request, run_id: str, seq: int | None = Query(None, ge=1),
+                   max_accuracy_drop: float = MaxDrop) -> dict:
+    """What is built for the snapshot: sizes per format, the gate's numbers and verdicts; builds nothing."""
+    return _export_errors(lambda: exports.summary(_open(request, run_id, seq), max_accuracy_drop))
+
+
+@router.post("/{run_id}/exports")
+async def build_exports(request: Request, run_id: str, group: Literal["tfjs", "tf"] = "tfjs",
+                        seq: int | None = Query(None, ge=1), max_accuracy_drop: float = MaxDrop) -> dict:
+    """Build a group of formats and its gate numbers: 'tfjs' (float32 + quantized, milliseconds plus the gate) or
+    'tf' (Keras, SavedModel, TFLite through TensorFlow in a subprocess: seconds; needs the `export` extra)."""
+    def run():
+        sx = _open(request, run_id, seq)
+        reason = exports.build(sx, group)
+        return {**exports.summary(sx, max_accuracy_drop), "gate_unavailable": reason}
+
+    return await run_in_threadpool(_export_errors, run)
