@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-js test-py chromium clean
+.PHONY: setup run test test-js test-py chromium export-extra clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -13,6 +13,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Keras, SavedModel and TFLite exports need TensorFlow (the `export` extra, about 2.9 GB): a step of its own, so that
+# `make run` stays light; `make test` installs it because the export tests run those formats.
+export-extra: $(VENV)/.export-installed
+
+$(VENV)/.export-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,export]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -34,7 +42,7 @@ test: setup test-js test-py
 test-js: node_modules/.installed
 	node --test tests/js/
 
-test-py: $(VENV)/.installed
+test-py: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest
 
 clean:
