@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from api.support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
 
 EXPLORE = os.environ.get("BROWSERTRAIN_FUZZ_EXAMPLES")
-fuzz = settings(max_examples=int(EXPLORE or 120), derandomize=not EXPLORE, deadline=None, database=None,
+fuzz = settings(max_examples=int(EXPLORE or 300), derandomize=not EXPLORE, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 SPECIAL_NAMES = ["shapes", "..", ".", "%2e%2e", "a/b", "/etc/passwd", "C:\\x", "con", "a" * 65, "a" * 5000, "\x00",
