@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-js test-py chromium export-extra clean
+.PHONY: setup run test test-js test-py chromium export-extra bench clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -44,6 +44,14 @@ test-js: node_modules/.installed
 
 test-py: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest
+
+# Benchmarks, not tests: PyTorch (CPU) and matplotlib are installed for them alone; tables and plots go to bench/results/.
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+	$(PY) -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: setup $(VENV)/.bench-installed
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) node_modules data

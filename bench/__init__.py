@@ -1,0 +1,1 @@
+"""Benchmarks: browser training throughput beside PyTorch, dataset sync, input cost, tensor count, server load."""

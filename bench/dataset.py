@@ -1,0 +1,89 @@
+"""Synthetic image datasets for the benchmarks: small JPEGs of shapes on textured backgrounds, imported as a user would."""
+
+from __future__ import annotations
+
+import io
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from .common import ROOT
+
+CLASSES = ("circle", "square", "triangle", "ring", "cross", "bar", "diamond", "star", "dots", "stripes")
+JPEG_QUALITY = 90
+
+
+def _shape(draw: ImageDraw.ImageDraw, kind: str, size: int, rng: random.Random, colour) -> None:
+    c = size / 2 + rng.uniform(-size / 8, size / 8)
+    r = size * rng.uniform(0.2, 0.35)
+    box = (c - r, c - r, c + r, c + r)
+    w = max(1, size // 16)
+    if kind == "circle":
+        draw.ellipse(box, fill=colour)
+    elif kind == "square":
+        draw.rectangle(box, fill=colour)
+    elif kind == "triangle":
+        draw.polygon([(c, c - r), (c + r, c + r), (c - r, c + r)], fill=colour)
+    elif kind == "ring":
+        draw.ellipse(box, outline=colour, width=3 * w)
+    elif kind == "cross":
+        draw.line([(c - r, c), (c + r, c)], fill=colour, width=3 * w)
+        draw.line([(c, c - r), (c, c + r)], fill=colour, width=3 * w)
+    elif kind == "bar":
+        draw.rectangle((c - r, c - r / 3, c + r, c + r / 3), fill=colour)
+    elif kind == "diamond":
+        draw.polygon([(c, c - r), (c + r, c), (c, c + r), (c - r, c)], fill=colour)
+    elif kind == "star":
+        draw.regular_polygon((c, c, r), 5, rotation=rng.uniform(0, 72), fill=colour)
+        draw.regular_polygon((c, c, r / 2), 5, rotation=36, fill=colour)
+    elif kind == "dots":
+        for _ in range(6):
+            x, y = rng.uniform(c - r, c + r), rng.uniform(c - r, c + r)
+            draw.ellipse((x - 2 * w, y - 2 * w, x + 2 * w, y + 2 * w), fill=colour)
+    elif kind == "stripes":
+        for k in range(-2, 3):
+            draw.line([(c - r, c + k * r / 2.5), (c + r, c + k * r / 2.5)], fill=colour, width=w)
+
+
+def make_image(kind: str, size: int, rng: random.Random) -> bytes:
+    """One JPEG: a two-colour gradient with some clutter and noise behind a shape of class `kind`."""
+    a = [rng.randrange(256) for _ in range(3)]
+    b = [rng.randrange(256) for _ in range(3)]
+    gradient = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360))
+    image = Image.composite(Image.new("RGB", (size, size), tuple(a)), Image.new("RGB", (size, size), tuple(b)), gradient)
+    draw = ImageDraw.Draw(image)
+    for _ in range(3):  # clutter
+        x, y = rng.uniform(0, size), rng.uniform(0, size)
+        s = rng.uniform(2, size / 6)
+        draw.rectangle((x, y, x + s, y + s), fill=tuple(rng.randrange(256) for _ in range(3)))
+    _shape(draw, kind, size, rng, tuple(rng.randrange(256) for _ in range(3)))
+    noise = Image.effect_noise((size, size), rng.uniform(8, 24)).convert("RGB")
+    image = Image.blend(image, noise, 0.25).filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.6)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
+
+
+def write_image_folder(folder: Path, count: int, size: int = 64, seed: int = 1) -> int:
+    """An ImageFolder tree of `count` JPEGs spread over CLASSES; returns the total bytes written."""
+    rng = random.Random(seed)
+    total = 0
+    for index in range(count):
+        kind = CLASSES[index % len(CLASSES)]
+        (folder / kind).mkdir(parents=True, exist_ok=True)
+        data = make_image(kind, size, rng)
+        (folder / kind / f"{index:05d}.jpg").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: int = 1) -> dict:
+    """Writes the images next to data_dir and imports them with `browsertrain datasets import`."""
+    source = data_dir.parent / f"{name}-source"
+    total = write_image_folder(source, count, size, seed)
+    subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
+                    "--data-dir", str(data_dir)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return {"name": name, "items": count, "size": size, "bytes": total, "mean_bytes": total / count}

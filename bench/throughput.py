@@ -1,0 +1,241 @@
+"""Training throughput of the reference CNN on each tfjs backend in headless Chromium, beside PyTorch on the CPU.
+
+Everything is measured in one run on one machine, interleaved: every round times one window of every configuration
+(each browser backend and PyTorch with its default and with one thread, at each batch size), so a burst of load on
+the machine hits all of them alike; a configuration's figure is the median over the rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import common
+
+BATCH_SIZES = (1, 8, 16, 32)
+# (label, backend, navigator.hardwareConcurrency to emulate or None). The wasm backend gives itself
+# hardwareConcurrency / 2 threads; reporting 4 cores on this 2-core machine is the only way to see 2 threads here.
+BROWSER_CONFIGS = (
+    ("webgl", "webgl", None),
+    ("webgpu", "webgpu", None),
+    ("wasm", "wasm", None),
+    ("wasm 2 threads", "wasm", 4),
+    ("cpu", "cpu", None),
+)
+TORCH_CONFIGS = (("PyTorch", None), ("PyTorch 1 thread", 1))
+SETTLE_SECONDS = 0.3  # after each PyTorch window, so its OpenMP workers stop spinning before the browser runs
+
+
+class TorchWorker:
+    """bench.torch_reference --serve in its own process."""
+
+    def __init__(self, threads: int | None):
+        command = [sys.executable, "-m", "bench.torch_reference", "--serve"]
+        if threads:
+            command += ["--threads", str(threads)]
+        self.process = subprocess.Popen(command, cwd=common.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+
+    def ask(self, request: dict) -> dict:
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the PyTorch worker exited")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(30)
+
+
+def measure(args) -> dict:
+    data = {"batch_sizes": list(args.batch_sizes), "windows": args.windows, "window_seconds": args.window_seconds,
+            "load_before": os.getloadavg(), "browser": {}, "torch": {}, "rates": {}, "losses": {}}
+    source = common.page_function("throughput")
+    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        with common.running_server(data_dir) as url, common.chromium() as browser:
+            data["machine"] = common.machine(browser.version)
+            with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
+                data["stock_wasm"] = page.evaluate(source, {"op": "stock"})
+            print(f"stock wasm trains: {data['stock_wasm']}", file=sys.stderr)
+
+            workers = {}
+            for label, threads in TORCH_CONFIGS:
+                worker = TorchWorker(threads)
+                data["torch"][label] = worker.ask({"op": "setup", "batch_sizes": list(args.batch_sizes),
+                                                   "window_seconds": args.window_seconds})
+                workers[label] = worker
+                print(f"{label}: {data['torch'][label]['threads']} threads", file=sys.stderr)
+
+            pages, contexts = {}, []
+            try:
+                for label, backend, concurrency in BROWSER_CONFIGS:
+                    if args.backends and backend not in args.backends:
+                        continue
+                    started = time.monotonic()
+                    context = common.fresh_page(browser, f"{url}/train", hardware_concurrency=concurrency,
+                                                ready=common.TRAIN_PAGE_READY)
+                    page = context.__enter__()
+                    contexts.append(context)
+                    info = page.evaluate(source, {"op": "setup", "backend": backend,
+                                                  "batchSizes": list(args.batch_sizes),
+                                                  "windowSeconds": args.window_seconds})
+                    data["browser"][label] = info
+                    print(f"{label}: set up in {time.monotonic() - started:.0f} s: "
+                          f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}", file=sys.stderr)
+                    if info.get("available"):
+                        pages[label] = page
+
+                labels = [label for label, _ in TORCH_CONFIGS] + list(pages)
+                for label in labels:
+                    data["rates"][label] = {b: [] for b in args.batch_sizes}
+                    data["losses"][label] = {b: [] for b in args.batch_sizes}
+                for round_index in range(args.windows):
+                    started = time.monotonic()
+                    for label in labels:
+                        for b in args.batch_sizes:
+                            if label in workers:
+                                result = workers[label].ask({"op": "window", "batch_size": b})
+                                time.sleep(SETTLE_SECONDS)
+                            else:
+                                result = pages[label].evaluate(source, {"op": "window", "batchSize": b})
+                            data["rates"][label][b].append(result["imagesPerSecond"])
+                            data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
+                    print(f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
+                          f"load {os.getloadavg()[0]:.2f}", file=sys.stderr)
+            finally:
+                for context in reversed(contexts):
+                    context.__exit__(None, None, None)
+                for worker in workers.values():
+                    worker.close()
+    data["load_after"] = os.getloadavg()
+    data["medians"] = {label: {b: common.median(rates) for b, rates in per_batch.items()}
+                       for label, per_batch in data["rates"].items()}
+    return data
+
+
+def report(data: dict) -> str:
+    sizes = data["batch_sizes"]
+    medians = data["medians"]
+    browser_labels = [label for label in medians if label in data["browser"]]
+    torch_labels = [label for label in medians if label in data["torch"]]
+    lines = [common.machine_line(data["machine"]),
+             f"Load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in data['load_before'])}, after "
+             f"{'/'.join(f'{x:.2f}' for x in data['load_after'])}.",
+             "",
+             f"Images per second, training (forward, backward, Adam step) the reference CNN (37,466 parameters, "
+             f"64×64×3) on one fixed batch; median of {data['windows']} timed windows of ~{data['window_seconds']} s "
+             f"each after warm-up, the configurations interleaved round by round.",
+             ""]
+    header = ["batch"] + browser_labels + torch_labels
+    rows = [[b] + [common.fmt(medians[label][b]) for label in browser_labels + torch_labels] for b in sizes]
+    lines.append(common.markdown_table(header, rows))
+    unavailable = {label: info.get("reason") for label, info in data["browser"].items() if not info.get("available")}
+    for label, reason in unavailable.items():
+        lines.append(f"\n{label}: unavailable ({reason}).")
+
+    lines += ["", "## Ratios (same run)", ""]
+    best = {b: max(browser_labels, key=lambda label: medians[label][b]) for b in sizes}
+    header = ["batch", "best browser backend"]
+    if "wasm" in medians and "cpu" in medians:
+        header.append("wasm / tfjs cpu")
+    header += [f"best browser / {label}" for label in torch_labels]
+    if "wasm" in medians and "PyTorch 1 thread" in medians:
+        header.append("wasm (1 thread) / PyTorch 1 thread")
+    rows = []
+    for b in sizes:
+        row = [b, best[b]]
+        if "wasm" in medians and "cpu" in medians:
+            row.append(common.ratio(medians["wasm"][b], medians["cpu"][b]))
+        row += [common.ratio(medians[best[b]][b], medians[label][b]) for label in torch_labels]
+        if "wasm" in medians and "PyTorch 1 thread" in medians:
+            row.append(common.ratio(medians["wasm"][b], medians["PyTorch 1 thread"][b]))
+        rows.append(row)
+    lines.append(common.markdown_table(header, rows))
+
+    lines += ["", "## Spread of the timed windows (images/s, min–max)", ""]
+    rows = [[label] + [common.spread(data["rates"][label][b]) for b in sizes] for label in browser_labels + torch_labels]
+    lines.append(common.markdown_table(["configuration"] + [f"batch {b}" for b in sizes], rows))
+
+    lines += ["", "## Threads and builds actually used", ""]
+    for label, info in data["torch"].items():
+        lines.append(f"- {label}: torch {info['torch']}, torch.get_num_threads() = {info['threads']} "
+                     f"(interop {info['interop_threads']}).")
+    for label, info in data["browser"].items():
+        if label.startswith("wasm") and info.get("wasm"):
+            w = info["wasm"]
+            lines.append(f"- {label}: crossOriginIsolated = {w['crossOriginIsolated']}, "
+                         f"navigator.hardwareConcurrency = {w['hardwareConcurrency']}"
+                         f"{' (emulated)' if label != 'wasm' else ''}, binary {', '.join(w['binary'])}, "
+                         f"tf.wasm.getThreadsCount() = {w['threads']}.")
+        elif info.get("renderer"):
+            lines.append(f"- {label}: {info['renderer']}.")
+        elif info.get("adapter"):
+            lines.append(f"- {label}: adapter {info['adapter']}.")
+    stock = data.get("stock_wasm", {})
+    lines.append(f"- wasm as tfjs ships it (no kernels of ours): "
+                 f"{'trains' if stock.get('trains') else 'cannot train: ' + str(stock.get('error'))}.")
+
+    lines += ["", "## Loss on the fixed batch (first warm-up step → last timed step, batch 32)", ""]
+    rows = []
+    for label in browser_labels + torch_labels:
+        first, last = data["losses"][label][sizes[-1]][-1]
+        rows.append([label, f"{first:.3f}", f"{last:.3f}"])
+    lines.append(common.markdown_table(["configuration", "first", "last"], rows))
+    return "\n".join(lines)
+
+
+def plot(data: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = data["batch_sizes"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)
+    for label, per_batch in data["medians"].items():
+        style = "--" if label in data["torch"] else "-"
+        ax.plot(sizes, [per_batch[b] for b in sizes], style, marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sizes, [str(b) for b in sizes])
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("training images / s (log)")
+    m = data["machine"]
+    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (median of {data['windows']})",
+                 fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=BATCH_SIZES)
+    parser.add_argument("--windows", type=int, default=5, help="timed windows per configuration (the median is kept)")
+    parser.add_argument("--window-seconds", type=float, default=0.75,
+                        help="target length of one timed window (at least one step)")
+    parser.add_argument("--backends", type=lambda s: set(s.split(",")), default=None,
+                        help="only these browser backends (default: all)")
+    args = parser.parse_args(argv)
+    data = measure(args)
+    path = common.write_result("throughput", "Training throughput: tfjs backends in Chromium vs PyTorch on the CPU",
+                               report(data) + "\n\n![throughput](throughput.png)\n", data)
+    plot(data, common.RESULTS_DIR / "throughput.png")
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
