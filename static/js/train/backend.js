@@ -80,12 +80,12 @@ async function probeTraining() {
 }
 
 /**
- * Activate `choice` ('auto' or one of BACKENDS). Returns {backend, reason, probes} where probes maps each tried
+ * Activate `choice` ('auto' or one of BACKENDS, never one in `exclude`). Returns {backend, reason, probes} where probes maps each tried
  * backend to {ok, imagesPerSecond?, error?}; the decision and its reasons are recorded with the run.
  */
-export async function chooseBackend(choice = 'auto') {
+export async function chooseBackend(choice = 'auto', { exclude = new Set() } = {}) {
   const probes = {};
-  const candidates = choice === 'auto' ? BACKENDS : [choice];
+  const candidates = choice === 'auto' ? BACKENDS.filter((name) => !exclude.has(name)) : [choice];
   for (const name of candidates) {
     const active = await activate(name);
     probes[name] = active.ok ? await probeTraining() : active;
@@ -93,7 +93,7 @@ export async function chooseBackend(choice = 'auto') {
   const working = candidates.filter((n) => probes[n].ok);
   if (choice !== 'auto') {
     if (working.length) return { backend: choice, reason: 'chosen by the user', probes };
-    const fallback = await chooseBackend('auto');
+    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]) });
     return { ...fallback, reason: `${choice} failed (${probes[choice].error}); ${fallback.reason}`,
       probes: { ...fallback.probes, [choice]: probes[choice] } };
   }
