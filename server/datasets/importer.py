@@ -66,8 +66,9 @@ def _csv_items(root: Path) -> list[tuple[str, Path]]:
             raise DatasetError(f"{LABELS_CSV} line {line_no}: empty label for {filename!r}")
         try:
             path = inside(root, *Path(filename).parts)
-        except UnsafePath as exc:
-            raise DatasetError(f"{LABELS_CSV} line {line_no}: {filename!r}: {exc}") from None
+        except UnsafePath:
+            # inside()'s own words ('leaves the data folder') would name the wrong folder here
+            raise DatasetError(f"{LABELS_CSV} line {line_no}: {filename!r} points outside the dataset") from None
         if not path.is_file():
             raise DatasetError(f"{LABELS_CSV} line {line_no}: file {filename!r} is not in the dataset")
         items.append((label, path))
