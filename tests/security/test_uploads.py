@@ -352,3 +352,72 @@ def test_client_that_disconnects_mid_upload_leaves_nothing(module_server, mclien
     assert mclient.get("/api/datasets").status_code == 200
     if route == "snapshot":
         assert mclient.get(f"/api/runs/{run_id}/snapshots").json()["snapshots"] == []
+
+
+# --- imports that reach outside their own folder ----------------------------------------------------------------------
+
+def secret_png(folder, marker: str):
+    """A valid PNG beside the data folder carrying `marker` in a text chunk: imported, it would show in responses."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("secret", marker)
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(out, format="PNG", pnginfo=info)
+    path = folder / f"{marker}.png"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def test_labels_csv_naming_a_file_outside_the_upload_is_refused(module_server, mclient):
+    marker = "SECRETCSV0123"
+    secret = secret_png(module_server.data_dir.parent, marker)
+    before = disk_state(module_server.data_dir)
+    for listed in (f"../../{secret.name}", f"../../../{secret.parent.name}/{secret.name}", str(secret),
+                   f"a.png/../../{secret.name}"):
+        members = {"a.png": png_bytes(1), "labels.csv": f"a.png,cat\n{listed},dog\n".encode()}
+        response = upload(mclient, "csv-outside", zip_bytes(members))
+        assert response.status_code == 400, (listed, response.text)
+        assert "labels.csv line 2" in response.json()["detail"]
+        assert "points outside the dataset" in response.json()["detail"]
+        assert marker.encode() not in response.content.replace(secret.name.encode(), b"")
+    assert_unchanged(module_server.data_dir, before)
+
+
+def cli_import(source, name, data_dir):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
+                           "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_folder_with_a_symlink_pointing_outside_is_refused(tmp_path, module_server):
+    secret = secret_png(tmp_path, "SECRETLINK0123")
+    source = tmp_path / "linked"
+    (source / "cat").mkdir(parents=True)
+    (source / "cat" / "ok.png").write_bytes(png_bytes(1))
+    (source / "cat" / "link.png").symlink_to(secret)
+    (source / "dog").symlink_to(tmp_path, target_is_directory=True)
+    before = disk_state(module_server.data_dir)
+    done = cli_import(source, "linked", module_server.data_dir)
+    assert done.returncode == 2, done.stdout
+    assert "symbolic links are not imported" in done.stderr
+    assert "SECRETLINK0123" not in done.stdout + done.stderr.replace(secret.name, "")
+    assert_unchanged(module_server.data_dir, before)
+
+
+def test_cli_labels_csv_naming_a_file_outside_the_folder_is_refused(tmp_path, module_server):
+    secret = secret_png(tmp_path, "SECRETCLICSV01")
+    source = tmp_path / "csvset"
+    source.mkdir()
+    (source / "a.png").write_bytes(png_bytes(1))
+    before = disk_state(module_server.data_dir)
+    for listed in (f"../{secret.name}", str(secret)):
+        (source / "labels.csv").write_text(f"a.png,cat\n{listed},dog\n")
+        done = cli_import(source, "csv-outside", module_server.data_dir)
+        assert done.returncode == 2, done.stdout
+        assert "labels.csv line 2" in done.stderr and "points outside the dataset" in done.stderr, done.stderr
+    assert_unchanged(module_server.data_dir, before)
