@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,8 +20,13 @@ from .storage import Storage
 
 log = logging.getLogger("browsertrain")
 
-# The tfjs builds the pages load, served from the npm install (never a CDN).
-VENDOR_PACKAGES = ("tfjs", "tfjs-backend-wasm", "tfjs-backend-webgpu")
+# What the pages load from the npm install, never from a CDN: URL folder under /vendor -> folder in node_modules.
+VENDOR_FOLDERS = {
+    "tfjs": "@tensorflow/tfjs/dist",
+    "tfjs-backend-wasm": "@tensorflow/tfjs-backend-wasm/dist",
+    "tfjs-backend-webgpu": "@tensorflow/tfjs-backend-webgpu/dist",
+    "swagger-ui": "swagger-ui-dist",
+}
 
 # Every response: no content sniffing; cross-origin isolation so the wasm backend may use threads.
 RESPONSE_HEADERS = {
@@ -39,8 +45,16 @@ def create_app(settings: Settings) -> FastAPI:
             ensure_sample(storage, settings.sample_dir)
         except DatasetExists:  # another process created it first
             pass
-    app = FastAPI(title="browsertrain", version=__version__,
+    app = FastAPI(title="browsertrain", version=__version__, docs_url=None, redoc_url=None,
                   description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.")
+
+    @app.get("/docs", include_in_schema=False)
+    def _docs():
+        # Swagger UI from the npm install: a CDN would break offline use and cross-origin isolation.
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title="browsertrain API",
+                                   swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png")
     app.state.settings = settings
     app.state.storage = storage
     app.state.engine = db.connect(settings.database_url)
@@ -65,10 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
-    for package in VENDOR_PACKAGES:
-        dist = settings.vendor_dir / package / "dist"
+    for url_folder, folder in VENDOR_FOLDERS.items():
+        dist = settings.vendor_dir / folder
         if dist.is_dir():
-            app.mount(f"/vendor/{package}", StaticFiles(directory=dist), name=f"vendor-{package}")
+            app.mount(f"/vendor/{url_folder}", StaticFiles(directory=dist), name=f"vendor-{url_folder}")
         else:
-            log.warning("%s is missing: run `npm ci` so the pages can load TensorFlow.js", dist)
+            log.warning("%s is missing: run `npm ci` so the pages can load it", dist)
     return app

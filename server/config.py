@@ -36,7 +36,7 @@ class Settings:
     token: str | None = None           # required (and generated when missing) off loopback
     static_dir: Path = PROJECT_ROOT / "static"
     templates_dir: Path = PROJECT_ROOT / "templates"
-    vendor_dir: Path = PROJECT_ROOT / "node_modules" / "@tensorflow"
+    vendor_dir: Path = PROJECT_ROOT / "node_modules"
     sample_dir: Path = PROJECT_ROOT / "datasets"
     create_sample: bool = True
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)

@@ -30,3 +30,11 @@ def test_dataset_page_shows_every_class_with_its_images(shared_server, page):
 def test_pages_are_cross_origin_isolated_so_wasm_may_use_threads(shared_server, page):
     page.goto(shared_server.url + "/train")
     assert page.evaluate("crossOriginIsolated") is True
+
+
+def test_api_docs_render_from_local_files(shared_server, page):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(shared_server.url + "/docs")
+    page.get_by_text("/api/datasets/{name}/bulk").first.wait_for()
+    assert all(url.startswith(shared_server.url) or url.startswith("data:") for url in requested), requested
