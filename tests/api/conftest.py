@@ -1,1 +1,1 @@
-from api.support import isolated_server, mclient, module_server  # noqa: F401  (fixtures)
+from api.support import mclient, module_server  # noqa: F401  (fixtures)

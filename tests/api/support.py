@@ -355,14 +355,6 @@ def latest_model(client: httpx.Client, run_id: str) -> tuple[dict, bytes]:
 
 # --- fixtures (imported by each test folder's conftest.py) ------------------------------------------------------------
 
-@pytest.fixture
-def isolated_server(tmp_path):
-    """A fresh server of its own (data folder tmp_path/data, temp folder tmp_path/tmp)."""
-    live = start_isolated(tmp_path)
-    yield live
-    live.stop()
-
-
 @pytest.fixture(scope="module")
 def module_server(tmp_path_factory):
     """One isolated server per test module; tests compare the disk before and after, so they may share it."""
