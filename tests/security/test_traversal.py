@@ -40,7 +40,11 @@ RUN_ROUTES = [
     ("GET", "/api/runs/{}/model.json", b"", None),
     ("GET", "/api/runs/{}/snapshots/1/model.json", b"", None),
     ("GET", "/api/runs/{}/snapshots/1/model.weights.bin", b"", None),
+    ("GET", "/api/runs/{}/export?format=tfjs", b"", None),
+    ("GET", "/api/runs/{}/exports", b"", None),
+    ("POST", "/api/runs/{}/exports?group=tfjs", b"", None),
     ("GET", "/runs/{}", b"", None),
+    ("GET", "/runs/{}/export", b"", None),
 ]
 
 
