@@ -34,6 +34,7 @@ test('the finder excludes the compile step from the rate and proposes the fastes
   near(row24.images_per_second, 1000);  // the 3 s compile would drag this to ~50
   near(row24.ms_per_step, 24);
   near(row24.first_step_ms, 3024);
+  assert.equal(row24.timed_steps, 20, 'rounds of 5 steps until 400 ms had passed');
   assert.ok(result.table.every((r) => r.fits && r.error === null));
   assert.equal(tf.memory().numTensors, before, 'the finder left loss tensors behind');
 });
@@ -64,11 +65,11 @@ test('real training steps: the peak tensor bytes grow with the batch and a tight
     const ys = classification.encodeLabels(Array.from({ length: batchSize }, (_, i) => i % 2), [0, 1]);
     return optimizer.minimize(() => classification.loss(ys, model.apply(xs, { training: true })), true);
   });
-  const free = await findBatchSize(runStep, { candidates: [2, 4, 8], timedSteps: 2, yieldFn: () => {} });
+  const free = await findBatchSize(runStep, { candidates: [2, 4, 8], timedSteps: 2, minTimedMs: 0, yieldFn: () => {} });
   const peaks = free.table.map((r) => r.peak_bytes);
   assert.ok(peaks[0] < peaks[1] && peaks[1] < peaks[2], `peaks ${peaks}`);
   assert.ok(free.table.every((r) => r.fits && r.images_per_second > 0));
-  const tight = await findBatchSize(runStep, { candidates: [2, 4, 8], timedSteps: 2, memoryBudgetBytes: peaks[1] - 1, yieldFn: () => {} });
+  const tight = await findBatchSize(runStep, { candidates: [2, 4, 8], timedSteps: 2, minTimedMs: 0, memoryBudgetBytes: peaks[1] - 1, yieldFn: () => {} });
   assert.deepEqual(tight.table.map((r) => r.fits), [true, false, false]);
   assert.match(tight.table[1].error, /over the budget/);
   assert.equal(tight.batch_size, 2);

@@ -5,7 +5,7 @@ import { normalize } from './normalize.js';
 const CHANNELS = 3;
 
 /** A 2D canvas of the model's input size; the resize happens in drawImage, never on tensors. */
-function makeCanvas(size) {
+export function makeCanvas(size) {
   const canvas = typeof OffscreenCanvas !== 'undefined'
     ? new OffscreenCanvas(size, size)
     : Object.assign(document.createElement('canvas'), { width: size, height: size });
@@ -49,8 +49,14 @@ export class PixelCache {
 
   /** A normalised float32 batch [n, size, size, 3] for the given item indices. */
   batch(indices, mode) {
-    const data = new Uint8Array(indices.length * this.stride);
-    indices.forEach((index, row) => data.set(this.item(index), row * this.stride));
-    return tf.tidy(() => normalize(tf.tensor4d(data, [indices.length, this.size, this.size, CHANNELS], 'int32'), mode));
+    return pixelBatch(indices.map((index) => this.item(index)), this.size, mode);
   }
+}
+
+/** Rows of raw [size, size, 3] pixels (0..255) as one normalised float32 batch [rows, size, size, 3]. */
+export function pixelBatch(rows, size, mode) {
+  const stride = size * size * CHANNELS;
+  const data = new Uint8Array(rows.length * stride);
+  rows.forEach((pixels, row) => data.set(pixels, row * stride));
+  return tf.tidy(() => normalize(tf.tensor4d(data, [rows.length, size, size, CHANNELS], 'int32'), mode));
 }

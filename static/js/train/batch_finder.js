@@ -4,11 +4,15 @@ import { tf } from '../tf.js';
 /**
  * The finder's defaults. The first step of a new batch shape compiles shaders (2–4 s on WebGL), so it is timed
  * apart and left out of the rate; a second untimed step runs under tf.profile to read the step's peak tensor bytes.
+ * Then rounds of `timedSteps` steps are timed until `minTimedMs` have passed (a few steps of a small batch take
+ * too little time to measure apart from the noise) or `maxRounds` ran.
  * A candidate fits when its steps run, its loss is finite and that peak stays within the budget.
  */
 export const FINDER_DEFAULTS = Object.freeze({
   candidates: Object.freeze([8, 16, 24, 32, 48, 64]),
   timedSteps: 5,
+  minTimedMs: 400,
+  maxRounds: 20,
   memoryBudgetBytes: 1024 ** 3,
 });
 
@@ -24,23 +28,24 @@ const errorText = (err) => (err instanceof Error ? err.message : String(err));
 /**
  * Measures each candidate in increasing order with `runStep(batchSize)`, which must run one real training step and
  * return its loss as a scalar tensor (the finder reads and disposes it). Once a candidate does not fit, larger
- * ones are not tried. Returns {batch_size, table: [{batch_size, fits, images_per_second, ms_per_step,
+ * ones are not tried. Returns {batch_size, table: [{batch_size, fits, images_per_second, ms_per_step, timed_steps,
  * first_step_ms, peak_bytes, error}], reason}. `now` and `yieldFn` are injectable for tests.
  */
 export async function findBatchSize(runStep, options = {}) {
-  const { candidates, timedSteps, memoryBudgetBytes } = { ...FINDER_DEFAULTS, ...options };
+  const { candidates, memoryBudgetBytes, ...timing } = { ...FINDER_DEFAULTS, ...options };
   const now = options.now ?? (() => globalThis.performance.now());
   const yieldFn = options.yieldFn ?? (() => new Promise((resolve) => setTimeout(resolve, 0)));
   const onRow = options.onRow ?? null;
   const table = [];
   let tooBig = null;
   for (const batchSize of [...candidates].sort((a, b) => a - b)) {
-    const row = { batch_size: batchSize, fits: false, images_per_second: null, ms_per_step: null, first_step_ms: null, peak_bytes: null, error: null };
+    const row = { batch_size: batchSize, fits: false, images_per_second: null, ms_per_step: null, timed_steps: 0,
+      first_step_ms: null, peak_bytes: null, error: null };
     if (tooBig !== null) {
       row.error = `not tried: batch size ${tooBig} did not fit`;
     } else {
       try {
-        Object.assign(row, await measure(runStep, batchSize, timedSteps, now));
+        Object.assign(row, await measure(runStep, batchSize, timing, now));
         if (row.peak_bytes > memoryBudgetBytes) {
           row.error = `a step peaks at ${row.peak_bytes.toLocaleString('en')} tensor bytes, over the budget of ${memoryBudgetBytes.toLocaleString('en')}`;
         } else {
@@ -76,24 +81,29 @@ async function readLoss(loss) {
   }
 }
 
-async function measure(runStep, batchSize, timedSteps, now) {
+async function measure(runStep, batchSize, { timedSteps, minTimedMs, maxRounds }, now) {
   const firstStart = now();
   await readLoss(await runStep(batchSize));
   const firstStepMs = now() - firstStart;
   const profile = await tf.profile(async () => readLoss(await runStep(batchSize)));
-  // Queue the timed steps like training does (no read per step, tip 17) and wait for the last one only.
+  // Each round queues its steps like training does (no read per step, tip 17) and waits for its last loss only.
   const start = now();
-  let last = null;
-  for (let step = 0; step < timedSteps; step++) {
-    const loss = await runStep(batchSize);
-    if (last) last.dispose();
-    last = loss;
+  let steps = 0;
+  for (let round = 0; round < maxRounds && (round === 0 || now() - start < minTimedMs); round++) {
+    let last = null;
+    for (let step = 0; step < timedSteps; step++) {
+      const loss = await runStep(batchSize);
+      if (last) last.dispose();
+      last = loss;
+    }
+    await readLoss(last);
+    steps += timedSteps;
   }
-  await readLoss(last);
-  const ms = (now() - start) / timedSteps;
+  const ms = (now() - start) / steps;
   return {
     images_per_second: (batchSize * 1000) / ms,
     ms_per_step: ms,
+    timed_steps: steps,
     first_step_ms: firstStepMs,
     peak_bytes: profile.peakBytes,
   };

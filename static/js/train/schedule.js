@@ -1,5 +1,28 @@
 /** Learning-rate control: the current rate, user changes mid-run, the plateau/oscillation rule, and the change log. */
 
+/** The plateau rule's parameters when a run does not set them; a run stores the rule it used in config.lrSchedule. */
+export const PLATEAU_DEFAULTS = Object.freeze({ factor: 0.1, patience: 3, minDelta: 1e-4, minLr: 1e-6, oscillations: 4, cooldown: 0 });
+
+/**
+ * A run config's lrSchedule as the rule's full parameters (so the run records the exact rule), or null for a fixed
+ * rate: true → the defaults, false/null → null, an object → its values over the defaults (checked).
+ */
+export function resolveLrSchedule(value) {
+  if (value === false || value === null || value === undefined) return null;
+  const rule = { ...PLATEAU_DEFAULTS, ...(value === true ? {} : value) };
+  new ReduceOnPlateau(rule);  // throws on nonsense values
+  return rule;
+}
+
+/** The rule in words, for the run page. */
+export function describeLrSchedule(rule) {
+  if (!rule) return 'fixed learning rate (no automatic schedule)';
+  const { factor, patience, minDelta, minLr, oscillations, cooldown } = { ...PLATEAU_DEFAULTS, ...rule };
+  return `multiply the lr by ${factor} when the monitored epoch loss (validation, else training) has not improved by `
+    + `more than ${minDelta} for ${patience} epochs, or has moved up and down alternately ${oscillations} times; `
+    + `never below ${minLr}${cooldown ? `, and wait ${cooldown} epochs after a change` : ''}`;
+}
+
 /**
  * Tip 6: lower the learning rate when the monitored epoch loss stops falling or oscillates.
  *   plateau:     no improvement of more than `minDelta` over the best loss for `patience` epochs in a row;
@@ -8,7 +31,8 @@
  * After a reduction the counters start again, and `cooldown` epochs pass before another one may happen.
  */
 export class ReduceOnPlateau {
-  constructor({ factor = 0.1, patience = 3, minDelta = 1e-4, minLr = 1e-6, oscillations = 4, cooldown = 0 } = {}) {
+  constructor(options = {}) {
+    const { factor, patience, minDelta, minLr, oscillations, cooldown } = { ...PLATEAU_DEFAULTS, ...options };
     if (!(factor > 0 && factor < 1)) throw new Error(`factor must be in (0, 1), got ${factor}`);
     if (!(Number.isInteger(patience) && patience >= 1)) throw new Error(`patience must be an integer >= 1`);
     if (!(Number.isInteger(oscillations) && oscillations >= 2)) throw new Error(`oscillations must be an integer >= 2`);

@@ -2,15 +2,27 @@
 import { tf } from '../tf.js';
 import * as api from '../api.js';
 import { loadDataset } from '../data/sync.js';
-import { PixelCache } from '../data/images.js';
-import { splitItems } from '../data/split.js';
+import { DEFAULT_AUGMENT, resolveAugment } from '../data/augment.js';
+import { RunInputs } from '../data/inputs.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { predictItems, summarizePredictions } from '../model/evaluate.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
 import { Trainer } from './loop.js';
-import { LrController } from './schedule.js';
+import { LrController, resolveLrSchedule } from './schedule.js';
+import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
+
+const MAX_RECOVERIES = 2;
+
+/** The WebGL context went away mid-run; the run can go on from its latest snapshot elsewhere. */
+class ContextLost extends Error {
+  constructor(runId) {
+    super('the WebGL context was lost');
+    this.runId = runId;
+  }
+}
 
 /** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
 export const DEFAULT_RUN_CONFIG = Object.freeze({
@@ -25,6 +37,7 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   seed: 1,
   snapshotEvery: 5,
   lrSchedule: true,
+  augment: DEFAULT_AUGMENT,
   model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
 });
 
@@ -35,17 +48,24 @@ export function resolveRunConfig(input = {}) {
     if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer`);
   }
   if (!(config.lr > 0 && config.lr < 1)) throw new Error('lr must be between 0 and 1');
+  // The run stores the full rule it trains with (tip 6), not just "on".
+  config.lrSchedule = resolveLrSchedule(config.lrSchedule);
+  config.augment = resolveAugment(config.augment);
   return config;
 }
 
-function plateauRule(config) {
-  return config.lrSchedule ? { factor: 0.1 } : null;
+/** A new model for `config`, compiled with Adam at config.lr (tip 5); the caller disposes it and its optimizer. */
+export function freshModel(config, numClasses) {
+  const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
+  model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
+  return model;
 }
 
 /**
  * Runs one training session. `hooks` (all optional): onStatus(text, phase), onSync(progress), onBackend(choice),
  * onModel(stats), onRun(run), onEpoch(record), onStep(info), onSnapshot(meta), onWarning(text),
- * onTrained(model, {pixels, split, classes}) — awaited once training ends, while the model still exists.
+ * onLeak(report) — the leak watchdog paused the run (resume() goes on),
+ * onTrained(model, {pixels, split, classes, inputs}) — awaited once training ends, while the model still exists.
  * Controls: pause(), resume(), stop(), setLr(lr).
  */
 export class TrainingSession {
@@ -57,22 +77,41 @@ export class TrainingSession {
     this.hooks = hooks;
     this.trainer = null;
     this.stopped = false;
+    this.contextLost = false;
+    this.excludedBackends = new Set();
   }
 
   status(text, phase) {
     this.hooks.onStatus?.(text, phase);
   }
 
+  /**
+   * Runs to the end. If the WebGL context is lost mid-run (the GPU was reset or taken), the weights on it are gone:
+   * the run continues in the same run record from its latest snapshot on another backend, up to MAX_RECOVERIES times.
+   */
   async run() {
+    for (let recoveries = 0; ; recoveries += 1) {
+      try {
+        return await this.runOnce();
+      } catch (err) {
+        if (!(err instanceof ContextLost) || recoveries >= MAX_RECOVERIES) throw err;
+        this.hooks.onWarning?.(`the WebGL context was lost; continuing from the last snapshot on another backend`);
+        this.resumeRunId = err.runId;
+        this.excludedBackends.add('webgl');
+      }
+    }
+  }
+
+  async runOnce() {
     let run;
     let startEpoch = 0;
     let lrState = null;
     if (this.resumeRunId) {
       run = await api.getRun(this.resumeRunId);
-      if (!run.snapshots.length) throw new Error('this run has no snapshot to resume from');
       this.config = run.config;
       this.dataset = run.dataset;
-      startEpoch = run.snapshots[run.snapshots.length - 1].epoch;
+      // Without a snapshot yet (a reload before the first one), the same run starts over from epoch 0.
+      startEpoch = run.snapshots.at(-1)?.epoch ?? 0;
       lrState = run.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null;
     }
     const config = this.config;
@@ -81,14 +120,15 @@ export class TrainingSession {
     if (run && run.dataset_hash !== data.hash) throw new Error('the dataset changed since this run started; start a new run');
 
     this.status('Choosing a backend…', 'backend');
-    const choice = await chooseBackend(config.backend);
+    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
     this.hooks.onBackend?.(choice);
+    const { lost, unwatch } = this.watchContextLoss(choice.backend);
 
     const task = getTask(config.task);
-    const model = run
+    const model = startEpoch > 0
       ? await tf.loadLayersModel(api.latestModelUrl(run.id))
       : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses: data.classes.length }), config.task);
-    if (!run) model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
+    if (startEpoch === 0) model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
@@ -102,60 +142,128 @@ export class TrainingSession {
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));
 
     try {
-      return await this.train({ run, config, data, model, task, startEpoch, lrState, reporter, backend: choice.backend });
+      // Raced against the loss: reads from a lost context may never complete, so the old loop is abandoned.
+      return await Promise.race([
+        this.train({ run, config, data, model, task, startEpoch, lrState, reporter, backend: choice.backend }), lost]);
     } catch (err) {
+      if (this.contextLost) throw new ContextLost(run.id);
       await reporter.finish('failed', { error: err.message });
       throw err;
     } finally {
-      model.optimizer?.dispose();  // model.dispose() leaves the compiled optimizer's variables behind
-      model.dispose();
+      unwatch();
+      if (!this.contextLost) {
+        model.optimizer?.dispose();  // model.dispose() leaves the compiled optimizer's variables behind
+        model.dispose();
+      }
+      this.contextLost = false;
     }
+  }
+
+  /**
+   * On a lost WebGL context, give up on this attempt at once: nothing computed on that context after the loss can be
+   * trusted, and reads from it may never complete. `lost` rejects when that happens.
+   */
+  watchContextLoss(backend) {
+    let reject;
+    const lost = new Promise((_, fail) => { reject = fail; });
+    lost.catch(() => {});  // only ever awaited inside a race
+    const canvas = backend === 'webgl' ? tf.backend().gpgpu?.gl?.canvas : null;
+    if (!canvas) return { lost, unwatch: () => {} };
+    const onLost = (event) => {
+      event.preventDefault();
+      this.contextLost = true;
+      if (this.trainer) {
+        this.trainer.abandoned = true;
+        this.trainer.stop();
+      }
+      reject(new Error('the WebGL context was lost'));
+    };
+    canvas.addEventListener('webglcontextlost', onLost);
+    return { lost, unwatch: () => canvas.removeEventListener('webglcontextlost', onLost) };
   }
 
   async train({ run, config, data, model, task, startEpoch, lrState, reporter, backend }) {
     this.status('Preparing images…', 'preprocess');
-    const pixels = await new PixelCache(config.inputSize).fill(data.items.map((it) => it.blob),
-      (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'));
-    const positions = data.items.map((item, index) => ({ index, label: item.label }));
-    const split = this.subset(splitItems(positions, { valFraction: config.valFraction, seed: config.seed }));
-    const batchOf = (list) => (indices) => {
-      const chosen = indices.map((i) => list[i]);
-      return { xs: pixels.batch(chosen.map((p) => p.index), config.normalization),
-        ys: task.encodeLabels(chosen.map((p) => p.label), data.classes) };
-    };
-    const lr = new LrController({ lr: config.lr, plateau: plateauRule(config), epoch: startEpoch });
+    const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
+      task, subset: (split) => this.subset(split),
+      onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
+    });
+    const { pixels, split } = inputs;
+    const lr = new LrController({ lr: config.lr, plateau: resolveLrSchedule(config.lrSchedule), epoch: startEpoch });
     if (lrState) lr.restore(lrState);
+    const watchdog = new LeakWatchdog();
 
-    this.trainer = new Trainer({
+    const trainer = new Trainer({
       model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
       epochs: config.epochs, startEpoch,
-      trainCount: split.train.length, getBatch: batchOf(split.train),
-      valCount: split.val.length, getValBatch: batchOf(split.val),
+      trainCount: split.train.length, getBatch: inputs.reader(split.train, () => this.trainer.nextEpoch),
+      valCount: split.val.length, getValBatch: inputs.reader(split.val),
       readEvery: 5,
       yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
-      onStep: (info) => this.hooks.onStep?.(info),
+      onStep: (info) => {
+        this.watch(watchdog, info, run);
+        this.hooks.onStep?.(info);
+      },
       onEpoch: async (record) => {
+        if (trainer.abandoned) return;  // this epoch's numbers and weights came from a dead context
         const full = { ...record, backend, lr_state: lr.state() };
         this.hooks.onEpoch?.(full);
         await reporter.epoch(full);
         const due = (record.epoch + 1) % config.snapshotEvery === 0 || record.epoch + 1 === config.epochs;
         if (due || reporter.snapshotOwed !== null) await this.snapshot(model, reporter, record.epoch + 1);
+        this.endedBy ??= this.endAfter(full);
+        if (this.endedBy) this.trainer.stop();
       },
     });
     this.status(`Training on ${backend}…`, 'train');
-    const result = await this.trainer.run();
-    await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes });
+    this.trainer = trainer;
+    const result = await trainer.run();
+    if (trainer.abandoned) throw new ContextLost(run.id);  // no snapshot of weights from a lost context
+    await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes, inputs });
     const final = result.epochs.at(-1) ?? {};
     if (result.reason === 'stopped' && result.nextEpoch > startEpoch) await this.snapshot(model, reporter, result.nextEpoch);
-    const summary = {
-      reason: result.reason, epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
+    let summary = {
+      reason: result.reason === 'stopped' && this.endedBy ? this.endedBy : result.reason,
+      epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
       val_accuracy: final.val_accuracy ?? null, images_per_second: final.images_per_second ?? null,
       backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length,
+      ...(this.leak ? { leak: this.leak } : {}),
     };
-    await reporter.finish(result.reason === 'done' ? 'finished' : result.reason === 'stopped' ? 'stopped' : 'failed', summary);
-    this.status(`Run ${run.id}: ${result.reason}`, 'done');
+    this.status('Evaluating…', 'evaluate');
+    summary = await this.conclude(summary, { model, task, inputs, config });
+    inputs.close();
+    await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
+    this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
+  }
+
+  /** Hook for sanity runs: after each epoch record, a reason to end training there (e.g. 'converged'), or null. */
+  endAfter() {
+    return null;
+  }
+
+  /**
+   * Hook: the final summary. A plain run adds its evaluation on the validation split (per-class accuracy, the
+   * confusion matrix with the items of each cell, the most confident mistakes), stored with the run.
+   */
+  async conclude(summary, { model, task, inputs, config }) {
+    const { val } = inputs.split;
+    if (!val.length) return summary;
+    const rows = await predictItems({ model, task, count: val.length, batchSize: config.batchSize,
+      getBatch: inputs.reader(val), itemAt: inputs.itemOf(val), classes: inputs.data.classes });
+    return { ...summary, evaluation: summarizePredictions(rows, inputs.data.classes) };
+  }
+
+  /** Tip 13: one tf.memory() sample per step; on growth the run pauses (resume goes on) and says what grew. */
+  watch(watchdog, info, run) {
+    const leak = watchdog.sample(info);
+    if (!leak) return;
+    this.leak = leak;
+    this.trainer.pause();
+    this.status(`Paused by the leak watchdog: ${leak.message}`, 'paused');
+    this.hooks.onLeak?.(leak);
+    api.updateRun(run.id, { info: { leak } }).catch((err) => this.hooks.onWarning?.(`could not record the leak: ${err.message}`));
   }
 
   /** Hook for sanity runs: they train on a fixed small subset (see overfit). Plain runs use the split as is. */
