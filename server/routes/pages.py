@@ -1,4 +1,4 @@
-"""The HTML pages: home, upload, dataset, train, run and export. Data comes from the API; templates only lay out."""
+"""The HTML pages: home, upload, dataset, train, run, export, compare. Data comes from the API; templates lay out."""
 
 from __future__ import annotations
 
@@ -35,6 +35,12 @@ def dataset(request: Request, name: str):
 @router.get("/train", response_class=HTMLResponse)
 def train(request: Request):
     return _page(request, "train.html", page="train")
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare(request: Request):
+    """Pick runs (?runs=id,id,...), overlay their curves and diff their configs; the ids are read by the page."""
+    return _page(request, "compare.html", page="compare")
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
