@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -26,6 +27,9 @@ SERVER_START_SECONDS = 30
 # The run config keys the train page reads from its query string (see static/js/ui/train.js).
 PAGE_OPTIONS = {"epochs": "epochs", "batch_size": "batchSize", "lr": "lr", "input_size": "inputSize",
                 "backend": "backend", "seed": "seed", "snapshot_every": "snapshotEvery"}
+# The debugging tools the page runs instead of a plain run: overfit=N (a sanity run), findBatchSize=1, lrRangeTest=1.
+TOOL_OPTIONS = {"overfit": "overfit", "find_batch_size": "findBatchSize", "lr_range_test": "lrRangeTest"}
+MAX_OVERFIT_IMAGES = 64  # the page's cap too (static/js/train/overfit.js)
 
 
 class HeadlessError(RuntimeError):
@@ -42,10 +46,26 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--backend", choices=["auto", "webgl", "webgpu", "wasm", "cpu"])
     parser.add_argument("--seed", type=int)
     parser.add_argument("--snapshot-every", type=int, metavar="N", help="snapshot every N epochs (and at the end)")
+    tools = parser.add_argument_group("debugging tools (instead of a plain run)")
+    tools.add_argument("--overfit", type=_overfit_images, metavar="N",
+                       help="sanity run: train on N images until the loss is near zero, then predict them "
+                            "(exit status 1 when the model could not overfit them)")
+    tools.add_argument("--lr-range-test", action="store_true",
+                       help="sweep the learning rate over a short run and suggest one (no run is recorded)")
+    tools.add_argument("--find-batch-size", action="store_true",
+                       help="time training steps per batch size on this browser's backend and propose the fastest "
+                            "that fits (with --lr-range-test, the sweep then runs at that batch size)")
     parser.add_argument("--server", metavar="URL", help="use a running server instead of starting one")
     parser.add_argument("--chromium", metavar="PATH", help="the browser (default: $BROWSERTRAIN_CHROMIUM or chromium on PATH)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, help="give up after this many seconds")
     parser.add_argument("--json", action="store_true", help="print one final JSON line with the run's summary")
+
+
+def _overfit_images(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_OVERFIT_IMAGES:
+        raise argparse.ArgumentTypeError(f"--overfit takes 1 to {MAX_OVERFIT_IMAGES} images")
+    return value
 
 
 def find_chromium(explicit: str | None = None) -> str:
@@ -96,6 +116,10 @@ def page_url(server: str, args) -> str:
         value = getattr(args, option, None)
         if value is not None:
             query[name] = str(value)
+    for option, name in TOOL_OPTIONS.items():
+        value = getattr(args, option, None)
+        if value not in (None, False):
+            query[name] = "1" if value is True else str(value)
     return f"{server.rstrip('/')}/train?{urlencode(query)}"
 
 
@@ -127,6 +151,7 @@ def drive_page(url: str, chromium: str, timeout: float, total_epochs: int | None
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(url)
+            stopping = False
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -139,6 +164,10 @@ def drive_page(url: str, chromium: str, timeout: float, total_epochs: int | None
                     if show_progress:
                         print(file=sys.stderr)
                     return state
+                if state and state.get("leak") and state["phase"] == "paused" and not stopping:
+                    # Nobody is there to look and resume: end the run; its summary carries the leak.
+                    stopping = True
+                    page.evaluate("browsertrainControls.stop()")
                 if errors and not state:
                     raise HeadlessError(f"the page failed to start: {errors[0]}")
                 if time.monotonic() > deadline:
@@ -173,7 +202,30 @@ def train(args) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
-              f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, "
-              f"{summary['images_per_second']:.0f} images/s")
-    return 0 if summary["reason"] in ("done", "stopped") else 1
+        print(_describe(summary))
+    if summary.get("leak"):
+        print(f"browsertrain: the leak watchdog stopped the run: {summary['leak']['message']}", file=sys.stderr)
+        return 1
+    if summary["reason"] == "not_converged":
+        print(f"browsertrain: {summary['overfit']['message']}", file=sys.stderr)
+        return 1
+    return 0 if summary["reason"] in ("done", "stopped", "converged") else 1
+
+
+def _describe(summary: dict) -> str:
+    """The summary as text: a run's numbers, an overfit verdict, or the tools' findings."""
+    if "overfit" in summary:
+        return f"run {summary['run_id']} (sanity): {summary['overfit']['message']}"
+    if "run_id" not in summary:
+        lines = []
+        finder = summary.get("find_batch_size")
+        if finder:
+            lines.append(f"batch size {finder['batch_size']}: {finder['reason']}")
+            lines += [f"  batch {row['batch_size']:>4}: " + (f"{row['images_per_second']:8.1f} images/s"
+                      if row["fits"] else f"does not fit ({row['error']})") for row in finder["table"]]
+        if "lr_range_test" in summary:
+            lines.append(f"suggested learning rate {summary['suggested_lr']}: {summary['lr_range_test']['reason']}")
+        return "\n".join(lines)
+    return (f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
+            f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, "
+            f"{summary['images_per_second']:.0f} images/s")

@@ -1,7 +1,9 @@
-/** Run page: the epoch charts, the snapshots with their files, the config, resume and download. */
-import { getRun, latestModelUrl } from '../api.js';
+/** Run page: the epoch charts, evaluation or sanity verdict, LR log, snapshots with their files, config, resume. */
+import { getRun, itemUrl, latestModelUrl } from '../api.js';
+import { describeLrSchedule, resolveLrSchedule } from '../train/schedule.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fillRows, fixed } from './dom.js';
+import { renderEvaluation, renderOverfit } from './evaluation.js';
 
 const runId = $('#run-title').dataset.runId;
 
@@ -25,7 +27,37 @@ function show(run) {
   $('#run-config').textContent = JSON.stringify({ config: run.config, info: run.info }, null, 2);
   const hasSnapshot = run.snapshots.length > 0;
   $('#download-weights').disabled = !hasSnapshot;
-  $('#resume-link').hidden = !hasSnapshot || run.status === 'running';
+  // A sanity run trained on its own subset; resuming it as a plain run would train on everything instead.
+  $('#resume-link').hidden = !hasSnapshot || run.status === 'running' || run.kind === 'sanity';
+  showChecks(run);
+  showLrLog(run);
+}
+
+/** The leak watchdog's finding, a sanity run's verdict with its predictions, or the evaluation. */
+function showChecks(run) {
+  const leak = run.summary?.leak ?? run.info.leak;
+  $('#leak').hidden = !leak;
+  if (leak) $('#leak').textContent = `The leak watchdog paused this run at epoch ${leak.epoch + 1}: ${leak.message}`;
+  const overfit = run.summary?.overfit;
+  const evaluation = run.summary?.evaluation;
+  const imageSrc = (id) => itemUrl(run.dataset, id);
+  $('#checks').hidden = !overfit && !evaluation;
+  if (overfit) {
+    $('#checks-title').textContent = `Sanity check: overfit ${overfit.images} images`;
+    renderOverfit($('#checks-body'), overfit, imageSrc);
+  } else if (evaluation) {
+    $('#checks-title').textContent = 'Evaluation on the validation split';
+    renderEvaluation($('#checks-body'), evaluation, imageSrc);
+  }
+}
+
+/** Tip 6 made visible: the schedule's rule and every change of the rate, with its reason. */
+function showLrLog(run) {
+  $('#lr-rule').textContent = `Rule: ${describeLrSchedule(resolveLrSchedule(run.config.lrSchedule))}.`;
+  const history = run.epochs.at(-1)?.lr_state?.history ?? [];
+  const rate = (lr) => String(Number(lr.toPrecision(4)));  // 0.001 × 0.1 is 0.00010000000000000002 in floats
+  const changes = history.slice(1).map((change, i) => [String(change.epoch + 1), rate(history[i].lr), rate(change.lr), change.reason]);
+  fillRows($('#lr-changes tbody'), changes.length ? changes : [['–', String(run.config.lr ?? '–'), '–', 'no change']]);
 }
 
 $('#download-weights').addEventListener('click', async () => {

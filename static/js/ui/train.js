@@ -2,14 +2,23 @@
 import { listDatasets } from '../api.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
 import { modelStats } from '../model/stats.js';
+import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession, resolveRunConfig } from '../train/session.js';
+import { previewInputs, runTools } from '../train/tools.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
+import { renderEvaluation, renderOverfit } from './evaluation.js';
+import { renderPreview } from './preview.js';
+import { renderFinder, renderRangeTest } from './tools.js';
 
 const params = new URLSearchParams(location.search);
 const form = $('#train-form');
-/** What `browsertrain train` (headless) reads: phase, run id, epochs, summary or error. */
-const state = { phase: 'idle', status: '', runId: null, epochs: [], summary: null, error: null, warnings: [], backend: null, sync: null };
+/**
+ * What `browsertrain train` (headless) reads: phase, run id, epochs, summary (a run's, or the tools' result) or
+ * error; `leak` once the watchdog paused the run; `preview` the items of the preview grid with their pixel means.
+ */
+const state = { phase: 'idle', status: '', runId: null, epochs: [], summary: null, error: null, warnings: [], backend: null,
+  sync: null, leak: null, preview: null };
 globalThis.browsertrain = state;
 
 function setStatus(text, phase) {
@@ -18,15 +27,16 @@ function setStatus(text, phase) {
   $('#status').textContent = text;
 }
 
-/** Read the form into a run config (names with a dot go into config.model). */
+/** Read the form into a run config (a name with a dot, such as model.width or augment.flip, goes one level down). */
 function formConfig() {
-  const config = { model: {} };
+  const config = { model: {}, augment: {} };
   for (const input of form.querySelectorAll('[name]')) {
     if (input.name === 'dataset') continue;
     let value = input.type === 'checkbox' ? input.checked : input.value;
     if (input.type === 'number') value = Number(value);
     if (input.name === 'model.stages') value = value.split(',').map(Number);
-    if (input.name.startsWith('model.')) config.model[input.name.slice(6)] = value;
+    const [group, key] = input.name.split('.');
+    if (key) config[group][key] = value;
     else config[input.name] = value;
   }
   return resolveRunConfig(config);
@@ -75,16 +85,68 @@ function showEpoch(record) {
 let session = null;
 let datasets = [];
 
-function setRunning(running) {
-  $('#start').disabled = running;
-  for (const id of ['#pause', '#stop', '#set-lr']) $(id).disabled = !running;
+const TOOL_BUTTONS = ['#preview-inputs', '#overfit', '#lr-range-test', '#find-batch-size'];
+
+function setRunning(running, controls = true) {
+  for (const id of ['#start', ...TOOL_BUTTONS]) $(id).disabled = running;
+  for (const id of ['#pause', '#stop', '#set-lr']) $(id).disabled = !(running && controls);
 }
 
-async function start(resumeRunId = null) {
+/** The dataset the query string asks for must exist here; say so plainly rather than train on another one. */
+function checkWantedDataset() {
+  const wanted = params.get('dataset');
+  if (wanted && !datasets.some((d) => d.name === wanted)) {
+    throw new Error(`there is no dataset named '${wanted}' on this server (${datasets.map((d) => d.name).join(', ') || 'none yet'})`);
+  }
+}
+
+/** Runs one job of the page (a run or a tool) with the buttons locked; its result becomes state.summary. */
+async function job(name, work, { controls = false } = {}) {
   state.error = null;
+  state.summary = null;
+  setRunning(true, controls);
+  try {
+    state.summary = await work();
+    state.phase = 'done';
+    return state.summary;
+  } catch (err) {
+    state.error = err.message;
+    state.phase = 'error';
+    setStatus(`${name} failed: ${err.message}`);
+    console.error(err);
+    return null;
+  } finally {
+    setRunning(false);
+  }
+}
+
+/** The images the outcome shows, from this browser's copy of the dataset (training runs offline, tip 16). */
+let outcomeUrls = [];
+function localImages(blobs) {
+  outcomeUrls.forEach((url) => URL.revokeObjectURL(url));
+  outcomeUrls = [];
+  return (id) => {
+    outcomeUrls.push(URL.createObjectURL(blobs.get(id)));
+    return outcomeUrls.at(-1);
+  };
+}
+
+function showOutcome(summary, blobs) {
+  const section = $('#outcome');
+  if (summary?.overfit) renderOverfit($('#outcome-body'), summary.overfit, localImages(blobs));
+  else if (summary?.evaluation) renderEvaluation($('#outcome-body'), summary.evaluation, localImages(blobs));
+  else return;
+  $('#outcome-title').textContent = summary.overfit ? 'Overfit check: predictions on the training images' : 'Evaluation on the validation split';
+  section.hidden = false;
+}
+
+async function start({ resumeRunId = null, overfit = null } = {}) {
   state.epochs = [];
-  setRunning(true);
+  state.leak = null;
+  $('#outcome').hidden = true;
+  let blobs = null;
   const hooks = {
+    onTrained: (model, { inputs }) => { blobs = new Map(inputs.data.items.map((item) => [item.id, item.blob])); },
     onStatus: setStatus,
     onSync: (p) => {
       state.sync = p;
@@ -96,7 +158,11 @@ async function start(resumeRunId = null) {
         : `${p.items}/${p.totalItems} images, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}`;
     },
     onBackend: (choice) => { state.backend = choice; },
-    onRun: (run) => { state.runId = run.id; history.replaceState(null, '', `/train?resume=${run.id}`); },
+    onRun: (run) => {
+      state.runId = run.id;
+      // A reload resumes a plain run; a sanity run is quick to redo and is not resumed as a plain one.
+      if (run.kind === 'train') history.replaceState(null, '', `/train?resume=${run.id}`);
+    },
     onEpoch: showEpoch,
     onStep: (info) => {
       const bar = $('#step-progress');
@@ -105,29 +171,69 @@ async function start(resumeRunId = null) {
     },
     onSnapshot: (meta) => { state.lastSnapshot = meta; },
     onWarning: (text) => { state.warnings.push(text); $('#warning').textContent = text; },
+    onLeak: (leak) => {
+      state.leak = leak;
+      $('#warning').textContent = `Paused by the leak watchdog: ${leak.message}`;
+      $('#pause').textContent = 'Resume';
+    },
   };
-  try {
-    const wanted = params.get('dataset');
-    if (!resumeRunId && wanted && !datasets.some((d) => d.name === wanted)) {
-      throw new Error(`there is no dataset named '${wanted}' on this server (${datasets.map((d) => d.name).join(', ') || 'none yet'})`);
+  const summary = await job('Training', async () => {
+    if (!resumeRunId) checkWantedDataset();
+    const dataset = $('#dataset').value;
+    if (resumeRunId) session = new TrainingSession({ resumeRunId }, hooks);
+    else if (overfit) session = new OverfitSession({ dataset, config: formConfig(), images: overfit }, hooks);
+    else session = new TrainingSession({ dataset, config: formConfig() }, hooks);
+    try {
+      return await session.run();
+    } finally {
+      session = null;
     }
-    session = resumeRunId
-      ? new TrainingSession({ resumeRunId }, hooks)
-      : new TrainingSession({ dataset: $('#dataset').value, config: formConfig() }, hooks);
-    state.summary = await session.run();
-    state.phase = 'done';
-  } catch (err) {
-    state.error = err.message;
-    state.phase = 'error';
-    setStatus(`Training failed: ${err.message}`);
-    console.error(err);
-  } finally {
-    setRunning(false);
-    session = null;
-  }
+  }, { controls: true });
+  showOutcome(summary, blobs);
+}
+
+/** Tip 10: what the network gets, drawn back from the batch tensor; `epoch` picks that epoch's augmentation. */
+async function preview(epoch = 0) {
+  const toolHooks = { onStatus: setStatus };
+  await job('Preview', async () => {
+    checkWantedDataset();
+    const batch = await previewInputs({ dataset: $('#dataset').value, config: formConfig(), epoch }, toolHooks);
+    $('#preview').hidden = false;
+    state.preview = await renderPreview($('#preview-grid'), batch);
+    const { crop, flip, brightness } = batch.config.augment;
+    const augment = [crop && 'random crop', flip && 'flip', brightness > 0 && `brightness ±${brightness}`].filter(Boolean);
+    $('#preview-caption').textContent = `Epoch ${epoch}: the first ${batch.items.length} training inputs at `
+      + `${batch.config.inputSize}×${batch.config.inputSize}, ${batch.config.normalization} normalisation, `
+      + `${augment.length ? `augmented (${augment.join(', ')})` : 'no augmentation'} — drawn from the tensor, labels from the targets.`;
+    $('#preview-next').dataset.epoch = String(epoch + 1);
+    setStatus('Preview ready', 'done');
+    return { preview: state.preview };
+  });
+}
+
+/** The batch-size finder and/or the LR range test; each result can be taken into the form. */
+async function tools({ findBatchSize = false, lrRangeTest = false }) {
+  const output = $('#tool-output');
+  await job('The tool', async () => {
+    checkWantedDataset();
+    const result = await runTools({ dataset: $('#dataset').value, config: formConfig(), findBatchSize, lrRangeTest },
+      { onStatus: setStatus, onBackend: (choice) => { state.backend = choice; } });
+    const use = (name) => (value) => { form.querySelector(`[name=${name}]`).value = value; showModelStats(); };
+    const finder = el('div', { id: 'finder' });
+    const range = el('div', { id: 'range-test' });
+    if (result.find_batch_size) renderFinder(finder, result.find_batch_size, use('batchSize'));
+    if (result.lr_range_test) renderRangeTest(range, result.lr_range_test, use('lr'));
+    output.replaceChildren(finder, range);
+    return result;
+  });
 }
 
 form.addEventListener('submit', (e) => { e.preventDefault(); start(); });
+$('#preview-inputs').addEventListener('click', () => preview(0));
+$('#preview-next').addEventListener('click', () => preview(Number($('#preview-next').dataset.epoch)));
+$('#overfit').addEventListener('click', () => start({ overfit: Number($('#overfit-images').value) }));
+$('#lr-range-test').addEventListener('click', () => tools({ lrRangeTest: true }));
+$('#find-batch-size').addEventListener('click', () => tools({ findBatchSize: true }));
 form.addEventListener('change', showModelStats);
 $('#pause').addEventListener('click', async () => {
   if (!session) return;
@@ -151,5 +257,13 @@ applyParams();
 await tf.ready();
 await showModelStats();
 state.phase = 'ready';
-if (params.get('resume')) start(params.get('resume'));
-else if (params.get('autostart') === '1') start();
+// The headless CLI drives the same buttons through the query string: overfit=N, findBatchSize=1, lrRangeTest=1.
+const flag = (name) => params.get(name) === '1';
+if (params.get('overfit')) $('#overfit-images').value = params.get('overfit');
+if (params.get('resume')) start({ resumeRunId: params.get('resume') });
+else if (params.get('autostart') === '1') {
+  if (params.get('overfit')) start({ overfit: Number(params.get('overfit')) });
+  else if (flag('findBatchSize') || flag('lrRangeTest')) tools({ findBatchSize: flag('findBatchSize'), lrRangeTest: flag('lrRangeTest') });
+  else if (flag('preview')) preview(0);
+  else start();
+}
