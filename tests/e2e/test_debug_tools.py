@@ -138,6 +138,13 @@ def test_preview_grid_draws_the_resized_inputs_from_the_tensor(server, page):
             assert np.array_equal(rgb, source), f"item {canvas['id']} is neither the file nor its mirror"
     assert 0 < mirrored < len(flipped), f"{mirrored} of {len(flipped)} previews mirrored"
 
+    # Random crops are redrawn on the canvas from the decoded image: still 64 x 64, no longer the file.
+    _, cropped = preview(page, server, **{"augment.crop": 1})
+    assert all((canvas["width"], canvas["height"]) == (64, 64) for canvas in cropped)
+    changed = sum(not np.array_equal(np.array(c["rgb"], dtype=np.int16).reshape(64, 64, 3), item_pixels(server, c["id"]))
+                  for c in cropped)
+    assert changed == len(cropped), f"only {changed} of {len(cropped)} previews show a crop"
+
 
 def test_cli_finds_a_batch_size_then_sweeps_the_learning_rate_at_it(tmp_path):
     code, summary, stderr = cli_json("--dataset", "shapes", "--find-batch-size", "--lr-range-test", "--backend", "wasm",
