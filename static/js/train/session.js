@@ -127,8 +127,7 @@ export class TrainingSession {
     const task = getTask(config.task);
     const model = startEpoch > 0
       ? await tf.loadLayersModel(api.latestModelUrl(run.id))
-      : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses: data.classes.length }), config.task);
-    if (startEpoch === 0) model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
+      : freshModel(config, data.classes.length);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
