@@ -160,6 +160,9 @@ class _folder_lock:
 
 
 def _work_dir(sx: SnapshotExports) -> Path:
+    """A fresh build folder; called under the lock, so any other build folder is one a killed build left behind."""
+    for stale in sx.folder.glob(".build-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     return Path(tempfile.mkdtemp(dir=sx.folder, prefix=".build-"))
 
 
@@ -238,9 +241,12 @@ def _weight_bytes(folder: Path) -> int:
 
 
 def _run_worker(command: str, job: dict) -> dict:
-    result = subprocess.run([sys.executable, "-m", "server.artifacts.tf_worker", command],
-                            input=json.dumps(job).encode(), capture_output=True, timeout=WORKER_TIMEOUT_SECONDS,
-                            cwd=PACKAGE_ROOT)
+    try:
+        result = subprocess.run([sys.executable, "-m", "server.artifacts.tf_worker", command],
+                                input=json.dumps(job).encode(), capture_output=True, timeout=WORKER_TIMEOUT_SECONDS,
+                                cwd=PACKAGE_ROOT)
+    except subprocess.TimeoutExpired:
+        raise ConversionFailed(f"the TensorFlow {command} took longer than {WORKER_TIMEOUT_SECONDS} s") from None
     if result.returncode != 0:
         lines = result.stderr.decode(errors="replace").strip().splitlines()
         raise ConversionFailed(f"the TensorFlow {command} failed: {lines[-1] if lines else result.returncode}")

@@ -57,8 +57,11 @@ def node_binary() -> str:
 
 def run_node(command: str, job: dict) -> dict:
     """Run evaluate.mjs with `job` on stdin and return its JSON answer; its failures become GateUnavailable."""
-    result = subprocess.run([node_binary(), str(EVALUATE_SCRIPT), command], input=json.dumps(job).encode(),
-                            capture_output=True, timeout=NODE_TIMEOUT_SECONDS, cwd=EVALUATE_SCRIPT.parent)
+    try:
+        result = subprocess.run([node_binary(), str(EVALUATE_SCRIPT), command], input=json.dumps(job).encode(),
+                                capture_output=True, timeout=NODE_TIMEOUT_SECONDS, cwd=EVALUATE_SCRIPT.parent)
+    except subprocess.TimeoutExpired:
+        raise GateUnavailable(f"the evaluation took longer than {NODE_TIMEOUT_SECONDS} s") from None
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()
         raise GateUnavailable(f"the evaluation failed: {message[-1] if message else result.returncode}")
