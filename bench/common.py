@@ -109,6 +109,34 @@ def fresh_page(browser, url: str, hardware_concurrency: int | None = None, ready
         context.close()
 
 
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+
+def busy_cores(seconds: float = 0.3) -> float | None:
+    """How many cores the whole machine kept busy over `seconds` (None where /proc/stat is missing)."""
+    try:
+        total0, idle0 = _cpu_times()
+        time.sleep(seconds)
+        total1, idle1 = _cpu_times()
+    except OSError:
+        return None
+    cores = os.cpu_count() or 1
+    return cores * (1 - (idle1 - idle0) / max(1, total1 - total0))
+
+
+def wait_for_quiet(max_busy: float = 0.25, max_wait: float = 15.0) -> dict:
+    """Waits (at most max_wait s) until other work keeps under max_busy cores busy, so that a measurement round does
+    not start in the middle of someone else's burst; returns what it saw. Between rounds the benchmark itself idles."""
+    started = time.monotonic()
+    busy = busy_cores()
+    while busy is not None and busy > max_busy and time.monotonic() - started < max_wait:
+        time.sleep(0.5)
+        busy = busy_cores()
+    return {"busy_cores": busy, "waited_s": time.monotonic() - started}
+
+
 def page_function(name: str) -> str:
     """The source of bench/js/<name>.js: one async arrow function that page.evaluate calls with an options object."""
     return (JS_DIR / f"{name}.js").read_text()

@@ -42,7 +42,10 @@ def measure(args) -> dict:
                     if not info["available"]:
                         data["backends"][backend] = {"available": False, "reason": info["reason"]}
                         continue
-                    rounds = [page.evaluate(source, {"op": "measure"}) for _ in range(args.rounds)]
+                    rounds = []
+                    for _ in range(args.rounds):
+                        common.wait_for_quiet(max_wait=5)
+                        rounds.append(page.evaluate(source, {"op": "measure"}))
                     data["backends"][backend] = {"available": True, "rounds": rounds}
                     print(f"{backend}: compute {common.median([r['compute'] for r in rounds]):.1f} ms/step",
                           file=sys.stderr)

@@ -83,6 +83,7 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
         with common.running_server(data_dir) as url:
             for kind, max_requests in (("item", args.max_item_requests), ("bulk", args.max_bulk_requests)):
                 for concurrency in CONCURRENCY:
+                    common.wait_for_quiet(max_wait=5)
                     result = asyncio.run(load(url, kind, data["dataset"]["items"], concurrency, max_requests,
                                               args.max_seconds))
                     data["results"].append(result)

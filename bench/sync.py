@@ -39,7 +39,9 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
         source = common.page_function("sync")
         with common.running_server(data_dir) as url, common.chromium() as browser:
             data["machine"] = common.machine(browser.version)
+            data["quiet"] = []
             for round_index in range(args.rounds):
+                data["quiet"].append(common.wait_for_quiet())
                 started = time.monotonic()
                 for label, options in ways:
                     with common.fresh_page(browser, f"{url}/") as page:

@@ -30,6 +30,7 @@ BROWSER_CONFIGS = (
 )
 TORCH_CONFIGS = (("PyTorch", None), ("PyTorch 1 thread", 1))
 SETTLE_SECONDS = 0.3  # after each PyTorch window, so its OpenMP workers stop spinning before the browser runs
+PROFILE_BACKEND = "wasm"
 
 
 class TorchWorker:
@@ -99,7 +100,10 @@ def measure(args) -> dict:
                 for label in labels:
                     data["rates"][label] = {b: [] for b in args.batch_sizes}
                     data["losses"][label] = {b: [] for b in args.batch_sizes}
+                data["rounds"] = []
                 for round_index in range(args.windows):
+                    quiet = common.wait_for_quiet(max_wait=args.quiet_wait)
+                    data["rounds"].append(quiet)
                     started = time.monotonic()
                     for label in labels:
                         for b in args.batch_sizes:
@@ -111,7 +115,11 @@ def measure(args) -> dict:
                             data["rates"][label][b].append(result["imagesPerSecond"])
                             data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
                     print(f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
-                          f"load {os.getloadavg()[0]:.2f}", file=sys.stderr)
+                          f"{quiet['busy_cores']:.2f} cores busy before it (waited {quiet['waited_s']:.0f} s)",
+                          file=sys.stderr)
+                if PROFILE_BACKEND in pages:
+                    data["profile"] = {b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
+                                       for b in (args.batch_sizes[0], args.batch_sizes[-1])}
             finally:
                 for context in reversed(contexts):
                     context.__exit__(None, None, None)
@@ -120,7 +128,43 @@ def measure(args) -> dict:
     data["load_after"] = os.getloadavg()
     data["medians"] = {label: {b: common.median(rates) for b, rates in per_batch.items()}
                        for label, per_batch in data["rates"].items()}
+    data["best"] = {label: {b: max(rates) for b, rates in per_batch.items()} for label, per_batch in data["rates"].items()}
     return data
+
+
+def ratio_table(data: dict, figures: dict) -> str:
+    sizes = data["batch_sizes"]
+    browser_labels = [label for label in figures if label in data["browser"]]
+    torch_labels = [label for label in figures if label in data["torch"]]
+    best = {b: max(browser_labels, key=lambda label: figures[label][b]) for b in sizes}
+    header = ["batch", "best browser backend"]
+    if "wasm" in figures and "cpu" in figures:
+        header.append("wasm / tfjs cpu")
+    header += [f"best browser / {label}" for label in torch_labels]
+    if "wasm" in figures and "PyTorch 1 thread" in figures:
+        header.append("wasm (1 thread) / PyTorch 1 thread")
+    rows = []
+    for b in sizes:
+        row = [b, best[b]]
+        if "wasm" in figures and "cpu" in figures:
+            row.append(common.ratio(figures["wasm"][b], figures["cpu"][b]))
+        row += [common.ratio(figures[best[b]][b], figures[label][b]) for label in torch_labels]
+        if "wasm" in figures and "PyTorch 1 thread" in figures:
+            row.append(common.ratio(figures["wasm"][b], figures["PyTorch 1 thread"][b]))
+        rows.append(row)
+    return common.markdown_table(header, rows)
+
+
+def profile_table(profile: dict, top: int = 8) -> str:
+    rows = []
+    for b, p in profile.items():
+        kernels = sorted(p["kernels"].items(), key=lambda kv: -kv[1]["ms"])
+        in_kernels = sum(k["ms"] for k in p["kernels"].values())
+        shown = ", ".join(f"{name} {k['ms']:.1f} ({k['calls']})" for name, k in kernels[:top])
+        rows.append([b, f"{p['wallMs']:.1f}", p["kernelCalls"], f"{in_kernels:.1f}",
+                     f"{max(0.0, p['wallMs'] - in_kernels):.1f} ({max(0.0, 1 - in_kernels / p['wallMs']):.0%})", shown])
+    return common.markdown_table(["batch", "step wall ms", "kernel calls", "ms in kernels", "ms outside kernels",
+                                  f"top {top} kernels: ms (calls)"], rows)
 
 
 def report(data: dict) -> str:
@@ -143,28 +187,20 @@ def report(data: dict) -> str:
     for label, reason in unavailable.items():
         lines.append(f"\n{label}: unavailable ({reason}).")
 
-    lines += ["", "## Ratios (same run)", ""]
-    best = {b: max(browser_labels, key=lambda label: medians[label][b]) for b in sizes}
-    header = ["batch", "best browser backend"]
-    if "wasm" in medians and "cpu" in medians:
-        header.append("wasm / tfjs cpu")
-    header += [f"best browser / {label}" for label in torch_labels]
-    if "wasm" in medians and "PyTorch 1 thread" in medians:
-        header.append("wasm (1 thread) / PyTorch 1 thread")
-    rows = []
-    for b in sizes:
-        row = [b, best[b]]
-        if "wasm" in medians and "cpu" in medians:
-            row.append(common.ratio(medians["wasm"][b], medians["cpu"][b]))
-        row += [common.ratio(medians[best[b]][b], medians[label][b]) for label in torch_labels]
-        if "wasm" in medians and "PyTorch 1 thread" in medians:
-            row.append(common.ratio(medians["wasm"][b], medians["PyTorch 1 thread"][b]))
-        rows.append(row)
-    lines.append(common.markdown_table(header, rows))
-
+    lines += ["", "## Ratios (same run, medians)", "", ratio_table(data, medians)]
+    lines += ["", "## Ratios of the best windows (the least disturbed window of each configuration)", "",
+              ratio_table(data, data["best"])]
     lines += ["", "## Spread of the timed windows (images/s, min–max)", ""]
     rows = [[label] + [common.spread(data["rates"][label][b]) for b in sizes] for label in browser_labels + torch_labels]
     lines.append(common.markdown_table(["configuration"] + [f"batch {b}" for b in sizes], rows))
+
+    busy = [r["busy_cores"] for r in data.get("rounds", []) if r["busy_cores"] is not None]
+    if busy:
+        lines += ["", f"Other work on the machine just before each round (cores busy, of "
+                      f"{data['machine']['usable_cores']}): {', '.join(f'{x:.2f}' for x in busy)}."]
+    if data.get("profile"):
+        lines += ["", f"## Where a {PROFILE_BACKEND} step goes (tf.profile of one step; wall time: median of 3 "
+                      f"unprofiled steps)", "", profile_table(data["profile"])]
 
     lines += ["", "## Threads and builds actually used", ""]
     for label, info in data["torch"].items():
@@ -185,12 +221,14 @@ def report(data: dict) -> str:
     lines.append(f"- wasm as tfjs ships it (no kernels of ours): "
                  f"{'trains' if stock.get('trains') else 'cannot train: ' + str(stock.get('error'))}.")
 
-    lines += ["", "## Loss on the fixed batch (first warm-up step → last timed step, batch 32)", ""]
+    lines += ["", f"## It trains: loss on the fixed batch of {sizes[-1]}, first warm-up step → last timed step", ""]
     rows = []
     for label in browser_labels + torch_labels:
         first, last = data["losses"][label][sizes[-1]][-1]
-        rows.append([label, f"{first:.3f}", f"{last:.3f}"])
-    lines.append(common.markdown_table(["configuration", "first", "last"], rows))
+        info = data["browser"].get(label) or data["torch"][label]
+        calibration = info["calibration"].get(sizes[-1]) or info["calibration"].get(str(sizes[-1]))
+        rows.append([label, calibration["stepsPerWindow"] * data["windows"], f"{first:.3f}", f"{last:.3f}"])
+    lines.append(common.markdown_table(["configuration", "timed steps", "first", "last"], rows))
     return "\n".join(lines)
 
 
@@ -204,15 +242,18 @@ def plot(data: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=120)
     for label, per_batch in data["medians"].items():
         style = "--" if label in data["torch"] else "-"
-        ax.plot(sizes, [per_batch[b] for b in sizes], style, marker="o", label=label)
+        mid = [per_batch[b] for b in sizes]
+        low = [m - min(data["rates"][label][b]) for m, b in zip(mid, sizes)]
+        high = [max(data["rates"][label][b]) - m for m, b in zip(mid, sizes)]
+        ax.errorbar(sizes, mid, yerr=[low, high], fmt=style, marker="o", capsize=3, label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(sizes, [str(b) for b in sizes])
     ax.set_xlabel("batch size")
     ax.set_ylabel("training images / s (log)")
     m = data["machine"]
-    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (median of {data['windows']})",
-                 fontsize=10)
+    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU\n"
+                 f"median of {data['windows']} windows, bars: min–max", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
@@ -223,8 +264,10 @@ def plot(data: dict, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=BATCH_SIZES)
-    parser.add_argument("--windows", type=int, default=5, help="timed windows per configuration (the median is kept)")
-    parser.add_argument("--window-seconds", type=float, default=0.75,
+    parser.add_argument("--windows", type=int, default=7, help="timed windows per configuration (the median is kept)")
+    parser.add_argument("--quiet-wait", type=float, default=15.0,
+                        help="before each round, wait up to this long for other work on the machine to pause")
+    parser.add_argument("--window-seconds", type=float, default=0.5,
                         help="target length of one timed window (at least one step)")
     parser.add_argument("--backends", type=lambda s: set(s.split(",")), default=None,
                         help="only these browser backends (default: all)")
