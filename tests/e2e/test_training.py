@@ -56,7 +56,7 @@ def test_cli_fails_clearly_for_an_unknown_dataset(tmp_path):
 PREDICT_IN_PAGE = """async () => {
   const { TrainingSession } = await import('/static/js/train/session.js');
   let inMemory = null, inputs = null;
-  const session = new TrainingSession({ dataset: 'shapes', config: { epochs: 2, backend: 'wasm', snapshotEvery: 2 } }, {
+  const session = new TrainingSession({ dataset: 'shapes', config: { epochs: 4, backend: 'wasm', snapshotEvery: 2 } }, {
     onTrained: async (model, { pixels, split }) => {
       const batch = pixels.batch(split.val.slice(0, 8).map((p) => p.index), 'unit');
       inputs = Array.from(await batch.data());
@@ -84,10 +84,13 @@ process.stdout.write(JSON.stringify(Array.from(await out.data())));
 """
 
 
-def test_snapshot_reloads_in_the_page_and_in_node_with_the_same_predictions(server, page, tmp_path):
+def test_wasm_training_snapshot_reloads_in_the_page_and_in_node_with_the_same_predictions(server, page, tmp_path):
     page.goto(server.url + "/train")
     wait_for_phase(page, ("ready",))
     result = page.evaluate(PREDICT_IN_PAGE)
+    run = httpx.get(f"{server.url}/api/runs/{result['runId']}").json()
+    assert run["info"]["backend"] == "wasm"  # the wasm backend trains, with our gradient kernels
+    assert run["epochs"][-1]["train_loss"] < run["epochs"][0]["train_loss"], "the loss did not fall"
     assert len(result["inMemory"]) == 8 * 3
     assert max(abs(a - b) for a, b in zip(result["inMemory"], result["fromServer"])) < 1e-5
 
