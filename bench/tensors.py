@@ -48,9 +48,12 @@ def report(data: dict) -> str:
              f"5 steps, validation after each epoch; tf.memory() sampled every {o['every']} steps (right after a "
              f"loss read, so no step's loss is pending). {r['steps']} steps in {r['seconds']:.1f} s "
              f"({r['steps'] / r['seconds']:.0f} steps/s including validation and the loop's yields).", "",
-             f"**Verdict: {verdict(r['samples'])}.** With the model built, before the first step: {r['before']} "
-             f"tensors (its weights); after training: {r['afterTraining']} (Adam adds two moments per trainable "
-             f"weight on its first step); after disposing the model and the optimizer: {r['afterDispose']}.", ""]
+             f"**Verdict: {verdict(r['samples'])}.** Tensors before the model: {r['pageOwn']} (the page's own); "
+             f"with the model built and compiled: {r['before']} (+{r['before'] - r['pageOwn']}: its {r['weights']} "
+             f"weights and Adam's two β-power scalars); "
+             f"during and after training: {r['afterTraining']} (+{r['afterTraining'] - r['before']}: Adam's two "
+             f"moments for each of the {r['trainableWeights']} trainable weights); after disposing the model and the "
+             f"optimizer: {r['afterDispose']}.", ""]
     rows = [[s["step"], s["numTensors"], f"{s['numBytes'] / 1024:,.0f}",
              "–" if s["loss"] is None else f"{s['loss']:.3f}"] for s in r["samples"]]
     lines.append(common.markdown_table(["step", "tf.memory().numTensors", "numBytes (KiB)", "loss"], rows))

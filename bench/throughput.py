@@ -252,7 +252,7 @@ def plot(data: dict, path: Path) -> None:
     ax.set_xlabel("batch size")
     ax.set_ylabel("training images / s (log)")
     m = data["machine"]
-    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU\n"
+    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (webgl/webgpu: SwiftShader)\n"
                  f"median of {data['windows']} windows, bars: min–max", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -261,8 +261,17 @@ def plot(data: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def load_results(path: Path) -> dict:
+    """A throughput.json read back with its batch sizes as ints again (JSON keys are strings)."""
+    data = json.loads(path.read_text())
+    for key in ("rates", "losses", "medians", "best"):
+        data[key] = {label: {int(b): v for b, v in per_batch.items()} for label, per_batch in data[key].items()}
+    return data
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replot", action="store_true", help="only redraw the plot from results/throughput.json")
     parser.add_argument("--batch-sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=BATCH_SIZES)
     parser.add_argument("--windows", type=int, default=7, help="timed windows per configuration (the median is kept)")
     parser.add_argument("--quiet-wait", type=float, default=15.0,
@@ -272,6 +281,9 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", type=lambda s: set(s.split(",")), default=None,
                         help="only these browser backends (default: all)")
     args = parser.parse_args(argv)
+    if args.replot:
+        plot(load_results(common.RESULTS_DIR / "throughput.json"), common.RESULTS_DIR / "throughput.png")
+        return 0
     data = measure(args)
     path = common.write_result("throughput", "Training throughput: tfjs backends in Chromium vs PyTorch on the CPU",
                                report(data) + "\n\n![throughput](throughput.png)\n", data)

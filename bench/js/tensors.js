@@ -25,6 +25,7 @@ async ({ backend = 'wasm', inputSize = 32, batchSize = 8, trainCount = 400, valC
     ys: task.encodeLabels(indices.map((i) => labels[i + offset]), classes),
   });
 
+  const pageOwn = tf.memory().numTensors;
   const model = buildModel(resolveModelConfig({ numClasses: classes.length, inputSize, seed }), task);
   const optimizer = tf.train.adam(0.001);
   model.compile({ optimizer, loss: 'categoricalCrossentropy' });
@@ -47,6 +48,7 @@ async ({ backend = 'wasm', inputSize = 32, batchSize = 8, trainCount = 400, valC
     },
   });
   const result = await trainer.run();
+  const weightCounts = { weights: model.weights.length, trainableWeights: model.trainableWeights.length };
   const seconds = (performance.now() - start) / 1000;
   const afterTraining = tf.memory();
   optimizer.dispose();
@@ -56,6 +58,7 @@ async ({ backend = 'wasm', inputSize = 32, batchSize = 8, trainCount = 400, valC
     available: true, backend: tf.getBackend(), steps, seconds, reason: result.reason,
     epochs: result.epochs.map((e) => ({ epoch: e.epoch, trainLoss: e.train_loss, valLoss: e.val_loss,
       numTensors: e.num_tensors })),
+    pageOwn, ...weightCounts,
     before: before.numTensors, afterTraining: afterTraining.numTensors, afterDispose: afterDispose.numTensors,
     samples,
   };
