@@ -11,16 +11,13 @@ random field a SavedModel holds. The server never imports TensorFlow; tf_worker.
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +25,9 @@ from sqlalchemy.engine import Engine
 
 from ..runs.service import RunError, get_run
 from ..runs.snapshots import latest_seq, snapshot_dir
-from ..storage import Storage, atomic_write_json, read_json
+from ..storage import Storage, atomic_write_json, folder_lock, read_json
 from . import gate, quantize, tfjs_model
+from .files import move_into_place, work_dir, write_zip
 
 EXPORTS = "exports"
 LAYOUT = "v1"
@@ -38,7 +36,6 @@ TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
 TF_FORMATS = ("keras", "savedmodel", "tflite", "tflite-dynamic")
 FORMATS = TFJS_FORMATS + TF_FORMATS
 WORKER_TIMEOUT_SECONDS = 900
-ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 EXTRA_PINS = "'tensorflowjs==4.22.0' 'ydf<0.16' 'setuptools<81'"
 INSTALL_HINT = ("Keras, SavedModel and TFLite exports need the optional `export` extra (TensorFlow, about 2.9 GB): "
@@ -143,77 +140,17 @@ def open_snapshot(storage: Storage, engine: Engine, run_id: str, seq: int | None
     return SnapshotExports(storage, run, int(seq), snapshot_dir(storage, run_id, seq), folder)
 
 
-class _folder_lock:
-    """One build at a time per snapshot, across threads and processes (server and CLI)."""
-
-    def __init__(self, folder: Path):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / ".lock"
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-def _work_dir(sx: SnapshotExports) -> Path:
-    """A fresh build folder; called under the lock, so any other build folder is one a killed build left behind."""
-    for stale in sx.folder.glob(".build-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=sx.folder, prefix=".build-"))
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-
-
-def _move_into_place(work: Path, folder: Path, names: list[str]) -> None:
-    """Files replace atomically; a folder is removed first (only ever under the lock, before its marker exists)."""
-    _fsync_tree(work)
-    for name in names:
-        target = folder / name
-        if (work / name).is_dir():
-            if target.exists():
-                shutil.rmtree(target)
-            os.rename(work / name, target)
-        else:
-            os.replace(work / name, target)
-
-
-def write_zip(path: Path, source: Path, top: str) -> None:
-    """Zip `source` under the folder name `top`: sorted entries, fixed timestamps and modes, so equal trees zip equal."""
-    entries = sorted(source.rglob("*"))
-    with zipfile.ZipFile(path, "w") as archive:
-        for entry in entries:
-            name = f"{top}/{entry.relative_to(source).as_posix()}"
-            if entry.is_dir():
-                info = zipfile.ZipInfo(name + "/", ZIP_TIMESTAMP)
-                info.external_attr = (0o40755 << 16) | 0x10
-                archive.writestr(info, b"")
-            else:
-                info = zipfile.ZipInfo(name, ZIP_TIMESTAMP)
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, entry.read_bytes(), compresslevel=6)
-
-
 # --- building ----------------------------------------------------------------------------------------------------------
 
 def ensure_tfjs(sx: SnapshotExports) -> dict:
     """The float32 and quantized tfjs exports (milliseconds of numpy): built once, then read from the cache."""
     if (built := sx.built("tfjs")) is not None:
         return built
-    with _folder_lock(sx.folder):
+    with folder_lock(sx.folder):
         if (built := sx.built("tfjs")) is not None:
             return built
         model = tfjs_model.for_inference(tfjs_model.read_model(sx.snapshot))
-        work = _work_dir(sx)
+        work = work_dir(sx.folder)
         try:
             timings = {}
             for fmt in TFJS_FORMATS:
@@ -227,7 +164,7 @@ def ensure_tfjs(sx: SnapshotExports) -> dict:
                 tfjs_model.write_model(work / fmt, model, specs, data)
                 write_zip(work / FORMAT_INFO[fmt].cached, work / fmt, sx.stem(fmt))
             names = [*TFJS_FORMATS, *(FORMAT_INFO[f].cached for f in TFJS_FORMATS)]
-            _move_into_place(work, sx.folder, names)
+            move_into_place(work, sx.folder, names)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         built = {"seq": sx.seq, "snapshot_sha256": sx.meta.get("sha256"), "quantize_ms": timings,
@@ -260,16 +197,16 @@ def ensure_tf(sx: SnapshotExports) -> dict:
     if not extra_installed():
         raise ExtraMissing("keras, savedmodel and tflite")
     ensure_tfjs(sx)
-    with _folder_lock(sx.folder):
+    with folder_lock(sx.folder):
         if (built := sx.built("tf")) is not None:
             return built
-        work = _work_dir(sx)
+        work = work_dir(sx.folder)
         try:
             answer = _run_worker("convert", {"model_json": str(sx.folder / REFERENCE / tfjs_model.MODEL_FILE),
                                              "out": str(work)})
             write_zip(work / "savedmodel.zip", work / "savedmodel", sx.stem("savedmodel"))
             names = ["keras.h5", "savedmodel", "savedmodel.zip", "tflite.tflite", "tflite-dynamic.tflite"]
-            _move_into_place(work, sx.folder, names)
+            move_into_place(work, sx.folder, names)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         built = {"seq": sx.seq, "convert_seconds": round(answer["seconds"], 3), "versions": answer["versions"]}
@@ -293,12 +230,12 @@ def ensure_gate_tfjs(sx: SnapshotExports) -> dict:
     if (report := sx.gate("tfjs")) is not None:
         return report
     ensure_tfjs(sx)
-    with _folder_lock(sx.folder):
+    with folder_lock(sx.folder):
         if (report := sx.gate("tfjs")) is not None:
             return report
         model = tfjs_model.read_model(sx.folder / REFERENCE)
         height, width, _ = model.input_shape
-        work = _work_dir(sx)
+        work = work_dir(sx.folder)
         try:
             validation = gate.validation_set(sx.storage, sx.run, height, model.output_units, work)
             answer = gate.evaluate_tfjs(validation, _normalization(sx),
@@ -322,12 +259,12 @@ def ensure_gate_tf(sx: SnapshotExports) -> dict:
         return report
     reference = ensure_gate_tfjs(sx)
     ensure_tf(sx)
-    with _folder_lock(sx.folder):
+    with folder_lock(sx.folder):
         if (report := sx.gate("tf")) is not None:
             return report
         model = tfjs_model.read_model(sx.folder / REFERENCE)
         height, width, channels = model.input_shape
-        work = _work_dir(sx)
+        work = work_dir(sx.folder)
         try:
             validation = gate.validation_set(sx.storage, sx.run, height, model.output_units, work)
             gate.evaluate_tfjs(validation, _normalization(sx), {REFERENCE: sx.folder / REFERENCE}, REFERENCE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import math
@@ -18,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, read_json
+from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, folder_lock, read_json
 from .service import RunError, get_run
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -122,7 +121,7 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 os.fsync(f.fileno())
         meta = {"epoch": epoch, "created_at": db.now(), "weight_bytes": len(weights),
                 "sha256": hashlib.sha256(weights).hexdigest()}
-        with _run_lock(snapshots):
+        with folder_lock(snapshots):  # one numbering and one `latest` move at a time
             seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
@@ -134,21 +133,6 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
         return meta
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-class _run_lock:
-    """An flock on the run's snapshot folder: one numbering and one `latest` move at a time, across processes."""
-
-    def __init__(self, folder: Path):
-        self.path = folder / ".lock"
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
 
 
 def latest_seq(storage: Storage, run_id: str) -> int | None:
