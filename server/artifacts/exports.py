@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -225,63 +224,62 @@ def _with_drops(results: dict, reference_accuracy: float | None) -> dict:
             for name, entry in results.items()}
 
 
-def ensure_gate_tfjs(sx: SnapshotExports) -> dict:
-    """Accuracy and max |Δ output| of every tfjs export on the validation split; raises GateUnavailable."""
-    if (report := sx.gate("tfjs")) is not None:
+def _cached_gate(sx: SnapshotExports, group: str, measure) -> dict:
+    """Run `measure(model, validation, work)` once per snapshot, under its lock; its report is kept as gate-<group>.json."""
+    if (report := sx.gate(group)) is not None:
         return report
-    ensure_tfjs(sx)
     with folder_lock(sx.folder):
-        if (report := sx.gate("tfjs")) is not None:
+        if (report := sx.gate(group)) is not None:
             return report
         model = tfjs_model.read_model(sx.folder / REFERENCE)
-        height, width, _ = model.input_shape
         work = work_dir(sx.folder)
         try:
-            validation = gate.validation_set(sx.storage, sx.run, height, model.output_units, work)
-            answer = gate.evaluate_tfjs(validation, _normalization(sx),
-                                        {fmt: sx.folder / fmt for fmt in TFJS_FORMATS}, REFERENCE)
+            validation = gate.validation_set(sx.storage, sx.run, model.input_shape[0], model.output_units, work)
+            report = measure(model, validation, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        reference_accuracy = answer["results"][REFERENCE]["accuracy"]
-        report = {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference_accuracy,
-                  "dataset": validation.dataset, "dataset_hash": validation.dataset_hash,
-                  "val_items": validation.count, "split_items": validation.split_items,
-                  "normalization": _normalization(sx), "backend": answer["backend"],
-                  "seconds": round(answer["seconds"], 3),
-                  "formats": _with_drops(answer["results"], reference_accuracy)}
-        atomic_write_json(sx.folder / "gate-tfjs.json", report)
+        atomic_write_json(sx.folder / f"gate-{group}.json", report)
         return report
+
+
+def ensure_gate_tfjs(sx: SnapshotExports) -> dict:
+    """Accuracy and max |Δ output| of every tfjs export on the validation split; raises GateUnavailable."""
+    ensure_tfjs(sx)
+
+    def measure(_model, validation, _work):
+        answer = gate.evaluate_tfjs(validation, _normalization(sx),
+                                    {fmt: sx.folder / fmt for fmt in TFJS_FORMATS}, REFERENCE)
+        reference_accuracy = answer["results"][REFERENCE]["accuracy"]
+        return {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference_accuracy,
+                "dataset": validation.dataset, "dataset_hash": validation.dataset_hash,
+                "val_items": validation.count, "split_items": validation.split_items,
+                "normalization": _normalization(sx), "backend": answer["backend"],
+                "seconds": round(answer["seconds"], 3),
+                "formats": _with_drops(answer["results"], reference_accuracy)}
+
+    return _cached_gate(sx, "tfjs", measure)
 
 
 def ensure_gate_tf(sx: SnapshotExports) -> dict:
     """The TensorFlow formats on the same inputs, against the same float32 tfjs outputs; raises GateUnavailable."""
-    if (report := sx.gate("tf")) is not None:
-        return report
     reference = ensure_gate_tfjs(sx)
     ensure_tf(sx)
-    with folder_lock(sx.folder):
-        if (report := sx.gate("tf")) is not None:
-            return report
-        model = tfjs_model.read_model(sx.folder / REFERENCE)
+
+    def measure(model, validation, work):
         height, width, channels = model.input_shape
-        work = work_dir(sx.folder)
-        try:
-            validation = gate.validation_set(sx.storage, sx.run, height, model.output_units, work)
-            gate.evaluate_tfjs(validation, _normalization(sx), {REFERENCE: sx.folder / REFERENCE}, REFERENCE,
-                               inputs_out=work / "inputs.f32", outputs_out=work / "outputs.f32")
-            models = {"keras": sx.folder / "keras.h5", "savedmodel": sx.folder / "savedmodel",
-                      "tflite": sx.folder / "tflite.tflite", "tflite-dynamic": sx.folder / "tflite-dynamic.tflite"}
-            answer = _run_worker("evaluate", {
-                "inputs": str(work / "inputs.f32"), "shape": [validation.count, height, width, channels],
-                "reference": str(work / "outputs.f32"), "labels": validation.labels,
-                "models": {name: str(path) for name, path in models.items()}})
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        report = {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference["reference_accuracy"],
-                  "val_items": validation.count,
-                  "formats": _with_drops(answer["results"], reference["reference_accuracy"])}
-        atomic_write_json(sx.folder / "gate-tf.json", report)
-        return report
+        gate.evaluate_tfjs(validation, _normalization(sx), {REFERENCE: sx.folder / REFERENCE}, REFERENCE,
+                           inputs_out=work / "inputs.f32", outputs_out=work / "outputs.f32")
+        models = {"keras": sx.folder / "keras.h5", "savedmodel": sx.folder / "savedmodel",
+                  "tflite": sx.folder / "tflite.tflite", "tflite-dynamic": sx.folder / "tflite-dynamic.tflite"}
+        answer = _run_worker("evaluate", {
+            "inputs": str(work / "inputs.f32"), "shape": [validation.count, height, width, channels],
+            "reference": str(work / "outputs.f32"), "labels": validation.labels,
+            "models": {name: str(path) for name, path in models.items()}})
+        return {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference["reference_accuracy"],
+                "val_items": validation.count,
+                "formats": _with_drops(answer["results"], reference["reference_accuracy"])}
+
+    return _cached_gate(sx, "tf", measure)
 
 
 def gate_entry(sx: SnapshotExports, fmt: str) -> tuple[dict | None, str | None]:
