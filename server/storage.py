@@ -102,6 +102,7 @@ def read_json(path: Path):
 @contextmanager
 def locked(folder: Path):
     """An exclusive flock on the folder itself (no lock file to leave behind), across threads and processes."""
+    folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -129,23 +130,6 @@ def append_line(path: Path, line: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-class folder_lock:
-    """An flock on `folder`/.lock: one writer at a time for that folder, across threads and processes."""
-
-    def __init__(self, folder: Path):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / ".lock"
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
 
 
 class Storage:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 
 from ..runs.service import RunError, get_run
 from ..runs.snapshots import latest_seq, snapshot_dir
-from ..storage import Storage, atomic_write_json, folder_lock, read_json
+from ..storage import Storage, atomic_write_json, locked, read_json
 from . import gate, quantize, tfjs_model
 from .files import move_into_place, work_dir, write_zip
 
@@ -145,7 +145,7 @@ def ensure_tfjs(sx: SnapshotExports) -> dict:
     """The float32 and quantized tfjs exports (milliseconds of numpy): built once, then read from the cache."""
     if (built := sx.built("tfjs")) is not None:
         return built
-    with folder_lock(sx.folder):
+    with locked(sx.folder):
         if (built := sx.built("tfjs")) is not None:
             return built
         model = tfjs_model.for_inference(tfjs_model.read_model(sx.snapshot))
@@ -196,7 +196,7 @@ def ensure_tf(sx: SnapshotExports) -> dict:
     if not extra_installed():
         raise ExtraMissing("keras, savedmodel and tflite")
     ensure_tfjs(sx)
-    with folder_lock(sx.folder):
+    with locked(sx.folder):
         if (built := sx.built("tf")) is not None:
             return built
         work = work_dir(sx.folder)
@@ -228,7 +228,7 @@ def _cached_gate(sx: SnapshotExports, group: str, measure) -> dict:
     """Run `measure(model, validation, work)` once per snapshot, under its lock; its report is kept as gate-<group>.json."""
     if (report := sx.gate(group)) is not None:
         return report
-    with folder_lock(sx.folder):
+    with locked(sx.folder):
         if (report := sx.gate(group)) is not None:
             return report
         model = tfjs_model.read_model(sx.folder / REFERENCE)

@@ -8,6 +8,9 @@ import hashlib
 import io
 import json
 import shutil
+import stat as stat_mode
+import threading
+from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -168,11 +171,37 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
         shutil.rmtree(work, ignore_errors=True)
 
 
+_MANIFEST_CACHE_SIZE = 8
+_manifest_cache: OrderedDict[str, tuple[tuple, dict]] = OrderedDict()
+_manifest_cache_lock = threading.Lock()
+
+
 def load_manifest(storage: Storage, name: str) -> dict:
+    """The dataset's manifest, parsed once per version: every item request reads it, and a large one takes ms to parse.
+
+    Manifests are only ever replaced whole (a new file), so (inode, size, mtime) names a version. Read-only: shared.
+    """
     path = inside(storage.dataset_dir(name), MANIFEST)  # a symlinked manifest is refused, not followed out
-    if not path.is_file():
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        stat = None
+    if stat is None or not stat_mode.S_ISREG(stat.st_mode):
         raise FileNotFoundError(f"no dataset named {name!r}")
-    return read_json(path)
+    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    key = str(path)
+    with _manifest_cache_lock:
+        cached = _manifest_cache.get(key)
+        if cached and cached[0] == version:
+            _manifest_cache.move_to_end(key)
+            return cached[1]
+    manifest = read_json(path)
+    with _manifest_cache_lock:
+        _manifest_cache[key] = (version, manifest)
+        _manifest_cache.move_to_end(key)
+        while len(_manifest_cache) > _MANIFEST_CACHE_SIZE:
+            _manifest_cache.popitem(last=False)
+    return manifest
 
 
 def list_datasets(storage: Storage) -> list[dict]:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, folder_lock, read_json
+from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, locked, read_json
 from .service import RunError, get_run
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -121,7 +121,7 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 os.fsync(f.fileno())
         meta = {"epoch": epoch, "created_at": db.now(), "weight_bytes": len(weights),
                 "sha256": hashlib.sha256(weights).hexdigest()}
-        with folder_lock(snapshots):  # one numbering and one `latest` move at a time
+        with locked(snapshots):  # one numbering and one `latest` move at a time
             seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
