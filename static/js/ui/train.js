@@ -254,7 +254,9 @@ globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => se
 datasets = await listDatasets();
 $('#dataset').replaceChildren(...datasets.map((d) => el('option', { value: d.name, text: `${d.name} (${d.num_items} images)` })));
 applyParams();
-await tf.ready();
+// The parameter count needs some backend; the cheap cpu one, unless a script already chose one. The real choice is
+// made when training starts (tf.ready() here would start the highest-priority backend, WebGPU, for nothing).
+if (!tf.engine().backendName) await tf.setBackend('cpu');
 await showModelStats();
 state.phase = 'ready';
 // The headless CLI drives the same buttons through the query string: overfit=N, findBatchSize=1, lrRangeTest=1.
