@@ -16,7 +16,7 @@ from .storage import Storage, UnsafePath
 
 def _settings(args):
     return from_env(data_dir=getattr(args, "data_dir", None), host=getattr(args, "host", None),
-                    port=getattr(args, "port", None))
+                    port=getattr(args, "port", None), extra_hosts=getattr(args, "allow_host", None))
 
 
 def cmd_serve(args) -> int:
@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_data_dir(commands.add_parser("serve", help="run the web app"))
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; others require a token)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--allow-host", action="append", metavar="NAME",
+                       help="another Host name browsers may use (e.g. this machine's LAN name); repeatable")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = Path("data")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:]+")
 
 
 class UnsafeSettings(ValueError):
@@ -58,9 +60,14 @@ def from_env(**overrides) -> Settings:
         "port": os.environ.get("BROWSERTRAIN_PORT"),
         "db_url": os.environ.get("BROWSERTRAIN_DB_URL"),
         "token": os.environ.get("BROWSERTRAIN_TOKEN"),
+        "extra_hosts": os.environ.get("BROWSERTRAIN_ALLOWED_HOSTS"),
     }
     values = {k: v for k, v in env.items() if v}
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if isinstance(values.get("extra_hosts"), str):
+        values["extra_hosts"] = values["extra_hosts"].split(",")
+    if "extra_hosts" in values:
+        values["extra_hosts"] = tuple(h.strip().lower() for h in values["extra_hosts"] if h.strip())
     if "data_dir" in values:
         values["data_dir"] = Path(values["data_dir"])
     if "port" in values:
@@ -72,6 +79,9 @@ def checked(settings: Settings) -> Settings:
     """Refuse what would expose a server without protection; give a token to any non-loopback bind."""
     if settings.token is not None and len(settings.token) < 16:
         raise UnsafeSettings("a token must be at least 16 characters")
+    for name in settings.extra_hosts:
+        if not _HOST_NAME.fullmatch(name):
+            raise UnsafeSettings(f"--allow-host {name!r} is not a host name or address (no port, no scheme)")
     if not is_loopback(settings.host) and settings.token is None:
         settings = Settings(**{**settings.__dict__, "token": secrets.token_urlsafe(24)})
     return settings

@@ -264,3 +264,24 @@ def test_a_short_token_is_refused_at_start(tmp_path):
                           env={**os.environ, "BROWSERTRAIN_TOKEN": "short"})
     assert done.returncode != 0
     assert "at least 16 characters" in done.stderr
+
+
+def test_an_allowed_host_name_is_accepted_and_others_still_refused(tmp_path):
+    """`--allow-host` lets a LAN name through the Host check (e.g. for a 0.0.0.0 bind); nothing else gets in."""
+    live = start_isolated(tmp_path, "--allow-host", "devbox.lan", "--allow-host", "10.1.2.3")
+    try:
+        for host in (f"devbox.lan:{live.port}", f"DEVBOX.LAN:{live.port}", f"10.1.2.3:{live.port}"):
+            assert raw_request(live.port, "GET", "/api/datasets", host=host).status == 200, host
+        for host in (f"evil.example:{live.port}", f"devbox.lan.evil.example:{live.port}", f"10.1.2.4:{live.port}"):
+            assert raw_request(live.port, "GET", "/api/datasets", host=host).status == 421, host
+    finally:
+        live.stop()
+
+
+@pytest.mark.parametrize("name", ["http://devbox.lan", "devbox.lan:8000", "*.lan", "dev box"])
+def test_an_allowed_host_that_is_not_a_plain_name_is_refused_at_start(tmp_path, name):
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path / "data"),
+                           "--port", str(free_port()), "--allow-host", name],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "is not a host name" in done.stderr
