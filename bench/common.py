@@ -211,6 +211,12 @@ def machine(browser_version: str | None = None) -> dict:
     return info
 
 
+def load_line(data: dict) -> str:
+    """How busy the machine was around a benchmark (its numbers mean less on a loaded machine)."""
+    before, after = ("/".join(f"{x:.2f}" for x in data[key]) for key in ("load_before", "load_after"))
+    return f"Load average (1/5/15 min) before {before}, after {after}."
+
+
 def machine_line(info: dict) -> str:
     parts = [f"{info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB", info["os"]]
     if "chromium" in info:

@@ -55,8 +55,7 @@ def measure(args) -> dict:
 
 def report(data: dict) -> str:
     lines = [common.machine_line(data["machine"]),
-             f"Load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in data['load_before'])}, after "
-             f"{'/'.join(f'{x:.2f}' for x in data['load_after'])}.", "",
+             common.load_line(data), "",
              f"Milliseconds per batch of {data['batch']} (median of {data['rounds']} rounds). Uncached = decode "
              f"(createImageBitmap) + resize (drawImage on a 64×64 2D canvas) + fromPixels (and reading its pixels "
              f"back, as PixelCache.fill does), per image, summed over the batch; the first epoch pays it. Cached = "

@@ -95,8 +95,7 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
 
 def report(data: dict) -> str:
     lines = [common.machine_line(data["machine"]),
-             f"Load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in data['load_before'])}, after "
-             f"{'/'.join(f'{x:.2f}' for x in data['load_after'])}.", "",
+             common.load_line(data), "",
              f"One uvicorn process (the app as `browsertrain serve` runs it) and the clients share the machine's "
              f"cores. item = GET /api/datasets/{{name}}/items/{{id}} (one JPEG of "
              f"{data['dataset']['mean_bytes'] / 1024:.1f} KB on average); bulk = GET /api/datasets/{{name}}/bulk?"

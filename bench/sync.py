@@ -63,8 +63,7 @@ def report(data: dict) -> str:
     medians = data["medians"]
     base = medians[BASELINE]
     lines = [common.machine_line(data["machine"]),
-             f"Load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in data['load_before'])}, after "
-             f"{'/'.join(f'{x:.2f}' for x in data['load_after'])}.", "",
+             common.load_line(data), "",
              f"{ds['items']:,} JPEGs of {ds.get('size', 64)}×{ds.get('size', 64)} px"
              + (f", {ds['mean_bytes'] / 1024:.1f} KB each on average ({ds['bytes'] / 1024 ** 2:.1f} MB)"
                 if "bytes" in ds else "")

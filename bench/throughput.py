@@ -173,8 +173,7 @@ def report(data: dict) -> str:
     browser_labels = [label for label in medians if label in data["browser"]]
     torch_labels = [label for label in medians if label in data["torch"]]
     lines = [common.machine_line(data["machine"]),
-             f"Load average (1/5/15 min) before {'/'.join(f'{x:.2f}' for x in data['load_before'])}, after "
-             f"{'/'.join(f'{x:.2f}' for x in data['load_after'])}.",
+             common.load_line(data),
              "",
              f"Images per second, training (forward, backward, Adam step) the reference CNN (37,466 parameters, "
              f"64×64×3) on one fixed batch; median of {data['windows']} timed windows of ~{data['window_seconds']} s "
