@@ -34,12 +34,9 @@ def pack_header(manifest: dict, items: list[dict]) -> bytes:
     return MAGIC + struct.pack("<I", len(header)) + header
 
 
-def pack_size(manifest: dict, items: list[dict]) -> int:
-    return len(pack_header(manifest, items)) + sum(item["bytes"] for item in items)
-
-
-async def stream_pack(dataset_dir: Path, manifest: dict, items: list[dict]) -> AsyncIterator[bytes]:
-    yield pack_header(manifest, items)
+async def stream_pack(dataset_dir: Path, header: bytes, items: list[dict]) -> AsyncIterator[bytes]:
+    """The pack whose header is `header` (from pack_header): the header, then each item's bytes."""
+    yield header
     for item in items:
         async with aiofiles.open(dataset_dir / item["file"], "rb") as f:
             while chunk := await f.read(_CHUNK):
@@ -47,7 +44,7 @@ async def stream_pack(dataset_dir: Path, manifest: dict, items: list[dict]) -> A
 
 
 def unpack(data: bytes) -> tuple[dict, dict[int, bytes]]:
-    """Split a pack (used by tests and the CLI); returns the header and {id: bytes}."""
+    """Split a pack (used by the tests); returns the header and {id: bytes}."""
     if data[:4] != MAGIC:
         raise ValueError("not a browsertrain pack")
     (length,) = struct.unpack("<I", data[4:8])

@@ -95,9 +95,11 @@ def get_bulk(request: Request, name: str, start: int = Query(0, ge=0),
         items = manifest["items"][start:start + count]
         for item in items:  # checked before the first byte goes out
             inside(folder, item["file"])
-    headers = {"Content-Length": str(pack.pack_size(manifest, items)), "X-Dataset-Hash": manifest["hash"],
+    header = pack.pack_header(manifest, items)  # built once: it sizes the response and starts it
+    size = len(header) + sum(item["bytes"] for item in items)
+    headers = {"Content-Length": str(size), "X-Dataset-Hash": manifest["hash"],
                "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
-    return StreamingResponse(pack.stream_pack(folder, manifest, items), media_type=pack.MEDIA_TYPE, headers=headers)
+    return StreamingResponse(pack.stream_pack(folder, header, items), media_type=pack.MEDIA_TYPE, headers=headers)
 
 
 @router.delete("/{name}", status_code=204)
