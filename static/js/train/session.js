@@ -76,7 +76,6 @@ export class TrainingSession {
     this.kind = kind;
     this.hooks = hooks;
     this.trainer = null;
-    this.stopped = false;
     this.contextLost = false;
     this.excludedBackends = new Set();
   }
@@ -277,6 +276,6 @@ export class TrainingSession {
 
   pause() { return this.trainer?.pause(); }
   resume() { this.trainer?.resume(); }
-  stop() { this.stopped = true; return this.trainer?.stop(); }
+  stop() { return this.trainer?.stop(); }
   setLr(value) { this.trainer?.lr.set(value, 'user'); }
 }
