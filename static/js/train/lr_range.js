@@ -2,8 +2,8 @@
 
 /**
  * Defaults of the sweep. 100 steps from 1e-5 to 1 cover Adam's useful range; the smoothing is an EMA of the step
- * losses (one batch each, so noisy); the sweep ends early once the smoothed loss exceeds `divergeFactor` times its
- * best, since every later point only measures an exploded model.
+ * losses (one batch each, so noisy); the sweep ends early once the loss diverged (see divergenceIndex), since every
+ * later point only measures an exploded model.
  */
 export const LR_RANGE_DEFAULTS = Object.freeze({
   minLr: 1e-5,
@@ -11,6 +11,7 @@ export const LR_RANGE_DEFAULTS = Object.freeze({
   steps: 100,
   smoothing: 0.9,
   divergeFactor: 4,
+  riseFactor: 1.5,
   skipStart: 5,   // the first smoothed points still lean on the EMA's bias correction: no slope is read there
 });
 
@@ -31,11 +32,19 @@ export function smoothLosses(losses, beta = LR_RANGE_DEFAULTS.smoothing) {
   });
 }
 
-/** The index where the smoothed loss first exceeds factor × its best so far (or is not finite); -1 if never. */
-export function divergenceIndex(smoothed, factor = LR_RANGE_DEFAULTS.divergeFactor) {
+/**
+ * The index where the smoothed loss first diverged; -1 if never. Diverged means not finite, or above `divergeFactor`
+ * × its best so far (the usual rule), or, from `skipStart` on, above `riseFactor` × where it started. The second rule
+ * is for bounded losses: a saturated softmax cross-entropy tops out near 16 × the error rate (tfjs clips
+ * probabilities at 1e-7), so a model whose best loss is near 1 can explode without ever reaching 4 × its best;
+ * a loss well above the untrained model's is divergence all the same.
+ */
+export function divergenceIndex(smoothed, options = {}) {
+  const { divergeFactor, riseFactor, skipStart } = { ...LR_RANGE_DEFAULTS, ...options };
   let best = Infinity;
   for (let i = 0; i < smoothed.length; i++) {
-    if (!Number.isFinite(smoothed[i]) || smoothed[i] > factor * best) return i;
+    if (!Number.isFinite(smoothed[i]) || smoothed[i] > divergeFactor * best) return i;
+    if (i >= skipStart && smoothed[i] > riseFactor * smoothed[0]) return i;
     best = Math.min(best, smoothed[i]);
   }
   return -1;
@@ -48,9 +57,9 @@ export function divergenceIndex(smoothed, factor = LR_RANGE_DEFAULTS.divergeFact
  * [{lr, loss, smoothed}], reason}; suggested_lr is null, with the reason, when the loss never fell.
  */
 export function suggestLr(points, options = {}) {
-  const { smoothing, divergeFactor, skipStart } = { ...LR_RANGE_DEFAULTS, ...options };
+  const { smoothing, skipStart } = { ...LR_RANGE_DEFAULTS, ...options };
   const smoothed = smoothLosses(points.map((p) => p.loss), smoothing);
-  const diverged = divergenceIndex(smoothed, divergeFactor);
+  const diverged = divergenceIndex(smoothed, options);
   const usable = diverged === -1 ? smoothed.length : diverged;
   const out = points.map((p, i) => ({ lr: p.lr, loss: p.loss, smoothed: Number.isFinite(smoothed[i]) ? smoothed[i] : null }));
   const result = { suggested_lr: null, min_loss_lr: null, diverged_at_lr: diverged === -1 ? null : points[diverged].lr, points: out };
@@ -91,7 +100,7 @@ export async function runLrRangeTest(makeTrainer, options = {}) {
     if (info.loss === null) return;
     points.push({ lr: rates[points.length], loss: info.loss });
     const smoothed = smoothLosses(points.map((p) => p.loss), settings.smoothing);
-    const done = points.length >= rates.length || divergenceIndex(smoothed, settings.divergeFactor) !== -1;
+    const done = points.length >= rates.length || divergenceIndex(smoothed, settings) !== -1;
     if (done) trainer.stop();
     else trainer.lr.set(rates[points.length], 'lr range test');
   });
