@@ -80,6 +80,7 @@ function conv2DBackpropInput(tf, stock, args) {
   if (tf.backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') return stock(args);
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false,
     'channelsLast');
+  if (info.strideHeight * info.strideWidth > 1) return stridedBackpropInput(tf, backend, dy, filter, info);
   const { filterHeight: KH, filterWidth: KW, inChannels: CI, outChannels: CO } = info;
   const g = backpropInputGeometry(info);
   const src = g.spreadNeeded
@@ -101,6 +102,59 @@ function conv2DBackpropInput(tf, stock, args) {
     attrs: { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined } });
   backend.disposeData(rotated.dataId);
   if (src !== dy) backend.disposeData(src.dataId);
+  return out;
+}
+
+/**
+ * The input gradient of a strided conv as a product then a scatter-add (col2im): cols = dy [N, CO] @ Wᵀ [CO, KH·KW·CI]
+ * gives each dy pixel's contribution to its KH×KW input taps, which are then summed into dx. This takes 1/(sh·sw) of
+ * the multiply-adds of the spread-and-correlate path, whose correlation mostly multiplies the zeros the spread put
+ * between dy's pixels (the stem's 3×3 stride-2 conv spent a third of a training step there).
+ */
+function stridedBackpropInput(tf, backend, dy, filter, info) {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO,
+    filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const pt = info.padInfo.top, pl = info.padInfo.left;
+  const R = KH * KW * CI;
+  // The filter [KH, KW, CI, CO] is the matrix [R, CO]; BatchMatMul reaches XNNPACK only untransposed, so transpose here.
+  const filterT = backend.makeOutput([1, CO, R], 'float32');
+  const t = backend.typedArrayFromHeap(filterT);
+  const w = backend.typedArrayFromHeap(filter);
+  for (let r = 0; r < R; r++) {
+    for (let co = 0; co < CO; co++) t[co * R + r] = w[r * CO + co];
+  }
+  const dyMatrix = { dataId: dy.dataId, shape: [1, B * OH * OW, CO], dtype: dy.dtype };
+  const cols = wasmKernel(tf, 'BatchMatMul')({ inputs: { a: dyMatrix, b: filterT }, backend,
+    attrs: { transposeA: false, transposeB: false } });
+  backend.disposeData(filterT.dataId);
+  const out = backend.makeOutput([B, H, W, CI], 'float32');
+  const dx = backend.typedArrayFromHeap(out);   // read after the last allocation: a heap growth detaches old views
+  const cv = backend.typedArrayFromHeap(cols);
+  dx.fill(0);
+  const rowTaps = KW * CI;
+  let c = 0;
+  for (let b = 0; b < B; b++) {
+    for (let oy = 0; oy < OH; oy++) {
+      for (let ox = 0; ox < OW; ox++) {
+        for (let kh = 0; kh < KH; kh++) {
+          const iy = oy * sh + kh - pt;
+          if (iy < 0 || iy >= H) {
+            c += rowTaps;
+            continue;
+          }
+          for (let kw = 0; kw < KW; kw++) {
+            const ix = ox * sw + kw - pl;
+            if (ix < 0 || ix >= W) {
+              c += CI;
+              continue;
+            }
+            for (let ci = 0, d = ((b * H + iy) * W + ix) * CI; ci < CI; ci++) dx[d + ci] += cv[c++];
+          }
+        }
+      }
+    }
+  }
+  backend.disposeData(cols.dataId);
   return out;
 }
 
