@@ -50,3 +50,8 @@ def connect(url: str) -> Engine:
 def at_least(column, value: int):
     """SQL for max(column, value) that SQLite and PostgreSQL both run."""
     return case((column < value, value), else_=column)
+
+
+def is_disk_full(exc: Exception) -> bool:
+    """SQLite's SQLITE_FULL, as its driver words it: the disk (or the database's size limit) is full."""
+    return "database or disk is full" in str(getattr(exc, "orig", exc))

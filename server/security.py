@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
 import logging
@@ -167,6 +168,12 @@ async def multipart_form(request, *, max_files: int, max_fields: int):
         if reason is None:
             raise
         raise HTTPException(400, f"malformed multipart form: {reason}") from None
+    except OSError as exc:
+        # Starlette spools parts over 1 MB to the system temp folder (TMPDIR); its parser closes, and so deletes,
+        # what it had spooled before re-raising.
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise HTTPException(507, "the server's temporary folder is full; nothing was stored") from None
     try:
         yield form
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -27,6 +28,21 @@ _RUN_ID_RE = re.compile(r"[0-9a-f]{12}")
 
 class UnsafePath(ValueError):
     """A name or path that would leave the data folder, or is not a plain name."""
+
+
+class DiskFull(RuntimeError):
+    """The disk filled up during a write; what was being written was rolled back (HTTP 507, CLI exit 2)."""
+
+
+@contextmanager
+def full_disk(outcome: str):
+    """Turns ENOSPC inside the block into DiskFull("the disk is full; <outcome>"); other errors pass through."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        raise DiskFull(f"the disk is full; {outcome}") from None
 
 
 def check_name(name: str, what: str = "name") -> str:
@@ -116,7 +132,9 @@ _append_locks_guard = threading.Lock()
 
 
 def append_line(path: Path, line: str) -> None:
-    """Append one whole line: one write() of the full line under a thread lock and an flock across processes."""
+    """Append one whole line: one write() of the full line under a thread lock and an flock across processes.
+    A write the disk cuts short (or refuses) is cut back off the file, so a full disk never leaves a torn line;
+    the OSError (ENOSPC) is raised."""
     if "\n" in line:
         raise ValueError("a log line may not contain a newline")
     data = (line + "\n").encode()
@@ -126,8 +144,14 @@ def append_line(path: Path, line: str) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.write(fd, data)
-            os.fsync(fd)
+            size = os.fstat(fd).st_size  # every appender holds the lock, so this is where the line will start
+            try:
+                if os.write(fd, data) != len(data):
+                    raise OSError(errno.ENOSPC, "the line was cut short", str(path))
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)
+                raise
         finally:
             os.close(fd)
 

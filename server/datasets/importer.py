@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..limits import MAX_DATASET_ITEMS
-from ..storage import Storage, UnsafePath, atomic_write_json, check_name, inside, locked, read_json
+from ..storage import DiskFull, Storage, UnsafePath, atomic_write_json, check_name, inside, locked, read_json
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
@@ -165,7 +165,7 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
         raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
-            raise DatasetError("the disk is full; nothing was imported") from None
+            raise DiskFull("the disk is full; nothing was imported") from None
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)

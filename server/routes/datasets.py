@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import shutil
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -14,7 +13,7 @@ from ..datasets import pack
 from ..datasets.importer import delete_dataset, import_dataset, list_datasets, load_manifest
 from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
 from ..security import multipart_form
-from ..storage import inside
+from ..storage import full_disk, inside
 from .common import storage, user_errors
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
@@ -42,15 +41,10 @@ async def upload_dataset(request: Request) -> dict:
         work = store.new_staging_dir()
         try:
             staged = work / "upload.zip"  # the client's filename is never used as a path
-            try:
-                with open(staged, "wb") as out:
+            with user_errors():
+                with full_disk("nothing was imported"), open(staged, "wb") as out:
                     while chunk := await upload.read(_COPY_CHUNK):
                         out.write(chunk)
-            except OSError as exc:
-                if exc.errno != errno.ENOSPC:
-                    raise
-                raise HTTPException(400, "the disk is full; nothing was imported") from None
-            with user_errors():
                 manifest = await run_in_threadpool(import_dataset, store, staged, name)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -6,10 +6,11 @@ import json
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from .. import db
 from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
-from ..storage import Storage, append_line, new_run_id
+from ..storage import DiskFull, Storage, append_line, full_disk, new_run_id
 
 EPOCH_LOG = "epochs.jsonl"
 RUN_KINDS = ("train", "sanity")
@@ -81,7 +82,9 @@ def update_run(engine: Engine, run_id: str, *, status: str | None = None, summar
 
 
 def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) -> None:
-    """Append one epoch record as one whole line; the run's epoch count only ever grows."""
+    """Append one epoch record as one whole line; the run's epoch count only ever grows.
+    On a full disk: DiskFull, and no torn line. If the line landed but the database could not count it, the page's
+    retry appends it again; readers keep the last record of each epoch (a resumed epoch is sent twice anyway)."""
     get_run(engine, run_id)
     epoch = record.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
@@ -92,10 +95,17 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
         raise RunError("an epoch record may not hold NaN or Infinity (send null instead)") from None
     if len(line) > MAX_EPOCH_RECORD_BYTES:
         raise RunError(f"an epoch record may be at most {MAX_EPOCH_RECORD_BYTES:,} bytes")
-    append_line(storage.run_dir(run_id) / EPOCH_LOG, line)
-    with engine.begin() as conn:
-        conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
-            epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now()))
+    not_recorded = f"epoch {epoch} was not recorded"
+    with full_disk(not_recorded):
+        append_line(storage.run_dir(run_id) / EPOCH_LOG, line)
+    try:
+        with engine.begin() as conn:
+            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
+                epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now()))
+    except OperationalError as exc:
+        if not db.is_disk_full(exc):
+            raise
+        raise DiskFull(f"the disk is full; {not_recorded}") from None
 
 
 def read_epochs(storage: Storage, run_id: str) -> list[dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import math
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, locked, read_json
+from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, read_json
 from .service import RunError, get_run
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -101,12 +100,8 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
     expected = expected_weight_bytes(model_json)
     if expected != len(weights):
         raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
-    try:
+    with full_disk("the snapshot was not stored"):
         return _store(engine, storage, run_id, model_raw, weights, epoch)
-    except OSError as exc:
-        if exc.errno != errno.ENOSPC:
-            raise
-        raise SnapshotError("the disk is full; the snapshot was not stored") from None
 
 
 def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
