@@ -27,7 +27,9 @@ export class Reporter {
           this.unsent.shift();
           continue;
         }
-        this.onWarning?.(`server unreachable; ${this.unsent.length} epoch record(s) will be sent later`);
+        // Unreachable, or a 5xx such as 507 (the server's disk is full): keep everything and try again later.
+        const why = err.status ? `the server answered ${err.status} (${err.message})` : 'server unreachable';
+        this.onWarning?.(`${why}; ${this.unsent.length} epoch record(s) will be sent later`);
         return false;
       }
     }
