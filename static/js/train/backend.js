@@ -1,6 +1,7 @@
 /** Picks the backend: the user's choice, or `auto` — a short timed training probe on each backend that can train here. */
 import { tf } from '../tf.js';
 import { registerWasmTrainingKernels } from './wasm_kernels.js';
+import { fuseAdamOnWasm } from './fused_adam.js';
 
 export const BACKENDS = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
@@ -52,7 +53,7 @@ async function probeTraining() {
   x = tf.layers.separableConv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(x);
   x = tf.layers.globalAveragePooling2d({}).apply(x);
   const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2, activation: 'softmax' }).apply(x) });
-  const optimizer = tf.train.adam(0.001);
+  const optimizer = fuseAdamOnWasm(tf.train.adam(0.001));  // the update training will use
   const xs = tf.randomUniform([PROBE.batch, PROBE.size, PROBE.size, 3]);
   const ys = tf.oneHot(tf.tensor1d(Array.from({ length: PROBE.batch }, (_, i) => i % 2), 'int32'), 2);
   const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);

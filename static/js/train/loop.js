@@ -3,6 +3,7 @@ import { tf } from '../tf.js';
 import { epochOrder } from '../data/split.js';
 import { planBatches } from '../data/batches.js';
 import { LrController } from './schedule.js';
+import { fuseAdamOnWasm } from './fused_adam.js';
 
 /**
  * Gives the page a chance to paint and handle input between steps. tf.nextFrame waits for an animation frame in a
@@ -101,7 +102,7 @@ export class Trainer {
       onStep, onEpoch, yieldFn,
     });
     this.lr = lr ?? new LrController({ lr: optimizer?.learningRate ?? 0.001, epoch: startEpoch });
-    this.optimizer = optimizer ?? tf.train.adam(this.lr.lr);
+    this.optimizer = fuseAdamOnWasm(optimizer ?? tf.train.adam(this.lr.lr));
     this.nextEpoch = startEpoch;
     this.history = [];
     this.state = 'idle';
