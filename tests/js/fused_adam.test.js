@@ -121,6 +121,25 @@ test('its saved state resumes: 3 fused steps, save, load into a fresh optimizer,
   cleanUp(stock, first, second);
 });
 
+test('weights made on another backend before a switch to wasm are moved into the heap and trained', async () => {
+  // The fused update reads through the backend's data storage, which moves data from another backend on first read.
+  await tf.setBackend('cpu');
+  const model = smallModel();   // its weights live in the cpu backend's memory
+  const adam = fuseAdamOnWasm(tf.train.adam(0.01));  // its beta-power scalars too
+  await tf.setBackend('wasm');
+  const { xs, ys } = batch();
+  const losses = [];
+  for (let i = 0; i < 3; i++) {
+    const loss = adam.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs)), true);
+    losses.push((await loss.data())[0]);
+    loss.dispose();
+  }
+  assert.ok(losses.every(Number.isFinite) && losses[2] < losses[0], `losses ${losses}`);
+  tf.dispose([xs, ys]);
+  model.dispose();
+  adam.dispose();
+});
+
 test('on any other backend the stock update runs unchanged', async () => {
   const stock = await train({ backend: 'cpu', fused: false, steps: 3 });
   const fused = await train({ backend: 'cpu', fused: true, steps: 3 });
