@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import errno
 import hashlib
 import io
 import json
@@ -15,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..limits import MAX_DATASET_ITEMS
-from ..storage import DiskFull, Storage, UnsafePath, atomic_write_json, check_name, inside, locked, read_json
+from ..storage import Storage, UnsafePath, atomic_write_json, check_name, full_disk, inside, locked, read_json
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
@@ -139,36 +138,33 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
     final = storage.dataset_dir(name)
     if final.exists() and not replace:
         raise DatasetExists(f"dataset {name!r} already exists")
-    work = storage.new_staging_dir()
-    try:
-        if source.is_file():
-            unpacked = work / "source"
-            unpacked.mkdir()
-            zipsafe.extract(source, unpacked)
-            source = unpacked
-        elif not source.is_dir():
-            raise DatasetError(f"{source}: no such folder or zip file")
-        built = work / "dataset"
-        manifest = build_dataset(source, built, name)
-        # Checked again under the lock: two imports of one name may both have passed the check above, and the
-        # second would otherwise silently replace the first.
-        with locked(storage.datasets_dir):
-            if final.exists():
-                if not replace:
-                    raise DatasetExists(f"dataset {name!r} already exists")
-                final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
-            built.rename(final)
-        return manifest
-    except (InvalidImage, zipsafe.UnsafeArchive) as exc:
-        raise DatasetError(str(exc)) from None
-    except UnicodeDecodeError:
-        raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise DiskFull("the disk is full; nothing was imported") from None
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with full_disk("nothing was imported"):  # after the finally below has removed the staging folder
+        work = storage.new_staging_dir()
+        try:
+            if source.is_file():
+                unpacked = work / "source"
+                unpacked.mkdir()
+                zipsafe.extract(source, unpacked)
+                source = unpacked
+            elif not source.is_dir():
+                raise DatasetError(f"{source}: no such folder or zip file")
+            built = work / "dataset"
+            manifest = build_dataset(source, built, name)
+            # Checked again under the lock: two imports of one name may both have passed the check above, and the
+            # second would otherwise silently replace the first.
+            with locked(storage.datasets_dir):
+                if final.exists():
+                    if not replace:
+                        raise DatasetExists(f"dataset {name!r} already exists")
+                    final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
+                built.rename(final)
+            return manifest
+        except (InvalidImage, zipsafe.UnsafeArchive) as exc:
+            raise DatasetError(str(exc)) from None
+        except UnicodeDecodeError:
+            raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 _MANIFEST_CACHE_SIZE = 8
