@@ -30,19 +30,20 @@ function slot(slots, i, name, suffix, value) {
 }
 
 function fusedApply(optimizer, variableGradients) {
-  const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  const named = Array.isArray(variableGradients)
+    ? variableGradients.map((v) => [v.name, v.tensor]) : Object.entries(variableGradients);
   const backend = tf.backend();
   const { beta1, beta2, epsilon } = optimizer;
   const step = -optimizer.learningRate;
   const heap = (tensor) => backend.typedArrayFromHeap(tensor);
   tf.tidy(() => {
-    const correction1 = 1 - heap(optimizer.accBeta1)[0];
-    const correction2 = 1 - heap(optimizer.accBeta2)[0];
-    names.forEach((name, i) => {
+    const accBeta1 = heap(optimizer.accBeta1)[0];
+    const accBeta2 = heap(optimizer.accBeta2)[0];
+    const correction1 = 1 - accBeta1, correction2 = 1 - accBeta2;
+    named.forEach(([name, gradient], i) => {
       const value = tf.engine().registeredVariables[name];
       const m = slot(optimizer.accumulatedFirstMoment, i, name, 'm', value);
       const v = slot(optimizer.accumulatedSecondMoment, i, name, 'v', value);
-      const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
       if (gradient == null) return;
       const outputs = [m, v, value].map((t) => backend.makeOutput(t.shape, 'float32'));
       // Views only after the last allocation: a heap growth detaches the older ones.
@@ -61,8 +62,8 @@ function fusedApply(optimizer, variableGradients) {
       v.assign(newV);
       value.assign(newValue);
     });
-    optimizer.accBeta1.assign(tf.scalar(heap(optimizer.accBeta1)[0] * beta1));
-    optimizer.accBeta2.assign(tf.scalar(heap(optimizer.accBeta2)[0] * beta2));
+    optimizer.accBeta1.assign(tf.scalar(accBeta1 * beta1));
+    optimizer.accBeta2.assign(tf.scalar(accBeta2 * beta2));
   });
   optimizer.incrementIterations();
 }
