@@ -6,10 +6,9 @@ import argparse
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from . import input_cost, server_load, sync, tensors, throughput
-from .dataset import import_dataset
+from .dataset import dataset_in
 
 # Cheapest first, the long browser runs last. sync and server share one imported 5,000-image dataset.
 BENCHMARKS = {
@@ -34,9 +33,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-data-") as tmp:
         dataset = None
         if NEEDS_DATASET & set(names):
-            data_dir = Path(tmp) / "data"
-            data_dir.mkdir()
-            dataset = (data_dir, import_dataset(data_dir, sync.DATASET, 5000))
+            dataset = dataset_in(tmp, 5000)
             print(f"dataset: {dataset[1]}", file=sys.stderr)
         for name in names:
             print(f"== {name}", file=sys.stderr)

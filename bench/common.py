@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -82,6 +83,18 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def app_and_browser(data: dict, prefix: str):
+    """An empty data folder served by the app on loopback, and Chromium: yields (url, browser). Records the machine
+    (with the browser's version) in data["machine"]."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        data_dir = Path(tmp) / "data"
+        data_dir.mkdir()
+        with running_server(data_dir) as url, chromium() as browser:
+            data["machine"] = machine(browser.version)
+            yield url, browser
 
 
 @contextmanager

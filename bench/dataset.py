@@ -87,3 +87,16 @@ def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: 
     subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
                     "--data-dir", str(data_dir)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return {"name": name, "items": count, "size": size, "bytes": total, "mean_bytes": total / count}
+
+
+DATASET = "synthetic5k"   # the name the sync and server benchmarks import their 5,000 images under
+
+
+def dataset_in(tmp: str, items: int, dataset: tuple[Path, dict] | None = None) -> tuple[Path, dict]:
+    """`dataset` ((data folder, import_dataset's summary)) when one is given, else `items` images imported under
+    DATASET into a new data folder in `tmp`."""
+    if dataset is not None:
+        return dataset
+    data_dir = Path(tmp) / "data"
+    data_dir.mkdir()
+    return data_dir, import_dataset(data_dir, DATASET, items)

@@ -12,8 +12,6 @@ import base64
 import os
 import random
 import sys
-import tempfile
-from pathlib import Path
 
 from . import common
 from .dataset import CLASSES, make_image
@@ -30,25 +28,21 @@ def measure(args) -> dict:
     data = {"rounds": args.rounds, "batch": BATCH, "load_before": os.getloadavg(), "backends": {},
             "image_bytes": {k: sum(len(base64.b64decode(b)) for b in v) / len(v) for k, v in images.items()}}
     source = common.page_function("input_cost")
-    with tempfile.TemporaryDirectory(prefix="bench-input-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        with common.running_server(data_dir) as url, common.chromium() as browser:
-            data["machine"] = common.machine(browser.version)
-            for backend in BACKENDS:
-                with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
-                    info = page.evaluate(source, {"op": "setup", "backend": backend, "images": images,
-                                                  "batchSize": BATCH})
-                    if not info["available"]:
-                        data["backends"][backend] = {"available": False, "reason": info["reason"]}
-                        continue
-                    rounds = []
-                    for _ in range(args.rounds):
-                        common.wait_for_quiet(max_wait=5)
-                        rounds.append(page.evaluate(source, {"op": "measure"}))
-                    data["backends"][backend] = {"available": True, "rounds": rounds}
-                    print(f"{backend}: compute {common.median([r['compute'] for r in rounds]):.1f} ms/step",
-                          file=sys.stderr)
+    with common.app_and_browser(data, prefix="bench-input-") as (url, browser):
+        for backend in BACKENDS:
+            with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
+                info = page.evaluate(source, {"op": "setup", "backend": backend, "images": images,
+                                              "batchSize": BATCH})
+                if not info["available"]:
+                    data["backends"][backend] = {"available": False, "reason": info["reason"]}
+                    continue
+                rounds = []
+                for _ in range(args.rounds):
+                    common.wait_for_quiet(max_wait=5)
+                    rounds.append(page.evaluate(source, {"op": "measure"}))
+                data["backends"][backend] = {"available": True, "rounds": rounds}
+                print(f"{backend}: compute {common.median([r['compute'] for r in rounds]):.1f} ms/step",
+                      file=sys.stderr)
     data["load_after"] = os.getloadavg()
     return data
 

@@ -19,9 +19,8 @@ from pathlib import Path
 import httpx
 
 from . import common
-from .dataset import import_dataset
+from .dataset import DATASET, dataset_in
 
-DATASET = "synthetic5k"
 CONCURRENCY = (1, 8, 32)
 BULK_COUNT = 100
 WARMUP_REQUESTS = 20
@@ -75,11 +74,7 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
     data = {"load_before": os.getloadavg(), "machine": common.machine(), "results": [],
             "max_seconds": args.max_seconds}
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
-        if dataset is None:
-            data_dir = Path(tmp) / "data"
-            data_dir.mkdir()
-            dataset = (data_dir, import_dataset(data_dir, DATASET, args.items))
-        data_dir, data["dataset"] = dataset
+        data_dir, data["dataset"] = dataset_in(tmp, args.items, dataset)
         with common.running_server(data_dir) as url:
             for kind, max_requests in (("item", args.max_item_requests), ("bulk", args.max_bulk_requests)):
                 for concurrency in CONCURRENCY:

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 from . import common
-from .dataset import import_dataset
+from .dataset import DATASET, dataset_in
 
-DATASET = "synthetic5k"
 WAYS = (  # (label, options for bench/js/sync.js)
     ("bulk (loadDataset)", {"way": "bulk"}),
     ("per item, sequential", {"way": "per-item", "parallel": 1}),
@@ -31,11 +30,7 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
         ways.append((f"per item, {args.parallel} in flight", {"way": "per-item", "parallel": args.parallel}))
     data = {"rounds": args.rounds, "load_before": os.getloadavg(), "runs": {label: [] for label, _ in ways}}
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-        if dataset is None:
-            data_dir = Path(tmp) / "data"
-            data_dir.mkdir()
-            dataset = (data_dir, import_dataset(data_dir, DATASET, args.items))
-        data_dir, data["dataset"] = dataset
+        data_dir, data["dataset"] = dataset_in(tmp, args.items, dataset)
         source = common.page_function("sync")
         with common.running_server(data_dir) as url, common.chromium() as browser:
             data["machine"] = common.machine(browser.version)

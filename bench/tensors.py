@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 from . import common
 
@@ -15,13 +13,9 @@ def measure(args) -> dict:
     data = {"load_before": os.getloadavg()}
     options = {"backend": args.backend, "inputSize": args.input_size, "batchSize": args.batch_size,
                "totalSteps": args.steps, "every": args.every}
-    with tempfile.TemporaryDirectory(prefix="bench-tensors-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        with common.running_server(data_dir) as url, common.chromium() as browser:
-            data["machine"] = common.machine(browser.version)
-            with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
-                data["result"] = page.evaluate(common.page_function("tensors"), options)
+    with common.app_and_browser(data, prefix="bench-tensors-") as (url, browser):
+        with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
+            data["result"] = page.evaluate(common.page_function("tensors"), options)
     data["options"] = options
     data["load_after"] = os.getloadavg()
     return data

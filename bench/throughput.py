@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,71 +59,67 @@ def measure(args) -> dict:
     data = {"batch_sizes": list(args.batch_sizes), "windows": args.windows, "window_seconds": args.window_seconds,
             "load_before": os.getloadavg(), "browser": {}, "torch": {}, "rates": {}, "losses": {}}
     source = common.page_function("throughput")
-    with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        with common.running_server(data_dir) as url, common.chromium() as browser:
-            data["machine"] = common.machine(browser.version)
-            with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
-                data["stock_wasm"] = page.evaluate(source, {"op": "stock"})
-            print(f"stock wasm trains: {data['stock_wasm']}", file=sys.stderr)
+    with common.app_and_browser(data, prefix="bench-throughput-") as (url, browser):
+        with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
+            data["stock_wasm"] = page.evaluate(source, {"op": "stock"})
+        print(f"stock wasm trains: {data['stock_wasm']}", file=sys.stderr)
 
-            workers = {}
-            for label, threads in TORCH_CONFIGS:
-                worker = TorchWorker(threads)
-                data["torch"][label] = worker.ask({"op": "setup", "batch_sizes": list(args.batch_sizes),
-                                                   "window_seconds": args.window_seconds})
-                workers[label] = worker
-                print(f"{label}: {data['torch'][label]['threads']} threads", file=sys.stderr)
+        workers = {}
+        for label, threads in TORCH_CONFIGS:
+            worker = TorchWorker(threads)
+            data["torch"][label] = worker.ask({"op": "setup", "batch_sizes": list(args.batch_sizes),
+                                               "window_seconds": args.window_seconds})
+            workers[label] = worker
+            print(f"{label}: {data['torch'][label]['threads']} threads", file=sys.stderr)
 
-            pages, contexts = {}, []
-            try:
-                for label, backend, concurrency in BROWSER_CONFIGS:
-                    if args.backends and backend not in args.backends:
-                        continue
-                    started = time.monotonic()
-                    context = common.fresh_page(browser, f"{url}/train", hardware_concurrency=concurrency,
-                                                ready=common.TRAIN_PAGE_READY)
-                    page = context.__enter__()
-                    contexts.append(context)
-                    info = page.evaluate(source, {"op": "setup", "backend": backend,
-                                                  "batchSizes": list(args.batch_sizes),
-                                                  "windowSeconds": args.window_seconds})
-                    data["browser"][label] = info
-                    print(f"{label}: set up in {time.monotonic() - started:.0f} s: "
-                          f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}", file=sys.stderr)
-                    if info.get("available"):
-                        pages[label] = page
+        pages, contexts = {}, []
+        try:
+            for label, backend, concurrency in BROWSER_CONFIGS:
+                if args.backends and backend not in args.backends:
+                    continue
+                started = time.monotonic()
+                context = common.fresh_page(browser, f"{url}/train", hardware_concurrency=concurrency,
+                                            ready=common.TRAIN_PAGE_READY)
+                page = context.__enter__()
+                contexts.append(context)
+                info = page.evaluate(source, {"op": "setup", "backend": backend,
+                                              "batchSizes": list(args.batch_sizes),
+                                              "windowSeconds": args.window_seconds})
+                data["browser"][label] = info
+                print(f"{label}: set up in {time.monotonic() - started:.0f} s: "
+                      f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}", file=sys.stderr)
+                if info.get("available"):
+                    pages[label] = page
 
-                labels = [label for label, _ in TORCH_CONFIGS] + list(pages)
+            labels = [label for label, _ in TORCH_CONFIGS] + list(pages)
+            for label in labels:
+                data["rates"][label] = {b: [] for b in args.batch_sizes}
+                data["losses"][label] = {b: [] for b in args.batch_sizes}
+            data["rounds"] = []
+            for round_index in range(args.windows):
+                quiet = common.wait_for_quiet(max_wait=args.quiet_wait)
+                data["rounds"].append(quiet)
+                started = time.monotonic()
                 for label in labels:
-                    data["rates"][label] = {b: [] for b in args.batch_sizes}
-                    data["losses"][label] = {b: [] for b in args.batch_sizes}
-                data["rounds"] = []
-                for round_index in range(args.windows):
-                    quiet = common.wait_for_quiet(max_wait=args.quiet_wait)
-                    data["rounds"].append(quiet)
-                    started = time.monotonic()
-                    for label in labels:
-                        for b in args.batch_sizes:
-                            if label in workers:
-                                result = workers[label].ask({"op": "window", "batch_size": b})
-                                time.sleep(SETTLE_SECONDS)
-                            else:
-                                result = pages[label].evaluate(source, {"op": "window", "batchSize": b})
-                            data["rates"][label][b].append(result["imagesPerSecond"])
-                            data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
-                    print(f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
-                          f"{quiet['busy_cores']:.2f} cores busy before it (waited {quiet['waited_s']:.0f} s)",
-                          file=sys.stderr)
-                if PROFILE_BACKEND in pages:
-                    data["profile"] = {b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
-                                       for b in (args.batch_sizes[0], args.batch_sizes[-1])}
-            finally:
-                for context in reversed(contexts):
-                    context.__exit__(None, None, None)
-                for worker in workers.values():
-                    worker.close()
+                    for b in args.batch_sizes:
+                        if label in workers:
+                            result = workers[label].ask({"op": "window", "batch_size": b})
+                            time.sleep(SETTLE_SECONDS)
+                        else:
+                            result = pages[label].evaluate(source, {"op": "window", "batchSize": b})
+                        data["rates"][label][b].append(result["imagesPerSecond"])
+                        data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
+                print(f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
+                      f"{quiet['busy_cores']:.2f} cores busy before it (waited {quiet['waited_s']:.0f} s)",
+                      file=sys.stderr)
+            if PROFILE_BACKEND in pages:
+                data["profile"] = {b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
+                                   for b in (args.batch_sizes[0], args.batch_sizes[-1])}
+        finally:
+            for context in reversed(contexts):
+                context.__exit__(None, None, None)
+            for worker in workers.values():
+                worker.close()
     data["load_after"] = os.getloadavg()
     data["medians"] = {label: {b: common.median(rates) for b, rates in per_batch.items()}
                        for label, per_batch in data["rates"].items()}
