@@ -26,7 +26,7 @@ DEFAULT_TIMEOUT_SECONDS = 3600
 SERVER_START_SECONDS = 30
 # The run config keys the train page reads from its query string (see static/js/ui/train.js).
 PAGE_OPTIONS = {"epochs": "epochs", "batch_size": "batchSize", "lr": "lr", "input_size": "inputSize",
-                "backend": "backend", "seed": "seed", "snapshot_every": "snapshotEvery"}
+                "backend": "backend", "seed": "seed", "split_seed": "splitSeed", "snapshot_every": "snapshotEvery"}
 # The debugging tools the page runs instead of a plain run: overfit=N (a sanity run), findBatchSize=1, lrRangeTest=1.
 TOOL_OPTIONS = {"overfit": "overfit", "find_batch_size": "findBatchSize", "lr_range_test": "lrRangeTest"}
 MAX_OVERFIT_IMAGES = 64  # the page's cap too (static/js/train/overfit.js)
@@ -39,12 +39,14 @@ class HeadlessError(RuntimeError):
 def add_train_arguments(parser) -> None:
     parser.add_argument("--dataset", help="the dataset to train on")
     parser.add_argument("--resume", metavar="RUN_ID", help="continue a run from its latest snapshot")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--epochs", type=int, help="default: chosen from the dataset's size (about 600 steps, 30-100)")
+    parser.add_argument("--batch-size", type=int, help="default: chosen from the dataset's size (8-32, 8+ steps an epoch)")
     parser.add_argument("--lr", type=float, help="learning rate (default 0.001)")
-    parser.add_argument("--input-size", type=int, help="image side in pixels (default 64)")
+    parser.add_argument("--input-size", type=int, help="image side in pixels (default: the images' median side, 16-64)")
     parser.add_argument("--backend", choices=["auto", "webgl", "webgpu", "wasm", "cpu"])
-    parser.add_argument("--seed", type=int)
+    parser.add_argument("--seed", type=int, help="weights, shuffle and augmentation (default 1)")
+    parser.add_argument("--split-seed", type=int,
+                        help="which images validate (default 0: the same split for every run of a dataset)")
     parser.add_argument("--snapshot-every", type=int, metavar="N", help="snapshot every N epochs (and at the end)")
     tools = parser.add_argument_group("debugging tools (instead of a plain run)")
     tools.add_argument("--overfit", type=_overfit_images, metavar="N",
@@ -129,7 +131,7 @@ def _progress_line(state: dict, total_epochs: int | None) -> str:
         return f"\r{state.get('status', '')[:70]:<70}"
     last = epochs[-1]
     done = last["epoch"] + 1
-    total = total_epochs or done
+    total = (state.get("config") or {}).get("epochs") or total_epochs or done
     width = 24
     filled = int(width * min(done / total, 1))
     val = last.get("val_accuracy")

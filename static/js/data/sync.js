@@ -6,6 +6,15 @@ import { parsePack } from './pack.js';
 export const SYNC_CHUNK_ITEMS = 1000;  // items per bulk request and per IndexedDB transaction
 const STORAGE_HEADROOM = 1.2;           // IndexedDB stores blobs with some overhead
 
+/** The median of the shorter side of manifest items ({width, height}), or null when no item has a size. */
+export function medianSide(items) {
+  const sides = items.filter((it) => it.width > 0 && it.height > 0).map((it) => Math.min(it.width, it.height))
+    .sort((a, b) => a - b);
+  if (!sides.length) return null;
+  const mid = sides.length >> 1;
+  return sides.length % 2 ? sides[mid] : (sides[mid - 1] + sides[mid]) / 2;
+}
+
 /** Read a response body into one buffer, reporting bytes as they arrive. */
 async function readBody(response, onBytes) {
   const total = Number(response.headers.get('Content-Length')) || 0;
@@ -59,12 +68,13 @@ async function download(manifest, onProgress) {
     onProgress?.({ ...progress, phase: 'download' });
   }
   await markComplete({ name: manifest.name, hash: manifest.hash, classes: manifest.classes,
-    count: manifest.num_items, bytes: manifest.total_bytes });
+    count: manifest.num_items, bytes: manifest.total_bytes, side: medianSide(manifest.items) });
 }
 
 /**
- * The dataset's items as [{id, label, blob}] plus {name, hash, classes, source}; source is 'cache' when no item
- * was requested, 'server' after a download, 'offline' when the server could not be reached.
+ * The dataset's items as [{id, label, blob}] plus {name, hash, classes, side, source}; side is the median image side
+ * (null if unknown); source is 'cache' when no item was requested, 'server' after a download, 'offline' when the
+ * server could not be reached.
  */
 export async function loadDataset(name, { onProgress } = {}) {
   if (!name) throw new Error('choose a dataset first');
@@ -80,7 +90,7 @@ export async function loadDataset(name, { onProgress } = {}) {
   if (!version) {
     if (!manifest) throw new Error(`the server is unreachable and ${name} was never downloaded here`);
     await download(manifest, onProgress);
-    version = { name, hash: manifest.hash, classes: manifest.classes };
+    version = { name, hash: manifest.hash, classes: manifest.classes, side: medianSide(manifest.items) };
     source = 'server';
   }
   for (const old of versions) {
@@ -88,5 +98,6 @@ export async function loadDataset(name, { onProgress } = {}) {
   }
   const items = await readItems(name, version.hash);
   onProgress?.({ phase: 'ready', items: items.length, totalItems: items.length, source });
-  return { name, hash: version.hash, classes: version.classes, items, source };
+  const side = version.side ?? (manifest ? medianSide(manifest.items) : null);
+  return { name, hash: version.hash, classes: version.classes, side, items, source };
 }

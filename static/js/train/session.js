@@ -2,16 +2,17 @@
 import { tf } from '../tf.js';
 import * as api from '../api.js';
 import { loadDataset } from '../data/sync.js';
-import { DEFAULT_AUGMENT, resolveAugment } from '../data/augment.js';
+import { resolveAugment } from '../data/augment.js';
 import { RunInputs } from '../data/inputs.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
 import { scaleToUnitOutput } from '../model/init_scale.js';
 import { predictItems, summarizePredictions } from '../model/evaluate.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
-import { epochOrder, splitSeedOf } from '../data/split.js';
+import { epochOrder, splitItems, splitSeedOf } from '../data/split.js';
 import { Trainer } from './loop.js';
 import { LrController, resolveLrSchedule } from './schedule.js';
+import { AUTO, AUTO_KEYS, applyDatasetDefaults } from './defaults.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
@@ -29,10 +30,11 @@ class ContextLost extends Error {
 /** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
 export const DEFAULT_RUN_CONFIG = Object.freeze({
   task: 'classification',
-  epochs: 30,
-  batchSize: 32,
+  // 'auto': chosen from the dataset when the run starts (train/defaults.js), with the reason in config.defaults.
+  epochs: AUTO,
+  batchSize: AUTO,
   lr: 0.001,
-  inputSize: 64,
+  inputSize: AUTO,
   normalization: 'unit',
   backend: 'auto',
   valFraction: 0.2,
@@ -44,7 +46,7 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   optimizer: Object.freeze({ name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
   snapshotEvery: 5,
   lrSchedule: true,
-  augment: DEFAULT_AUGMENT,
+  augment: AUTO,
   model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
 });
 
@@ -53,7 +55,8 @@ export function resolveRunConfig(input = {}) {
   const config = { ...DEFAULT_RUN_CONFIG, ...input, model: { ...DEFAULT_RUN_CONFIG.model, ...(input.model ?? {}) },
     optimizer: { ...DEFAULT_RUN_CONFIG.optimizer, ...(input.optimizer ?? {}) } };
   for (const key of ['epochs', 'batchSize', 'inputSize', 'snapshotEvery']) {
-    if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer`);
+    if (config[key] === AUTO && AUTO_KEYS.includes(key)) continue;
+    if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer or '${AUTO}'`);
   }
   for (const key of ['seed', 'splitSeed']) {
     if (!Number.isInteger(config[key])) throw new Error(`${key} must be an integer`);
@@ -65,8 +68,18 @@ export function resolveRunConfig(input = {}) {
   }
   // The run stores the full rule it trains with (tip 6), not just "on".
   config.lrSchedule = resolveLrSchedule(config.lrSchedule);
-  config.augment = resolveAugment(config.augment);
+  if (config.augment !== AUTO) config.augment = resolveAugment(config.augment);
   return config;
+}
+
+/**
+ * The config with its 'auto' settings chosen from the loaded dataset (`data` from loadDataset): the training split's
+ * size comes from the very split the run will use.
+ */
+export function configForData(config, data) {
+  const positions = data.items.map((item, index) => ({ index, label: item.label }));
+  const { train } = splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) });
+  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null });
 }
 
 /** Images the initial scale is measured on (the first of epoch 0's shuffled order). */
@@ -152,10 +165,12 @@ export class TrainingSession {
       startEpoch = run.snapshots.at(-1)?.epoch ?? 0;
       lrState = run.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null;
     }
-    const config = this.config;
     this.status(`Loading ${this.dataset}…`, 'sync');
     const data = await loadDataset(this.dataset, { onProgress: (p) => this.hooks.onSync?.(p) });
     if (run && run.dataset_hash !== data.hash) throw new Error('the dataset changed since this run started; start a new run');
+    this.config = configForData(this.config, data);
+    const config = this.config;
+    this.hooks.onConfig?.(config);
 
     this.status('Choosing a backend…', 'backend');
     const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
@@ -268,6 +283,7 @@ export class TrainingSession {
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
       val_accuracy: final.val_accuracy ?? null, images_per_second: final.images_per_second ?? null,
       backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length, split_seed: splitSeedOf(config),
+      defaults: config.defaults ?? {},
       ...(this.leak ? { leak: this.leak } : {}),
     };
     this.status('Evaluating…', 'evaluate');

@@ -10,7 +10,7 @@ import { findBatchSize } from './batch_finder.js';
 import { Trainer } from './loop.js';
 import { LR_RANGE_DEFAULTS, runLrRangeTest } from './lr_range.js';
 import { LrController } from './schedule.js';
-import { freshModel, resolveRunConfig } from './session.js';
+import { configForData, freshModel, resolveRunConfig } from './session.js';
 
 export const PREVIEW_COUNT = 24;
 
@@ -20,9 +20,10 @@ const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
  * Loads the dataset and prepares the inputs exactly as a run of `config` would. The backend is the config's, except
  * that 'auto' keeps the page's current one when `quick` (the preview does not train, so probing is wasted time).
  */
-async function open(dataset, config, hooks, { quick = false } = {}) {
+async function open(dataset, wanted, hooks, { quick = false } = {}) {
   hooks.onStatus?.(`Loading ${dataset}…`, 'sync');
   const data = await loadDataset(dataset, { onProgress: (p) => hooks.onSync?.(p) });
+  const config = configForData(wanted, data);
   hooks.onStatus?.('Choosing a backend…', 'backend');
   const choice = quick && config.backend === 'auto'
     ? { backend: tf.getBackend(), reason: 'the page\'s current backend (nothing is trained)', probes: {} }
@@ -33,7 +34,7 @@ async function open(dataset, config, hooks, { quick = false } = {}) {
   const inputs = await RunInputs.prepare(data, config, {
     task, onProgress: (done, total) => hooks.onStatus?.(`Preparing images… ${done}/${total}`, 'preprocess'),
   });
-  return { data, choice, task, inputs };
+  return { data, choice, task, inputs, config };
 }
 
 /**
@@ -42,8 +43,7 @@ async function open(dataset, config, hooks, { quick = false } = {}) {
  * renders and disposes xs and ys. Returns {xs, ys, items: [{item_id, label}], classes, config, backend}.
  */
 export async function previewInputs({ dataset, config: input = {}, epoch = 0, count = PREVIEW_COUNT }, hooks = {}) {
-  const config = resolveRunConfig(input);
-  const { data, choice, inputs } = await open(dataset, config, hooks, { quick: true });
+  const { data, choice, inputs, config } = await open(dataset, resolveRunConfig(input), hooks, { quick: true });
   try {
     const { train } = inputs.split;
     const order = epochOrder(train.length, config.seed, epoch).slice(0, count);
@@ -100,8 +100,8 @@ function stepRunner(trainer, count, seed) {
  * suggested_lr?, lr_range_test?}. hooks: onStatus, onSync, onBackend, onFinderRow(row).
  */
 export async function runTools({ dataset, config: input = {}, findBatchSize: wantFinder = false, lrRangeTest = false }, hooks = {}) {
-  let config = resolveRunConfig(input);
-  const context = await open(dataset, config, hooks);
+  const context = await open(dataset, resolveRunConfig(input), hooks);
+  let { config } = context;
   const result = { reason: 'done', backend: context.choice.backend, backend_reason: context.choice.reason, dataset: context.data.name };
   try {
     if (wantFinder) {

@@ -1,9 +1,11 @@
 /** Train page: the form, the controls, live numbers and charts; window.browsertrain mirrors it for scripts. */
-import { listDatasets } from '../api.js';
+import { getManifest, listDatasets } from '../api.js';
+import { medianSide } from '../data/sync.js';
+import { AUTO, AUTO_KEYS } from '../train/defaults.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
 import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
-import { TrainingSession, resolveRunConfig } from '../train/session.js';
+import { TrainingSession, configForData, resolveRunConfig } from '../train/session.js';
 import { previewInputs, runTools } from '../train/tools.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
@@ -17,8 +19,8 @@ const form = $('#train-form');
  * What `browsertrain train` (headless) reads: phase, run id, epochs, summary (a run's, or the tools' result) or
  * error; `leak` once the watchdog paused the run; `preview` the items of the preview grid with their pixel means.
  */
-const state = { phase: 'idle', status: '', runId: null, epochs: [], summary: null, error: null, warnings: [], backend: null,
-  sync: null, leak: null, preview: null };
+const state = { phase: 'idle', status: '', runId: null, config: null, epochs: [], summary: null, error: null, warnings: [],
+  backend: null, sync: null, leak: null, preview: null };
 globalThis.browsertrain = state;
 
 function setStatus(text, phase) {
@@ -27,23 +29,31 @@ function setStatus(text, phase) {
   $('#status').textContent = text;
 }
 
-/** Read the form into a run config (a name with a dot, such as model.width or augment.flip, goes one level down). */
+/**
+ * Read the form into a run config (a name with a dot, such as model.width or augment.flip, goes one level down).
+ * An empty epochs / batch size / input size, and augmentation on 'auto', are chosen from the dataset at the start.
+ */
 function formConfig() {
   const config = { model: {}, augment: {} };
   for (const input of form.querySelectorAll('[name]')) {
-    if (input.name === 'dataset') continue;
+    if (input.name === 'dataset' || input.name === 'augmentMode') continue;
     let value = input.type === 'checkbox' ? input.checked : input.value;
-    if (input.type === 'number') value = Number(value);
+    if (input.type === 'number') value = value === '' && AUTO_KEYS.includes(input.name) ? AUTO : Number(value);
     if (input.name === 'model.stages') value = value.split(',').map(Number);
     const [group, key] = input.name.split('.');
     if (key) config[group][key] = value;
     else config[input.name] = value;
   }
+  const augmentMode = form.elements.augmentMode.value;
+  if (augmentMode !== 'custom') config.augment = augmentMode === 'off' ? {} : AUTO;
   return resolveRunConfig(config);
 }
 
 /** Query parameters (?dataset=&epochs=&batchSize=&...) prefill the form, so scripts drive the same page. */
 function applyParams() {
+  if ([...params.keys()].some((key) => key.startsWith('augment.')) && !params.has('augmentMode')) {
+    form.elements.augmentMode.value = 'custom';
+  }
   for (const [key, value] of params) {
     const input = form.querySelector(`[name="${CSS.escape(key)}"]`);
     if (!input) continue;
@@ -52,12 +62,32 @@ function applyParams() {
   }
 }
 
+/** The chosen dataset's manifest (item labels and sizes, for the settings chosen from it), fetched once per name. */
+const manifests = new Map();
+async function chosenManifest() {
+  const name = $('#dataset').value;
+  if (!name) return null;
+  if (!manifests.has(name)) manifests.set(name, getManifest(name).catch(() => null));
+  return manifests.get(name);
+}
+
+/** The form's config with its 'auto' settings as this dataset would get them, each listed with its reason. */
+async function showDefaults(config) {
+  const manifest = await chosenManifest();
+  const resolved = manifest ? configForData(config, { items: manifest.items, side: medianSide(manifest.items) }) : config;
+  const names = { inputSize: 'Input size', batchSize: 'Batch size', epochs: 'Epochs', augment: 'Augmentation' };
+  $('#defaults').replaceChildren(...Object.entries(resolved.defaults ?? {}).map(([key, { reason }]) =>
+    el('li', {}, el('b', { text: `${names[key]} (auto): ` }), reason)));
+  return resolved;
+}
+
 async function showModelStats() {
   const target = $('#model-stats');
   try {
-    const config = formConfig();
+    const config = await showDefaults(formConfig());
     const dataset = datasets.find((d) => d.name === $('#dataset').value);
-    const model = buildModel(resolveModelConfig({ ...config.model, inputSize: config.inputSize, numClasses: Math.max(2, dataset?.classes.length ?? 2) }));
+    const inputSize = config.inputSize === AUTO ? 64 : config.inputSize;
+    const model = buildModel(resolveModelConfig({ ...config.model, inputSize, numClasses: Math.max(2, dataset?.classes.length ?? 2) }));
     const s = modelStats(model);
     model.dispose();
     target.textContent = `${s.params.toLocaleString()} parameters · ${bytes(s.float32Bytes)} float32 · `
@@ -74,7 +104,7 @@ function showEpoch(record) {
   epochCharts($('#charts'), state.epochs);
   const stat = (label, value) => el('div', { class: 'stat' }, label, el('b', { text: value }));
   $('#live-stats').replaceChildren(
-    stat('Epoch', `${record.epoch + 1} / ${formConfig().epochs}`), stat('Train loss', fixed(record.train_loss)),
+    stat('Epoch', `${record.epoch + 1} / ${state.config?.epochs ?? '?'}`), stat('Train loss', fixed(record.train_loss)),
     stat('Val loss', fixed(record.val_loss)), stat('Val accuracy', fixed(record.val_accuracy, 3)),
     stat('Learning rate', String(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
     stat('Tensors', String(record.num_tensors)), stat('Memory', bytes(record.num_bytes)),
@@ -158,6 +188,7 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
         : `${p.items}/${p.totalItems} images, ${bytes(p.bytes)} of ${bytes(p.totalBytes)}`;
     },
     onBackend: (choice) => { state.backend = choice; },
+    onConfig: (config) => { state.config = config; },
     onRun: (run) => {
       state.runId = run.id;
       // A reload resumes a plain run; a sanity run is quick to redo and is not resumed as a plain one.

@@ -1,0 +1,85 @@
+/**
+ * Run settings chosen from the dataset when the user leaves them on 'auto': input size, batch size, epochs and
+ * augmentation, each with the reason it was chosen (shown on the train page, in the CLI's --json, in the run config).
+ */
+
+/** The settings that may be 'auto'; anything the user sets explicitly is kept as given. */
+export const AUTO = 'auto';
+export const AUTO_KEYS = Object.freeze(['inputSize', 'batchSize', 'epochs', 'augment']);
+
+/** Input size: the images' own median side, to a multiple of 8, within these bounds (larger adds compute, not detail). */
+export const INPUT_SIZE_BOUNDS = Object.freeze({ min: 16, max: 64, step: 8 });
+/** Input size when the images' sizes are unknown (an offline copy downloaded by an older version). */
+export const FALLBACK_INPUT_SIZE = 64;
+/** Batch size: about this many steps an epoch at least, within these bounds (powers of two). */
+export const MIN_STEPS_PER_EPOCH = 8;
+export const BATCH_SIZE_BOUNDS = Object.freeze({ min: 8, max: 32 });
+/** Epochs: enough for about this many optimizer steps in all, within these bounds. */
+export const TARGET_STEPS = 600;
+export const EPOCH_BOUNDS = Object.freeze({ min: 30, max: 100 });
+/** Below this many images a set is small: random crop and brightness are on (flip stays off: it changes digits and text). */
+export const SMALL_SET_ITEMS = 1000;
+export const SMALL_SET_AUGMENT = Object.freeze({ crop: true, flip: false, brightness: 0.1 });
+const NO_AUGMENT = Object.freeze({ crop: false, flip: false, brightness: 0 });
+
+const clamp = (value, { min, max }) => Math.min(max, Math.max(min, value));
+
+function chooseInputSize(side) {
+  if (side === null) return { value: FALLBACK_INPUT_SIZE, reason: `image sizes unknown here → ${FALLBACK_INPUT_SIZE}` };
+  const value = clamp(Math.round(side / INPUT_SIZE_BOUNDS.step) * INPUT_SIZE_BOUNDS.step, INPUT_SIZE_BOUNDS);
+  const why = side > INPUT_SIZE_BOUNDS.max
+    ? `larger inputs cost ${Math.round((side / value) ** 2)}x the compute; set it to train on more detail`
+    : 'the images\' own size: a larger input adds compute, not detail';
+  return { value, reason: `median image side ${side} px → ${value} (${why})` };
+}
+
+function chooseBatchSize(trainCount) {
+  let value = BATCH_SIZE_BOUNDS.min;
+  while (value * 2 <= BATCH_SIZE_BOUNDS.max && value * 2 * MIN_STEPS_PER_EPOCH <= trainCount) value *= 2;
+  const steps = Math.ceil(trainCount / value);
+  return { value, reason: `${trainCount} training images → ${value}, ${steps} steps an epoch` };
+}
+
+function chooseEpochs(trainCount, batchSize) {
+  const steps = Math.ceil(trainCount / batchSize);
+  const value = clamp(Math.ceil(TARGET_STEPS / steps), EPOCH_BOUNDS);
+  return { value, reason: `${steps} steps an epoch → ${value} epochs, ${value * steps} steps in all (aim: about ${TARGET_STEPS})` };
+}
+
+function chooseAugment(numItems) {
+  if (numItems < SMALL_SET_ITEMS) {
+    return { value: { ...SMALL_SET_AUGMENT }, reason: `${numItems} images is a small set → random crop and brightness ±${SMALL_SET_AUGMENT.brightness} `
+      + '(flip stays off: it changes the meaning of digits, text and left/right)' };
+  }
+  return { value: { ...NO_AUGMENT }, reason: `${numItems} images → no augmentation` };
+}
+
+/**
+ * The choices for a dataset: {key: {value, reason}} for every AUTO_KEYS entry. `trainCount` is the size of the
+ * run's training split; `side` the median image side (data/sync.js medianSide), or null.
+ */
+export function datasetDefaults({ numItems, trainCount, side, batchSize = AUTO }) {
+  const batch = batchSize === AUTO ? chooseBatchSize(trainCount) : { value: batchSize };
+  return {
+    inputSize: chooseInputSize(side),
+    batchSize: batch,
+    epochs: chooseEpochs(trainCount, batch.value),
+    augment: chooseAugment(numItems),
+  };
+}
+
+/**
+ * `config` with each 'auto' setting replaced by the dataset's choice; config.defaults records those choices with
+ * their reasons (explicit settings are not in it). A config with nothing on 'auto' comes back unchanged.
+ */
+export function applyDatasetDefaults(config, dataset) {
+  const auto = AUTO_KEYS.filter((key) => config[key] === AUTO);
+  if (!auto.length) return config;
+  const choices = datasetDefaults({ ...dataset, batchSize: config.batchSize });
+  const resolved = { ...config, defaults: { ...(config.defaults ?? {}) } };
+  for (const key of auto) {
+    resolved[key] = choices[key].value;
+    resolved.defaults[key] = choices[key];
+  }
+  return resolved;
+}
