@@ -2,7 +2,7 @@ import './setup.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PLATEAU_DEFAULTS, LrController, describeLrSchedule, resolveLrSchedule } from '../../static/js/train/schedule.js';
-import { resolveRunConfig } from '../../static/js/train/session.js';
+import { resolveRunConfig } from '../../static/js/train/run_config.js';
 
 test('a run config records the full rule it trains with, so the run page can show it', () => {
   const config = resolveRunConfig({});

@@ -76,6 +76,11 @@ export class OverfitSession extends TrainingSession {
     return { train: overfitSubset(all, this.images, this.config.seed), val: [] };
   }
 
+  /** A sanity run's verdict is its own (converged or not): the not-learning checks are for plain runs. */
+  diagnose() {
+    return [];
+  }
+
   endAfter(record) {
     if (record.train_loss < OVERFIT_TARGET_LOSS) return 'converged';
     const best = Math.min(record.train_loss, this.bestLosses.at(-1) ?? Infinity);

@@ -4,15 +4,14 @@ import * as api from '../api.js';
 import { loadDataset } from '../data/sync.js';
 import { resolveAugment } from '../data/augment.js';
 import { RunInputs } from '../data/inputs.js';
-import { buildModel, resolveModelConfig } from '../model/builder.js';
-import { scaleToUnitOutput } from '../model/init_scale.js';
 import { predictItems, summarizePredictions } from '../model/evaluate.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
-import { epochOrder, splitItems, splitSeedOf } from '../data/split.js';
+import { splitSeedOf } from '../data/split.js';
 import { Trainer } from './loop.js';
 import { LrController, resolveLrSchedule } from './schedule.js';
-import { AUTO, AUTO_KEYS, applyDatasetDefaults } from './defaults.js';
+import { configForData, freshModel, resolveRunConfig } from './run_config.js';
+import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
@@ -27,95 +26,11 @@ class ContextLost extends Error {
   }
 }
 
-/** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
-export const DEFAULT_RUN_CONFIG = Object.freeze({
-  task: 'classification',
-  // 'auto': chosen from the dataset when the run starts (train/defaults.js), with the reason in config.defaults.
-  epochs: AUTO,
-  batchSize: AUTO,
-  lr: 0.001,
-  inputSize: AUTO,
-  normalization: 'unit',
-  backend: 'auto',
-  valFraction: 0.2,
-  seed: 1,
-  // The validation split's seed, apart from `seed` (weights, shuffle, augmentation): runs that differ only in seed
-  // are scored on the same images.
-  splitSeed: 0,
-  // Explicit on every backend: tf.train.adam without an epsilon takes the backend's (1e-4 on WebGL, 1e-7 elsewhere).
-  optimizer: Object.freeze({ name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
-  snapshotEvery: 5,
-  lrSchedule: true,
-  augment: AUTO,
-  model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
-});
-
-/** A config from user input over the defaults, with numbers checked. */
-export function resolveRunConfig(input = {}) {
-  const config = { ...DEFAULT_RUN_CONFIG, ...input, model: { ...DEFAULT_RUN_CONFIG.model, ...(input.model ?? {}) },
-    optimizer: { ...DEFAULT_RUN_CONFIG.optimizer, ...(input.optimizer ?? {}) } };
-  for (const key of ['epochs', 'batchSize', 'inputSize', 'snapshotEvery']) {
-    if (config[key] === AUTO && AUTO_KEYS.includes(key)) continue;
-    if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer or '${AUTO}'`);
-  }
-  for (const key of ['seed', 'splitSeed']) {
-    if (!Number.isInteger(config[key])) throw new Error(`${key} must be an integer`);
-  }
-  if (!(config.lr > 0 && config.lr < 1)) throw new Error('lr must be between 0 and 1');
-  const { name, beta1, beta2, epsilon } = config.optimizer;
-  if (name !== 'adam' || !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && epsilon > 0)) {
-    throw new Error('optimizer must be adam with beta1 and beta2 in [0, 1) and epsilon > 0');
-  }
-  // The run stores the full rule it trains with (tip 6), not just "on".
-  config.lrSchedule = resolveLrSchedule(config.lrSchedule);
-  if (config.augment !== AUTO) config.augment = resolveAugment(config.augment);
-  return config;
-}
-
-/**
- * The config with its 'auto' settings chosen from the loaded dataset (`data` from loadDataset): the training split's
- * size comes from the very split the run will use.
- */
-export function configForData(config, data) {
-  const positions = data.items.map((item, index) => ({ index, label: item.label }));
-  const { train } = splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) });
-  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null });
-}
-
-/** Images the initial scale is measured on (the first of epoch 0's shuffled order). */
-export const INIT_SCALE_IMAGES = 32;
-
-/** Adam as the run config says (tip 5), the same on every backend. */
-export function adamFor(config) {
-  const { beta1, beta2, epsilon } = config.optimizer ?? DEFAULT_RUN_CONFIG.optimizer;
-  return tf.train.adam(config.lr, beta1, beta2, epsilon);
-}
-
-/**
- * A new model for `config`, compiled with Adam at config.lr; the caller disposes it and its optimizer.
- * With the run's `inputs`, each convolution's scale is first set on a batch of its training images
- * (model/init_scale.js says why); returns {model, initScale} with that record.
- */
-export async function freshModel(config, numClasses, inputs = null) {
-  const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
-  let initScale = null;
-  if (inputs?.split.train.length) {
-    const { train } = inputs.split;
-    const order = epochOrder(train.length, config.seed, 0).slice(0, INIT_SCALE_IMAGES);
-    const { xs, ys } = await inputs.reader(train)(order);
-    try {
-      initScale = scaleToUnitOutput(model, xs);
-    } finally {
-      tf.dispose([xs, ys]);
-    }
-  }
-  model.compile({ optimizer: adamFor(config), loss: 'categoricalCrossentropy' });
-  return { model, initScale };
-}
-
 /**
  * Runs one training session. `hooks` (all optional): onStatus(text, phase), onSync(progress), onBackend(choice),
- * onModel(stats), onRun(run), onEpoch(record), onStep(info), onSnapshot(meta), onWarning(text),
+ * onModel(stats), onConfig(config) (with its 'auto' settings chosen), onRun(run), onEpoch(record), onStep(info),
+ * onSnapshot(meta), onWarning(text) (a problem of the page: network, context), onLearning({code, message, next_step})
+ * (a sign that the run is not learning, mid-run and at the end),
  * onLeak(report) — the leak watchdog paused the run (resume() goes on),
  * onTrained(model, {pixels, split, classes, inputs}) — awaited once training ends, while the model still exists.
  * Controls: pause(), resume(), stop(), setLr(lr).
@@ -266,6 +181,7 @@ export class TrainingSession {
         await reporter.epoch(full);
         const due = (record.epoch + 1) % config.snapshotEvery === 0 || record.epoch + 1 === config.epochs;
         if (due || reporter.snapshotOwed !== null) await this.snapshot(model, reporter, record.epoch + 1);
+        this.flagMidRun(run, trainer.history, config, data.classes);
         this.endedBy ??= this.endAfter(full);
         if (this.endedBy) this.trainer.stop();
       },
@@ -288,9 +204,36 @@ export class TrainingSession {
     };
     this.status('Evaluating…', 'evaluate');
     summary = await this.conclude(summary, { model, task, inputs, config });
+    summary.warnings = this.diagnose({ records: trainer.history, classes: data.classes, plannedEpochs: config.epochs,
+      evaluation: summary.evaluation ?? null });
+    for (const warning of summary.warnings) this.hooks.onLearning?.(warning);
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
     this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
+  }
+
+  /**
+   * Hook: the "not learning" warnings at the end (train/diagnose.js). Sanity runs give their own verdict instead.
+   */
+  diagnose(context) {
+    return learningWarnings(context);
+  }
+
+  /**
+   * Mid-run: a sign of not learning is said once, when it first shows (page banner via onLearning, and the run's
+   * info.warnings for the run page); the final check at the end decides what the summary carries.
+   */
+  flagMidRun(run, records, config, classes) {
+    this.flagged ??= new Set();
+    const fresh = this.diagnose({ records, classes, plannedEpochs: config.epochs }).filter((w) => !this.flagged.has(w.code));
+    if (!fresh.length) return;
+    for (const warning of fresh) {
+      this.flagged.add(warning.code);
+      this.hooks.onLearning?.(warning);
+    }
+    const warnings = [...(this.midRunWarnings ?? []), ...fresh.map((w) => ({ ...w, epoch: records.length }))];
+    this.midRunWarnings = warnings;
+    api.updateRun(run.id, { info: { warnings } }).catch((err) => this.hooks.onWarning?.(`could not record a warning: ${err.message}`));
   }
 
   /** Hook for sanity runs: after each epoch record, a reason to end training there (e.g. 'converged'), or null. */

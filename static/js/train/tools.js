@@ -10,7 +10,7 @@ import { findBatchSize } from './batch_finder.js';
 import { Trainer } from './loop.js';
 import { LR_RANGE_DEFAULTS, runLrRangeTest } from './lr_range.js';
 import { LrController } from './schedule.js';
-import { configForData, freshModel, resolveRunConfig } from './session.js';
+import { configForData, freshModel, resolveRunConfig } from './run_config.js';
 
 export const PREVIEW_COUNT = 24;
 

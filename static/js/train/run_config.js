@@ -1,0 +1,94 @@
+/** A run's configuration: the defaults, checking user input, the settings chosen from the dataset, the fresh model. */
+import { tf } from '../tf.js';
+import { resolveAugment } from '../data/augment.js';
+import { epochOrder, splitItems, splitSeedOf } from '../data/split.js';
+import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { scaleToUnitOutput } from '../model/init_scale.js';
+import { resolveLrSchedule } from './schedule.js';
+import { AUTO, AUTO_KEYS, applyDatasetDefaults } from './defaults.js';
+
+/** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
+export const DEFAULT_RUN_CONFIG = Object.freeze({
+  task: 'classification',
+  // 'auto': chosen from the dataset when the run starts (train/defaults.js), with the reason in config.defaults.
+  epochs: AUTO,
+  batchSize: AUTO,
+  lr: 0.001,
+  inputSize: AUTO,
+  normalization: 'unit',
+  backend: 'auto',
+  valFraction: 0.2,
+  seed: 1,
+  // The validation split's seed, apart from `seed` (weights, shuffle, augmentation): runs that differ only in seed
+  // are scored on the same images.
+  splitSeed: 0,
+  // Explicit on every backend: tf.train.adam without an epsilon takes the backend's (1e-4 on WebGL, 1e-7 elsewhere).
+  optimizer: Object.freeze({ name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
+  snapshotEvery: 5,
+  lrSchedule: true,
+  augment: AUTO,
+  model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
+});
+
+/** A config from user input over the defaults, with numbers checked. */
+export function resolveRunConfig(input = {}) {
+  const config = { ...DEFAULT_RUN_CONFIG, ...input, model: { ...DEFAULT_RUN_CONFIG.model, ...(input.model ?? {}) },
+    optimizer: { ...DEFAULT_RUN_CONFIG.optimizer, ...(input.optimizer ?? {}) } };
+  for (const key of ['epochs', 'batchSize', 'inputSize', 'snapshotEvery']) {
+    if (config[key] === AUTO && AUTO_KEYS.includes(key)) continue;
+    if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer or '${AUTO}'`);
+  }
+  for (const key of ['seed', 'splitSeed']) {
+    if (!Number.isInteger(config[key])) throw new Error(`${key} must be an integer`);
+  }
+  if (!(config.lr > 0 && config.lr < 1)) throw new Error('lr must be between 0 and 1');
+  const { name, beta1, beta2, epsilon } = config.optimizer;
+  if (name !== 'adam' || !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && epsilon > 0)) {
+    throw new Error('optimizer must be adam with beta1 and beta2 in [0, 1) and epsilon > 0');
+  }
+  // The run stores the full rule it trains with (tip 6), not just "on".
+  config.lrSchedule = resolveLrSchedule(config.lrSchedule);
+  if (config.augment !== AUTO) config.augment = resolveAugment(config.augment);
+  return config;
+}
+
+/**
+ * The config with its 'auto' settings chosen from the loaded dataset (`data` from loadDataset): the training split's
+ * size comes from the very split the run will use.
+ */
+export function configForData(config, data) {
+  const positions = data.items.map((item, index) => ({ index, label: item.label }));
+  const { train } = splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) });
+  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null });
+}
+
+/** Images the initial scale is measured on (the first of epoch 0's shuffled order). */
+export const INIT_SCALE_IMAGES = 32;
+
+/** Adam as the run config says (tip 5), the same on every backend. */
+export function adamFor(config) {
+  const { beta1, beta2, epsilon } = config.optimizer ?? DEFAULT_RUN_CONFIG.optimizer;
+  return tf.train.adam(config.lr, beta1, beta2, epsilon);
+}
+
+/**
+ * A new model for `config`, compiled with Adam at config.lr; the caller disposes it and its optimizer.
+ * With the run's `inputs`, each convolution's scale is first set on a batch of its training images
+ * (model/init_scale.js says why); returns {model, initScale} with that record.
+ */
+export async function freshModel(config, numClasses, inputs = null) {
+  const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
+  let initScale = null;
+  if (inputs?.split.train.length) {
+    const { train } = inputs.split;
+    const order = epochOrder(train.length, config.seed, 0).slice(0, INIT_SCALE_IMAGES);
+    const { xs, ys } = await inputs.reader(train)(order);
+    try {
+      initScale = scaleToUnitOutput(model, xs);
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+  }
+  model.compile({ optimizer: adamFor(config), loss: 'categoricalCrossentropy' });
+  return { model, initScale };
+}
