@@ -200,11 +200,15 @@ def train(args) -> int:
         print(f"browsertrain: training failed: {state['error']}", file=sys.stderr)
         return 1
     summary = {**state["summary"], "backend_reason": (state.get("backend") or {}).get("reason"),
-               "dataset_source": (state.get("sync") or {}).get("source"), "warnings": state.get("warnings", [])}
+               "dataset_source": (state.get("sync") or {}).get("source"), "page_warnings": state.get("warnings", []),
+               "warnings": state["summary"].get("warnings", [])}
     if args.json:
         print(json.dumps(summary))
     else:
         print(_describe(summary))
+    for warning in summary["warnings"]:
+        print(f"browsertrain: warning: this run may not have learned: {warning['message']}. "
+              f"Next: {warning['next_step']}.", file=sys.stderr)
     if summary.get("leak"):
         print(f"browsertrain: the leak watchdog stopped the run: {summary['leak']['message']}", file=sys.stderr)
         return 1

@@ -20,7 +20,7 @@ const form = $('#train-form');
  * What `browsertrain train` (headless) reads: phase, run id, epochs, summary (a run's, or the tools' result) or
  * error; `leak` once the watchdog paused the run; `preview` the items of the preview grid with their pixel means.
  */
-const state = { phase: 'idle', status: '', runId: null, config: null, epochs: [], summary: null, error: null, warnings: [],
+const state = { phase: 'idle', status: '', runId: null, config: null, epochs: [], summary: null, error: null, warnings: [], learning: [],
   backend: null, sync: null, leak: null, preview: null };
 globalThis.browsertrain = state;
 
@@ -203,6 +203,10 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
     },
     onSnapshot: (meta) => { state.lastSnapshot = meta; },
     onWarning: (text) => { state.warnings.push(text); $('#warning').textContent = text; },
+    onLearning: (warning) => {
+      state.learning.push(warning);
+      $('#warning').textContent = `Not learning? ${warning.message}. Next: ${warning.next_step}.`;
+    },
     onLeak: (leak) => {
       state.leak = leak;
       $('#warning').textContent = `Paused by the leak watchdog: ${leak.message}`;
