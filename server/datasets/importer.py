@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import json
-import shutil
 import stat as stat_mode
 import threading
 from collections import OrderedDict
@@ -14,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..limits import MAX_DATASET_ITEMS
-from ..storage import Storage, UnsafePath, atomic_write_json, check_name, full_disk, inside, locked, read_json
+from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
+                       read_json)
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
@@ -106,7 +106,14 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
     if len(found) > MAX_DATASET_ITEMS:
         raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
     found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
-    (out / "items").mkdir(parents=True)
+    try:
+        # Never mkdir(parents=True): if the work folder was removed under us, recreating it would import whatever
+        # part of the source is left and call that a success.
+        out.mkdir()
+        (out / "items").mkdir()
+    except FileNotFoundError:
+        raise WorkFolderLost(f"the import's work folder {out.parent.name} was removed while it ran; "
+                             "nothing was imported") from None
     items = []
     for item_id, (label, path) in enumerate(found):
         relative = str(path.relative_to(root))
@@ -138,8 +145,8 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
     final = storage.dataset_dir(name)
     if final.exists() and not replace:
         raise DatasetExists(f"dataset {name!r} already exists")
-    with full_disk("nothing was imported"):  # after the finally below has removed the staging folder
-        work = storage.new_staging_dir()
+    # full_disk outside: its DiskFull comes after the work folder is gone.
+    with full_disk("nothing was imported"), storage.work_folder() as work:
         try:
             if source.is_file():
                 unpacked = work / "source"
@@ -163,8 +170,6 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
             raise DatasetError(str(exc)) from None
         except UnicodeDecodeError:
             raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 _MANIFEST_CACHE_SIZE = 8
@@ -215,11 +220,9 @@ def delete_dataset(storage: Storage, name: str) -> None:
     if not (folder / MANIFEST).is_file():
         raise FileNotFoundError(f"no dataset named {name!r}")
     # Rename first so a half-deleted dataset is never visible under its name.
-    trash = storage.new_staging_dir()
-    try:
-        with locked(storage.datasets_dir):
-            folder.rename(trash / "deleted")
-    except FileNotFoundError:  # deleted by someone else meanwhile
-        raise FileNotFoundError(f"no dataset named {name!r}") from None
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
+    with storage.work_folder() as trash:
+        try:
+            with locked(storage.datasets_dir):
+                folder.rename(trash / "deleted")
+        except FileNotFoundError:  # deleted by someone else meanwhile
+            raise FileNotFoundError(f"no dataset named {name!r}") from None

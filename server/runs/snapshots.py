@@ -7,8 +7,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import update
@@ -16,7 +14,8 @@ from sqlalchemy.engine import Engine
 
 from .. import db
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, read_json
+from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
+                       read_json)
 from .service import RunError, get_run
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -107,8 +106,7 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
 def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS
     snapshots.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=snapshots, prefix=INCOMING_PREFIX))
-    try:
+    with owned_folder(snapshots, INCOMING_PREFIX) as work:
         for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
             with open(work / name, "wb") as f:
                 f.write(data)
@@ -126,8 +124,6 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
                     latest_snapshot=seq, updated_at=db.now()))
         return meta
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def latest_seq(storage: Storage, run_id: str) -> int | None:
