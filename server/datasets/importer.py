@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import stat as stat_mode
 import threading
@@ -12,7 +11,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..limits import MAX_DATASET_ITEMS
+from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES
 from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
                        read_json)
 from . import zipsafe
@@ -53,10 +52,25 @@ def _refuse_links(folder: Path) -> None:
             raise DatasetError(f"{path.relative_to(folder)}: symbolic links are not imported")
 
 
+def _csv_rows(path: Path):
+    """(line number, fields) of each row, read as it streams; a row the csv module refuses is a DatasetError."""
+    if path.stat().st_size > MAX_LABELS_CSV_BYTES:
+        raise DatasetError(f"{LABELS_CSV} is larger than {MAX_LABELS_CSV_BYTES:,} bytes")
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a field over the csv module's 131,072 characters, a NUL byte
+                raise DatasetError(f"{LABELS_CSV} line {reader.line_num}: {exc}") from None
+            yield reader.line_num, row
+
+
 def _csv_items(root: Path) -> list[tuple[str, Path]]:
-    text = (root / LABELS_CSV).read_text(encoding="utf-8-sig")
     items = []
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for line_no, row in _csv_rows(root / LABELS_CSV):
         if not row or not "".join(row).strip():
             continue
         if len(row) != 2:

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from .. import db
+from .. import db, json_depth
 from ..limits import MAX_WEIGHT_ELEMENTS
 from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
                        read_json)
@@ -77,9 +77,11 @@ def expected_weight_bytes(model_json: dict) -> int:
 
 def parse_model_json(raw: bytes) -> dict:
     try:
-        model_json = json.loads(raw)
+        model_json = json_depth.loads(raw, "model.json")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SnapshotError(f"model.json is not JSON ({exc})") from None
+    except json_depth.TooDeep as exc:
+        raise SnapshotError(str(exc)) from None
     if not isinstance(model_json, dict):
         raise SnapshotError("model.json must be a JSON object")
     return model_json
