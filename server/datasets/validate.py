@@ -17,6 +17,8 @@ ALLOWED_FORMATS = {
     "WEBP": ("image/webp", ".webp"),
     "GIF": ("image/gif", ".gif"),
     "BMP": ("image/bmp", ".bmp"),
+    # Multi-picture JPEG (phone cameras): a JPEG followed by more JPEGs; browsers decode the first, as JPEG.
+    "MPO": ("image/jpeg", ".jpg"),
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 CONTENT_TYPES = {ext: ctype for ctype, ext in ALLOWED_FORMATS.values()}
