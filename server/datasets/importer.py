@@ -20,6 +20,7 @@ from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 MANIFEST = "manifest.json"
 LABELS_CSV = "labels.csv"
 # Files that archivers and desktops add; never data.
+_COPY_CHUNK = 1024 * 1024
 _JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
@@ -107,6 +108,17 @@ def _dataset_hash(classes: list[str], items: list[dict]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a file in pieces, hashing as it goes: (bytes, sha256). Never the whole file in memory."""
+    digest, size = hashlib.sha256(), 0
+    with open(source, "rb") as src, open(target, "xb") as out:
+        while chunk := src.read(_COPY_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
 def build_dataset(source: Path, out: Path, name: str) -> dict:
     """Validate and copy every image of `source` into `out` (an empty folder); return the manifest."""
     _refuse_links(source)
@@ -132,13 +144,12 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
     for item_id, (label, path) in enumerate(found):
         relative = str(path.relative_to(root))
         info = validate_image(path, relative)
-        data = path.read_bytes()
         stored = f"items/{item_id}{info.extension}"
-        (out / stored).write_bytes(data)
+        size, sha256 = _copy_hashed(path, out / stored)
         items.append({
             "id": item_id, "label": label, "file": stored, "source": relative,
-            "width": info.width, "height": info.height, "bytes": len(data),
-            "content_type": info.content_type, "sha256": hashlib.sha256(data).hexdigest(),
+            "width": info.width, "height": info.height, "bytes": size,
+            "content_type": info.content_type, "sha256": sha256,
         })
     classes = sorted({it["label"] for it in items})
     manifest = {
