@@ -190,10 +190,11 @@ _append_locks: dict[str, threading.Lock] = {}
 _append_locks_guard = threading.Lock()
 
 
-def append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str, then=None) -> None:
     """Append one whole line: one write() of the full line under a thread lock and an flock across processes.
     A write the disk cuts short (or refuses) is cut back off the file, so a full disk never leaves a torn line;
-    the OSError (ENOSPC) is raised."""
+    the OSError (ENOSPC) is raised. `then()`, if given, runs while the lock is still held; if it raises, the line is
+    cut back off too (nobody else can have appended after it), so the line lands only together with what `then` does."""
     if "\n" in line:
         raise ValueError("a log line may not contain a newline")
     data = (line + "\n").encode()
@@ -208,7 +209,9 @@ def append_line(path: Path, line: str) -> None:
                 if os.write(fd, data) != len(data):
                     raise OSError(errno.ENOSPC, "the line was cut short", str(path))
                 os.fsync(fd)
-            except OSError:
+                if then is not None:
+                    then()
+            except BaseException:
                 os.ftruncate(fd, size)
                 raise
         finally:

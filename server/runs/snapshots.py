@@ -120,11 +120,12 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
             seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
-            os.rename(work, snapshots / f"s{seq:06d}")
-            atomic_write_json(snapshots / LATEST, meta)
-            with engine.begin() as conn:
+            # The database first: if its disk is full, nothing has moved yet and the snapshot is honestly not stored.
+            with db.full_disk("the snapshot was not stored"), engine.begin() as conn:
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
                     latest_snapshot=seq, updated_at=db.now()))
+            os.rename(work, snapshots / f"s{seq:06d}")
+            atomic_write_json(snapshots / LATEST, meta)
         return meta
 
 
