@@ -22,6 +22,8 @@ class UnsafeArchive(ValueError):
 
 
 def _member_path(name: str) -> PurePosixPath:
+    if not name:
+        raise UnsafeArchive("a zip member has an empty name")
     if "\x00" in name or "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise UnsafeArchive(f"zip member {name!r} has an absolute or non-portable path")
     path = PurePosixPath(name)
@@ -73,6 +75,8 @@ def _data_spans(archive: zipfile.ZipFile, raw, members: list[zipfile.ZipInfo]) -
     following = dict(zip(bounds, bounds[1:]))
     spans = {}
     for info in members:
+        if not 0 <= info.header_offset < archive.start_dir:  # a damaged directory can point anywhere, even before 0
+            raise UnsafeArchive(f"zip member {info.filename!r} points outside the archive's data")
         raw.seek(info.header_offset)
         header = raw.read(_LOCAL_HEADER.size)
         if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import zipfile
 from pathlib import Path
 
@@ -78,3 +79,39 @@ def test_import_streams_each_image_instead_of_reading_it_whole(tmp_path):
     finally:
         server.stop()
     assert os.path.exists(server.data_dir / "datasets" / "big-photo" / "manifest.json")
+
+
+def forge_offset(archive: bytes, name: str, offset: int) -> bytes:
+    """Point the named member's central-directory entry at another local header offset."""
+    data = bytearray(archive)
+    position = data.find(b"PK\x01\x02")
+    while position != -1:
+        length = struct.unpack_from("<H", data, position + 28)[0]
+        if data[position + 46: position + 46 + length].decode() == name:
+            struct.pack_into("<I", data, position + 42, offset)
+        position = data.find(b"PK\x01\x02", position + 46)
+    return bytes(data)
+
+
+def test_zip_members_pointing_outside_the_data_or_at_each_other_are_refused(module_server, mclient):
+    archive = zip_bytes(GOOD)
+    directory = archive.find(b"PK\x01\x02")
+    refused(module_server, mclient, forge_offset(archive, "cat/000.png", directory + 10),
+            says=["cat/000.png", "points outside the archive's data"])
+    refused(module_server, mclient, forge_offset(archive, "cat/001.png", 0), says=["overlapping"])
+
+
+def test_zip_member_with_an_empty_name_is_refused(module_server, mclient):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in GOOD.items():
+            archive.writestr(name, data)
+        archive.writestr(zipfile.ZipInfo("x"), b"data")
+    damaged = out.getvalue()
+    # Rename the last member to "" in its central-directory entry (a length of 0; the name byte becomes slack).
+    last = damaged.rfind(b"PK\x01\x02")
+    damaged = damaged[:last + 28] + struct.pack("<H", 0) + damaged[last + 30:last + 46] + damaged[last + 47:]
+    end = damaged.rfind(b"PK\x05\x06")
+    size = struct.unpack_from("<I", damaged, end + 12)[0]
+    damaged = damaged[:end + 12] + struct.pack("<I", size - 1) + damaged[end + 16:]
+    refused(module_server, mclient, damaged, says=["empty name"])
