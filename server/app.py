@@ -39,7 +39,7 @@ RESPONSE_HEADERS = {
 
 def create_app(settings: Settings) -> FastAPI:
     storage = Storage(settings.data_dir)
-    storage.clear_staging()
+    storage.remove_abandoned_work()
     if settings.create_sample:
         try:
             ensure_sample(storage, settings.sample_dir)

@@ -11,7 +11,7 @@ from . import __version__, db
 from .config import UnsafeSettings, from_env, is_loopback
 from .datasets.importer import DatasetError, delete_dataset, import_dataset, list_datasets
 from .runs.service import list_runs
-from .storage import DiskFull, Storage, UnsafePath
+from .storage import DiskFull, Storage, UnsafePath, WorkFolderLost
 
 
 def _settings(args):
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatasetError, DiskFull, UnsafePath, UnsafeSettings, FileNotFoundError) as exc:
+    except (DatasetError, DiskFull, UnsafePath, UnsafeSettings, FileNotFoundError, WorkFolderLost) as exc:
         print(f"browsertrain: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, create_engine, event, case
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from .storage import DiskFull
 
 metadata = MetaData()
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 runs = Table(
     "runs", metadata,
@@ -33,7 +38,9 @@ def now() -> str:
 def connect(url: str) -> Engine:
     """Create the engine and the tables (first start creates the database)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Several server processes may share one database: a writer waits up to this long for another's lock
+        # instead of failing at once with "database is locked".
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -43,7 +50,12 @@ def connect(url: str) -> Engine:
             cursor.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        if "already exists" not in str(exc.orig):
+            raise
+        metadata.create_all(engine)  # another process created the tables between our check and our CREATE
     return engine
 
 
@@ -55,3 +67,15 @@ def at_least(column, value: int):
 def is_disk_full(exc: Exception) -> bool:
     """SQLite's SQLITE_FULL, as its driver words it: the disk (or the database's size limit) is full."""
     return "database or disk is full" in str(getattr(exc, "orig", exc))
+
+
+@contextmanager
+def full_disk(outcome: str):
+    """Turns the database's "disk is full" inside the block into DiskFull("the disk is full; <outcome>") (a 507);
+    the transaction was rolled back. Other database errors pass through."""
+    try:
+        yield
+    except OperationalError as exc:
+        if not is_disk_full(exc):
+            raise
+        raise DiskFull(f"the disk is full; {outcome}") from None

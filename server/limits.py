@@ -27,7 +27,13 @@ MAX_ZIP_MEMBER_RATIO = 200            # uncompressed / compressed, per member (z
 MAX_IMAGE_PIXELS = 16_000_000         # width * height of one frame (a 4000 x 4000 photo)
 MAX_IMAGE_TOTAL_PIXELS = 64_000_000   # summed over all frames of an animated image
 MAX_IMAGE_FRAMES = 500
+# An image file may hold at most this many bytes per pixel (all frames) plus MAX_IMAGE_METADATA_BYTES: an
+# uncompressed 16-bit RGBA PNG needs about 9, a noisy JPEG at quality 100 about 4. Past it the file is mostly not
+# image: a 73-byte PNG followed by 314 MB of zeros, which decoders ignore as trailing data, was stored whole.
+MAX_IMAGE_BYTES_PER_PIXEL = 16
+MAX_IMAGE_METADATA_BYTES = 4 * MIB    # EXIF, ICC profiles, XMP, an MPO's preview pictures
 MAX_DATASET_ITEMS = 100_000
+MAX_LABELS_CSV_BYTES = 64 * MIB    # a labels.csv: 100,000 lines of a path and a label, with room to spare
 
 # Bulk reads: items per pack response.
 MAX_BULK_ITEMS = 5_000
@@ -37,6 +43,10 @@ MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
 MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count is a 64-bit database integer)
 MAX_WEIGHT_ELEMENTS = 64 * MIB // 4   # elements across all weights of one snapshot
 MAX_RUN_CONFIG_BYTES = 64 * KIB
+
+# JSON from clients (request bodies, a snapshot's model.json) nests at most this deep. tfjs model.json files nest
+# about 8 deep; Python's json, pydantic and the JSON encoder fail with a RecursionError (a 500) somewhere near 1,000.
+MAX_JSON_DEPTH = 64
 
 # Exports: the quality gate decodes at most this many bytes of validation pixels (an evenly spaced subset past it).
 MAX_GATE_PIXEL_BYTES = 128 * MIB

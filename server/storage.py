@@ -21,9 +21,15 @@ from .limits import MAX_NAME_LENGTH
 # A run's snapshot folder, and the prefix of a snapshot still being written inside it (see runs/snapshots.py).
 SNAPSHOTS_DIR = "snapshots"
 INCOMING_PREFIX = ".incoming-"
+# A work folder in .staging/ (an upload, an import being built, a dataset being deleted).
+WORK_PREFIX = "work-"
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RUN_ID_RE = re.compile(r"[0-9a-f]{12}")
+
+
+class WorkFolderLost(RuntimeError):
+    """A work folder vanished under a running import or snapshot write: something outside this process removed it."""
 
 
 class UnsafePath(ValueError):
@@ -127,14 +133,68 @@ def locked(folder: Path):
         os.close(fd)
 
 
+def _still_names(path: Path, fd: int) -> bool:
+    """Whether `path` still names the folder open as `fd` (not removed, not renamed away)."""
+    try:
+        here = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+@contextmanager
+def owned_folder(parent: Path, prefix: str):
+    """A fresh folder in `parent`, owned by this process while the block runs: an exclusive flock on the folder
+    itself, which the kernel drops when the process dies however it dies. Removed after the block (unless the block
+    renamed it into place). Several servers may share one data folder, so ownership is what tells a folder in use
+    from one a killed process left behind (see remove_if_abandoned)."""
+    while True:
+        path = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            continue  # a sweeper took it in the instant before it was ours: take another
+        # Blocking: a sweeper that locked it first is removing it, and the check below then sends us round again.
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _still_names(path, fd):
+            break
+        os.close(fd)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)  # before the lock goes, so no sweeper races this removal
+        os.close(fd)
+
+
+def remove_if_abandoned(path: Path) -> bool:
+    """Remove the work folder `path` if no live process owns it; True if it was removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return False  # gone already, or not a folder: nothing of ours
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its owner is alive (perhaps in another server process)
+        if not _still_names(path, fd):
+            return False  # its owner finished and renamed it into place meanwhile
+        shutil.rmtree(path, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
 _append_locks: dict[str, threading.Lock] = {}
 _append_locks_guard = threading.Lock()
 
 
-def append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str, then=None) -> None:
     """Append one whole line: one write() of the full line under a thread lock and an flock across processes.
     A write the disk cuts short (or refuses) is cut back off the file, so a full disk never leaves a torn line;
-    the OSError (ENOSPC) is raised."""
+    the OSError (ENOSPC) is raised. `then()`, if given, runs while the lock is still held; if it raises, the line is
+    cut back off too (nobody else can have appended after it), so the line lands only together with what `then` does."""
     if "\n" in line:
         raise ValueError("a log line may not contain a newline")
     data = (line + "\n").encode()
@@ -149,7 +209,9 @@ def append_line(path: Path, line: str) -> None:
                 if os.write(fd, data) != len(data):
                     raise OSError(errno.ENOSPC, "the line was cut short", str(path))
                 os.fsync(fd)
-            except OSError:
+                if then is not None:
+                    then()
+            except BaseException:
                 os.ftruncate(fd, size)
                 raise
         finally:
@@ -183,22 +245,23 @@ class Storage:
     def run_dir(self, run_id: str) -> Path:
         return inside(self.runs_dir, check_run_id(run_id))
 
-    def new_staging_dir(self) -> Path:
-        path = self.staging_dir / uuid.uuid4().hex
-        path.mkdir()
-        return path
+    def work_folder(self):
+        """A fresh folder in `.staging/`, this process's own while the block runs, removed after it."""
+        return owned_folder(self.staging_dir, WORK_PREFIX)
 
-    def clear_staging(self) -> None:
-        """Remove what an interrupted import or snapshot write left behind (called at start-up)."""
+    def remove_abandoned_work(self) -> None:
+        """Remove the work folders that an interrupted import or snapshot write left behind (called at start-up).
+
+        Only those no live process owns: another server on this data folder may be importing right now."""
         for child in self.staging_dir.iterdir():
             if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
+                remove_if_abandoned(child)
             else:
-                child.unlink(missing_ok=True)
+                child.unlink(missing_ok=True)  # the server makes only folders here
         for run in self.runs_dir.iterdir():
             snapshots = run / SNAPSHOTS_DIR
             if run.is_symlink() or snapshots.is_symlink() or not snapshots.is_dir():
                 continue  # never follow a link out of the data folder, not even to clean up
             for child in snapshots.iterdir():
-                if child.name.startswith(INCOMING_PREFIX) and child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child, ignore_errors=True)
+                if child.name.startswith(INCOMING_PREFIX):
+                    remove_if_abandoned(child)

@@ -73,11 +73,20 @@ def validation_positions(labels: list[str], val_fraction: float, seed: int) -> l
     return run_node("split", {"labels": labels, "valFraction": val_fraction, "seed": seed})["val"]
 
 
+def _as_browser_decodes(image: Image.Image) -> Image.Image:
+    """16-bit grey as 8 bits the way browsers take it: the high byte of each sample (Chromium decodes 30207 as 117).
+    Pillow's convert() clips it to 255 instead; its 16-bit RGB(A) and grey+alpha modes already keep the high byte."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        high = np.right_shift(np.asarray(image).astype(np.uint32), 8).clip(0, 255).astype(np.uint8)
+        return Image.fromarray(high)
+    return image
+
+
 def read_rgb(path: Path, size: int) -> np.ndarray:
     """One image as the train page sees it: first frame, EXIF-oriented, resized to size x size, RGB bytes."""
     with Image.open(path) as image:
         image.seek(0)
-        image = ImageOps.exif_transpose(image)
+        image = _as_browser_decodes(ImageOps.exif_transpose(image))
         has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
         image = image.convert("RGBA" if has_alpha else "RGB")
         if image.size != (size, size):

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
-import shutil
 import stat as stat_mode
 import threading
 from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..limits import MAX_DATASET_ITEMS
-from ..storage import Storage, UnsafePath, atomic_write_json, check_name, full_disk, inside, locked, read_json
+from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES
+from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
+                       read_json)
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
 MANIFEST = "manifest.json"
 LABELS_CSV = "labels.csv"
 # Files that archivers and desktops add; never data.
+_COPY_CHUNK = 1024 * 1024
 _JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
@@ -53,10 +53,25 @@ def _refuse_links(folder: Path) -> None:
             raise DatasetError(f"{path.relative_to(folder)}: symbolic links are not imported")
 
 
+def _csv_rows(path: Path):
+    """(line number, fields) of each row, read as it streams; a row the csv module refuses is a DatasetError."""
+    if path.stat().st_size > MAX_LABELS_CSV_BYTES:
+        raise DatasetError(f"{LABELS_CSV} is larger than {MAX_LABELS_CSV_BYTES:,} bytes")
+    with open(path, encoding="utf-8-sig", newline="") as text:
+        reader = csv.reader(text)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:  # e.g. a field over the csv module's 131,072 characters, a NUL byte
+                raise DatasetError(f"{LABELS_CSV} line {reader.line_num}: {exc}") from None
+            yield reader.line_num, row
+
+
 def _csv_items(root: Path) -> list[tuple[str, Path]]:
-    text = (root / LABELS_CSV).read_text(encoding="utf-8-sig")
     items = []
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    for line_no, row in _csv_rows(root / LABELS_CSV):
         if not row or not "".join(row).strip():
             continue
         if len(row) != 2:
@@ -93,6 +108,17 @@ def _dataset_hash(classes: list[str], items: list[dict]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
+    """Copy a file in pieces, hashing as it goes: (bytes, sha256). Never the whole file in memory."""
+    digest, size = hashlib.sha256(), 0
+    with open(source, "rb") as src, open(target, "xb") as out:
+        while chunk := src.read(_COPY_CHUNK):
+            digest.update(chunk)
+            out.write(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
 def build_dataset(source: Path, out: Path, name: str) -> dict:
     """Validate and copy every image of `source` into `out` (an empty folder); return the manifest."""
     _refuse_links(source)
@@ -106,18 +132,24 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
     if len(found) > MAX_DATASET_ITEMS:
         raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
     found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
-    (out / "items").mkdir(parents=True)
+    try:
+        # Never mkdir(parents=True): if the work folder was removed under us, recreating it would import whatever
+        # part of the source is left and call that a success.
+        out.mkdir()
+        (out / "items").mkdir()
+    except FileNotFoundError:
+        raise WorkFolderLost(f"the import's work folder {out.parent.name} was removed while it ran; "
+                             "nothing was imported") from None
     items = []
     for item_id, (label, path) in enumerate(found):
         relative = str(path.relative_to(root))
         info = validate_image(path, relative)
-        data = path.read_bytes()
         stored = f"items/{item_id}{info.extension}"
-        (out / stored).write_bytes(data)
+        size, sha256 = _copy_hashed(path, out / stored)
         items.append({
             "id": item_id, "label": label, "file": stored, "source": relative,
-            "width": info.width, "height": info.height, "bytes": len(data),
-            "content_type": info.content_type, "sha256": hashlib.sha256(data).hexdigest(),
+            "width": info.width, "height": info.height, "bytes": size,
+            "content_type": info.content_type, "sha256": sha256,
         })
     classes = sorted({it["label"] for it in items})
     manifest = {
@@ -138,8 +170,8 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
     final = storage.dataset_dir(name)
     if final.exists() and not replace:
         raise DatasetExists(f"dataset {name!r} already exists")
-    with full_disk("nothing was imported"):  # after the finally below has removed the staging folder
-        work = storage.new_staging_dir()
+    # full_disk outside: its DiskFull comes after the work folder is gone.
+    with full_disk("nothing was imported"), storage.work_folder() as work:
         try:
             if source.is_file():
                 unpacked = work / "source"
@@ -163,8 +195,6 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
             raise DatasetError(str(exc)) from None
         except UnicodeDecodeError:
             raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 _MANIFEST_CACHE_SIZE = 8
@@ -215,11 +245,9 @@ def delete_dataset(storage: Storage, name: str) -> None:
     if not (folder / MANIFEST).is_file():
         raise FileNotFoundError(f"no dataset named {name!r}")
     # Rename first so a half-deleted dataset is never visible under its name.
-    trash = storage.new_staging_dir()
-    try:
-        with locked(storage.datasets_dir):
-            folder.rename(trash / "deleted")
-    except FileNotFoundError:  # deleted by someone else meanwhile
-        raise FileNotFoundError(f"no dataset named {name!r}") from None
-    finally:
-        shutil.rmtree(trash, ignore_errors=True)
+    with storage.work_folder() as trash:
+        try:
+            with locked(storage.datasets_dir):
+                folder.rename(trash / "deleted")
+        except FileNotFoundError:  # deleted by someone else meanwhile
+            raise FileNotFoundError(f"no dataset named {name!r}") from None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import tempfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -51,6 +50,6 @@ def ensure_sample(storage: Storage, shipped: Path | None = None) -> None:
     if source is not None and source.is_dir():
         import_dataset(storage, source, SAMPLE_NAME)
         return
-    with tempfile.TemporaryDirectory(dir=storage.staging_dir) as tmp:
-        write_sample_images(Path(tmp))
-        import_dataset(storage, Path(tmp), SAMPLE_NAME)
+    with storage.work_folder() as drawn:
+        write_sample_images(drawn)
+        import_dataset(storage, drawn, SAMPLE_NAME)

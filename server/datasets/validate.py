@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from ..limits import MAX_IMAGE_FRAMES, MAX_IMAGE_PIXELS, MAX_IMAGE_TOTAL_PIXELS
+from ..limits import (MAX_IMAGE_BYTES_PER_PIXEL, MAX_IMAGE_FRAMES, MAX_IMAGE_METADATA_BYTES, MAX_IMAGE_PIXELS,
+                      MAX_IMAGE_TOTAL_PIXELS)
 
 # Pillow format name -> (content type, file extension). Nothing else is ever stored or served.
 ALLOWED_FORMATS = {
@@ -17,6 +18,8 @@ ALLOWED_FORMATS = {
     "WEBP": ("image/webp", ".webp"),
     "GIF": ("image/gif", ".gif"),
     "BMP": ("image/bmp", ".bmp"),
+    # Multi-picture JPEG (phone cameras): a JPEG followed by more JPEGs; browsers decode the first, as JPEG.
+    "MPO": ("image/jpeg", ".jpg"),
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
 CONTENT_TYPES = {ext: ctype for ctype, ext in ALLOWED_FORMATS.values()}
@@ -55,6 +58,12 @@ def validate_image(path: Path, label: str) -> ImageInfo:
                 frames = getattr(im, "n_frames", 1)
                 if frames > MAX_IMAGE_FRAMES or frames * width * height > MAX_IMAGE_TOTAL_PIXELS:
                     raise InvalidImage(f"{label}: {frames} frames of {width}x{height} exceed the animation limit")
+                most = MAX_IMAGE_BYTES_PER_PIXEL * frames * width * height + MAX_IMAGE_METADATA_BYTES
+                size = path.stat().st_size
+                if size > most:
+                    raise InvalidImage(f"{label}: {size:,} bytes for {frames * width * height:,} pixels; at most "
+                                       f"{MAX_IMAGE_BYTES_PER_PIXEL} bytes per pixel (plus "
+                                       f"{MAX_IMAGE_METADATA_BYTES // (1024 * 1024)} MiB of metadata) are imported")
                 im.load()  # decodes the first frame: truncated or corrupt data fails here
     except InvalidImage:
         raise

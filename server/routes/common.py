@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from ..datasets.importer import DatasetError, DatasetExists
 from ..runs.service import RunError, RunNotFound
-from ..storage import DiskFull, Storage, UnsafePath
+from ..storage import DiskFull, Storage, UnsafePath, WorkFolderLost
 
 
 def storage(request: Request) -> Storage:
@@ -33,5 +33,7 @@ def user_errors():
         raise HTTPException(404, f"not found: {exc}") from None
     except (DatasetError, RunError) as exc:
         raise HTTPException(400, str(exc)) from None
+    except WorkFolderLost as exc:  # not the user's fault, but said plainly rather than as a bare 500
+        raise HTTPException(500, str(exc)) from None
     except DiskFull as exc:  # 507 Insufficient Storage: a 5xx, so the page keeps what it sent and retries later
         raise HTTPException(507, str(exc)) from None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -38,16 +36,13 @@ async def upload_dataset(request: Request) -> dict:
             raise HTTPException(400, "the form needs a 'file' part holding a .zip")
         if not isinstance(name, str) or not name:
             raise HTTPException(400, "the form needs a 'name' field")
-        work = store.new_staging_dir()
-        try:
+        with store.work_folder() as work:
             staged = work / "upload.zip"  # the client's filename is never used as a path
             with user_errors():
                 with full_disk("nothing was imported"), open(staged, "wb") as out:
                     while chunk := await upload.read(_COPY_CHUNK):
                         out.write(chunk)
                 manifest = await run_in_threadpool(import_dataset, store, staged, name)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
     return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from .. import json_depth
 from ..datasets.importer import load_manifest
 from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
@@ -33,12 +34,23 @@ def _finite(value):
 
 class _RunRoute(APIRoute):
     """A 422 echoes the request's values; a body holding Infinity (Python's json accepts it) made that echo
-    unserialisable, a 500. Bodies with floats only reach the runs routes, hence this route class."""
+    unserialisable, a 500. Bodies with floats only reach the runs routes, hence this route class. It also refuses
+    bodies nested past MAX_JSON_DEPTH before pydantic walks them: one 900 levels deep parsed, was stored, and then
+    every read of the run was a 500 (RecursionError)."""
 
     def get_route_handler(self):
         handler = super().get_route_handler()
 
         async def answer(request: Request):
+            # Multipart (a snapshot) streams past this, unread; a JSON body is cached on the request for the handler.
+            body = b"" if request.headers.get("content-type", "").startswith("multipart/") else await request.body()
+            if body:
+                try:
+                    json_depth.loads(body, "the request body")
+                except json_depth.TooDeep as exc:
+                    return JSONResponse({"detail": str(exc)}, status_code=400)
+                except ValueError:
+                    pass  # not JSON: FastAPI's own parser says so
             try:
                 return await handler(request)
             except RequestValidationError as exc:

@@ -6,11 +6,10 @@ import json
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
 from .. import db
 from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
-from ..storage import DiskFull, Storage, append_line, full_disk, new_run_id
+from ..storage import Storage, append_line, full_disk, new_run_id
 
 EPOCH_LOG = "epochs.jsonl"
 RUN_KINDS = ("train", "sanity")
@@ -37,14 +36,20 @@ def create_run(engine: Engine, storage: Storage, *, dataset: str, dataset_hash: 
     if kind not in RUN_KINDS:
         raise RunError(f"kind must be one of {', '.join(RUN_KINDS)}")
     run_id = new_run_id()
-    storage.run_dir(run_id).mkdir(parents=True)
+    folder = storage.run_dir(run_id)
     stamp = db.now()
     row = {"id": run_id, "dataset": dataset, "dataset_hash": dataset_hash, "kind": kind, "status": "created",
            "config": _jsonable(config, MAX_RUN_CONFIG_BYTES, "config"),
            "info": _jsonable(info, MAX_RUN_CONFIG_BYTES, "info"),
            "summary": None, "epochs_done": 0, "latest_snapshot": None, "created_at": stamp, "updated_at": stamp}
-    with engine.begin() as conn:
-        conn.execute(db.runs.insert().values(**row))
+    with full_disk("the run was not created"):
+        folder.mkdir(parents=True)
+    try:
+        with db.full_disk("the run was not created"), engine.begin() as conn:
+            conn.execute(db.runs.insert().values(**row))
+    except BaseException:
+        folder.rmdir()
+        raise
     return row
 
 
@@ -76,15 +81,14 @@ def update_run(engine: Engine, run_id: str, *, status: str | None = None, summar
         values["summary"] = _jsonable(summary, MAX_RUN_CONFIG_BYTES, "summary")
     if info is not None:
         values["info"] = _jsonable({**run["info"], **info}, MAX_RUN_CONFIG_BYTES, "info")
-    with engine.begin() as conn:
+    with db.full_disk("the run was not updated"), engine.begin() as conn:
         conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(**values))
     return get_run(engine, run_id)
 
 
 def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) -> None:
     """Append one epoch record as one whole line; the run's epoch count only ever grows.
-    On a full disk: DiskFull, and no torn line. If the line landed but the database could not count it, the page's
-    retry appends it again; readers keep the last record of each epoch (a resumed epoch is sent twice anyway)."""
+    On a full disk (the log's or the database's): DiskFull, and neither the line nor the count changes."""
     get_run(engine, run_id)
     epoch = record.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
@@ -96,16 +100,16 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
     if len(line) > MAX_EPOCH_RECORD_BYTES:
         raise RunError(f"an epoch record may be at most {MAX_EPOCH_RECORD_BYTES:,} bytes")
     not_recorded = f"epoch {epoch} was not recorded"
-    with full_disk(not_recorded):
-        append_line(storage.run_dir(run_id) / EPOCH_LOG, line)
-    try:
-        with engine.begin() as conn:
+
+    def count_it() -> None:
+        with db.full_disk(not_recorded), engine.begin() as conn:
             conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
                 epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now()))
-    except OperationalError as exc:
-        if not db.is_disk_full(exc):
-            raise
-        raise DiskFull(f"the disk is full; {not_recorded}") from None
+
+    # The count runs under the log's lock: if the database cannot take it (its disk is full), the line is cut back
+    # off, so the log and the count never disagree and the page's retry is not recorded twice.
+    with full_disk(not_recorded):
+        append_line(storage.run_dir(run_id) / EPOCH_LOG, line, then=count_it)
 
 
 def read_epochs(storage: Storage, run_id: str) -> list[dict]:

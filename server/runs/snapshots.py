@@ -7,16 +7,15 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from .. import db
+from .. import db, json_depth
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, read_json
+from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
+                       read_json)
 from .service import RunError, get_run
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -78,9 +77,11 @@ def expected_weight_bytes(model_json: dict) -> int:
 
 def parse_model_json(raw: bytes) -> dict:
     try:
-        model_json = json.loads(raw)
+        model_json = json_depth.loads(raw, "model.json")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SnapshotError(f"model.json is not JSON ({exc})") from None
+    except json_depth.TooDeep as exc:
+        raise SnapshotError(str(exc)) from None
     if not isinstance(model_json, dict):
         raise SnapshotError("model.json must be a JSON object")
     return model_json
@@ -107,8 +108,7 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
 def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS
     snapshots.mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=snapshots, prefix=INCOMING_PREFIX))
-    try:
+    with owned_folder(snapshots, INCOMING_PREFIX) as work:
         for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
             with open(work / name, "wb") as f:
                 f.write(data)
@@ -120,14 +120,13 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
             seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
-            os.rename(work, snapshots / f"s{seq:06d}")
-            atomic_write_json(snapshots / LATEST, meta)
-            with engine.begin() as conn:
+            # The database first: if its disk is full, nothing has moved yet and the snapshot is honestly not stored.
+            with db.full_disk("the snapshot was not stored"), engine.begin() as conn:
                 conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
                     latest_snapshot=seq, updated_at=db.now()))
+            os.rename(work, snapshots / f"s{seq:06d}")
+            atomic_write_json(snapshots / LATEST, meta)
         return meta
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def latest_seq(storage: Storage, run_id: str) -> int | None:

@@ -231,6 +231,15 @@ def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (8, 8)) -> bytes:
     return out.getvalue()
 
 
+def mpo_bytes(seed: int = 0, size: tuple[int, int] = (32, 24)) -> bytes:
+    """A multi-picture JPEG as phone cameras write it: a JPEG, then a second one (here its colours inverted)."""
+    first = Image.open(io.BytesIO(png_bytes(seed, size))).convert("RGB")
+    second = Image.eval(first, lambda value: 255 - value)
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second], quality=95)
+    return out.getvalue()
+
+
 def imagefolder(classes: dict[str, int], *, prefix: str = "", seed: int = 0) -> dict[str, bytes]:
     """{'cat': 2, 'dog': 3} -> {'cat/000.png': <png>, ...}, every image different."""
     members, n = {}, seed

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from conftest import ROOT, start_server
 
-from .support import (assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, png_bytes, upload, write_tree,
-                      zip_bytes)
+from .support import (assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes, png_bytes, upload,
+                      write_tree, zip_bytes)
 
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -283,3 +283,16 @@ def test_database_file_is_created_on_first_start(tmp_path):
             assert run.json()["id"] in [r["id"] for r in c.get("/api/runs").json()["runs"]]
     finally:
         again.stop()
+
+
+def test_upload_accepts_an_mpo_phone_photo_as_jpeg(module_server, mclient):
+    photo = mpo_bytes(seed=5)
+    members = {"phone/photo.jpg": photo, "phone/second.jpeg": mpo_bytes(seed=6), "other/a.png": png_bytes(7)}
+    response = upload(mclient, "phone-photos", zip_bytes(members))
+    assert response.status_code == 201, response.text
+    manifest = mclient.get("/api/datasets/phone-photos").json()
+    item = next(it for it in manifest["items"] if it["source"] == "phone/photo.jpg")
+    assert item["content_type"] == "image/jpeg" and item["file"].endswith(".jpg")
+    assert (item["width"], item["height"]) == (32, 24)
+    served = mclient.get(f"/api/datasets/phone-photos/items/{item['id']}")
+    assert served.headers["content-type"] == "image/jpeg" and served.content == photo

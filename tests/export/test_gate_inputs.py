@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -51,3 +53,34 @@ def test_an_export_is_flagged_only_past_the_allowed_loss(drop, status):
 
 def test_an_export_without_numbers_is_unknown_and_needs_a_confirm():
     assert gate.verdict(None, 1.0) == {"status": "unknown", "needs_confirm": True}
+
+
+# 16-bit samples where the browser's high byte and a rounded scale differ (0x75FF: 117 vs 118; 0x00FF: 0 vs 1).
+SAMPLES_16 = np.array([[0x75FF, 0x7580, 0x0080, 0x00FF], [0xFFFF, 0x8000, 0x80FF, 0x0000],
+                       [0x0100, 0x01FF, 0xFEFF, 0x1234], [0x4321, 0x9ABC, 0xCDEF, 0x7FFF]], dtype=np.uint16)
+
+
+def png16(samples: np.ndarray, path, colour: bool = False):
+    """A 16-bit PNG (grey, or RGB with the samples in every channel), written by hand: Pillow writes 16-bit grey only."""
+    if not colour:
+        Image.fromarray(samples).save(path, format="PNG")
+        return path
+    height, width = samples.shape
+    rgb = np.repeat(samples[..., None], 3, axis=2).astype(">u2")
+    rows = b"".join(b"\x00" + rgb[y].tobytes() for y in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("colour", [False, True], ids=["grey16", "rgb16"])
+def test_16_bit_png_reads_as_the_browser_sees_it_not_clipped(tmp_path, colour):
+    """Pillow's I;16 became 255 where the browser sees 117; tests/e2e/test_browser_decoding.py checks Chromium."""
+    pixels = gate.read_rgb(png16(SAMPLES_16, tmp_path / "deep.png", colour), 4)
+    expected = np.repeat((SAMPLES_16 >> 8).astype(np.uint8)[..., None], 3, axis=2)
+    assert pixels.tolist() == expected.tolist()
