@@ -38,5 +38,11 @@ MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count i
 MAX_WEIGHT_ELEMENTS = 64 * MIB // 4   # elements across all weights of one snapshot
 MAX_RUN_CONFIG_BYTES = 64 * KIB
 
+# A snapshot's topology (runs/topology.py): layers across all nested models (MobileNet V2 has 155), models inside
+# the model, and any one size in a layer's config (units, filters, a kernel or input dimension).
+MAX_MODEL_LAYERS = 2_000
+MAX_MODEL_NESTING = 4
+MAX_LAYER_DIMENSION = 65_536
+
 # Exports: the quality gate decodes at most this many bytes of validation pixels (an evenly spaced subset past it).
 MAX_GATE_PIXEL_BYTES = 128 * MIB

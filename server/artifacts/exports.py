@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from ..runs.service import RunError, get_run
-from ..runs.snapshots import latest_seq, snapshot_dir
+from ..runs.snapshots import MODEL_FILE, checked_weight_bytes, latest_seq, snapshot_dir
 from ..storage import Storage, atomic_write_json, locked, read_json
 from . import gate, quantize, tfjs_model
 from .files import move_into_place, work_dir, write_zip
@@ -136,7 +136,11 @@ def open_snapshot(storage: Storage, engine: Engine, run_id: str, seq: int | None
         if seq is None:
             raise ExportError("this run has no snapshot yet: train it first (snapshots are taken every few epochs)")
     folder = storage.run_dir(run_id) / EXPORTS / f"{LAYOUT}-s{int(seq):06d}"
-    return SnapshotExports(storage, run, int(seq), snapshot_dir(storage, run_id, seq), folder)
+    snapshot = snapshot_dir(storage, run_id, seq)
+    # Checked again here, not only when posted: a snapshot stored before the allow-list existed (or put in the data
+    # folder by hand) must not reach TensorFlow or tfjs unchecked either.
+    checked_weight_bytes(read_json(snapshot / MODEL_FILE))
+    return SnapshotExports(storage, run, int(seq), snapshot, folder)
 
 
 # --- building ----------------------------------------------------------------------------------------------------------
