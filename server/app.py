@@ -16,6 +16,7 @@ from .datasets.sample import ensure_sample
 from .headers import SecurityHeadersMiddleware
 from .routes import datasets, exports, pages, runs
 from .security import BodyTooLarge, GuardMiddleware
+from .sessions import SessionStore
 from .storage import Storage
 
 log = logging.getLogger("browsertrain")
@@ -53,7 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
     app.state.templates.env.globals["version"] = __version__
 
-    app.add_middleware(GuardMiddleware, settings=settings)
+    sessions = SessionStore(app.state.engine, settings.token) if settings.token else None
+    app.add_middleware(GuardMiddleware, settings=settings, sessions=sessions)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge):

@@ -32,6 +32,9 @@ MAX_DATASET_ITEMS = 100_000
 # Bulk reads: items per pack response.
 MAX_BULK_ITEMS = 5_000
 
+# Login sessions (off loopback): how long the cookie that the login URL sets stays valid.
+SESSION_LIFETIME_SECONDS = 30 * 24 * 3600
+
 # Runs.
 MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
 MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count is a 64-bit database integer)
