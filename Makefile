@@ -5,22 +5,29 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-js test-py chromium export-extra bench clean
+# Every install is pinned by a constraints file per extra (constraints/*.txt: a `pip freeze` of a real resolve, made by
+# `make lock`), so a fresh machine installs exactly what CI tested, and a later install (the benchmarks' torch) cannot
+# move a package an earlier one needs (setuptools >= 81 removed the pkg_resources that the export extra imports).
+CONSTRAINTS := constraints
+# The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
+.PHONY: setup run test test-js test-py chromium export-extra bench lock clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)/test.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS)/test.txt pip setuptools wheel
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS)/test.txt -e '.[test]'
 	touch $@
 
 # Keras, SavedModel and TFLite exports need TensorFlow (the `export` extra, about 2.9 GB): a step of its own, so that
 # `make run` stays light; `make test` installs it because the export tests run those formats.
 export-extra: $(VENV)/.export-installed
 
-$(VENV)/.export-installed: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test,export]'
+$(VENV)/.export-installed: $(VENV)/.installed pyproject.toml $(CONSTRAINTS)/export.txt
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS)/export.txt -e '.[test,export]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -46,12 +53,18 @@ test-py: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest
 
 # Benchmarks, not tests: PyTorch (CPU) and matplotlib are installed for them alone; tables and plots go to bench/results/.
-$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
-	$(PY) -m pip install --quiet -r bench/requirements.txt
+# Installed under the export extra's pins too (bench.txt holds them), so that `make bench` cannot break exports.
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt $(CONSTRAINTS)/bench.txt
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS)/bench.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		-r bench/requirements.txt
 	touch $@
 
 bench: setup $(VENV)/.bench-installed
 	$(PY) -m bench
+
+# Maintainers: re-resolve every extra in fresh virtual environments and rewrite constraints/*.txt (needs network).
+lock:
+	PYTHON=$(PYTHON) $(CONSTRAINTS)/lock.sh
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -14,8 +13,10 @@ from . import __version__, db
 from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
+from .headers import SecurityHeadersMiddleware
 from .routes import datasets, exports, pages, runs
 from .security import BodyTooLarge, GuardMiddleware
+from .sessions import SessionStore
 from .storage import Storage
 
 log = logging.getLogger("browsertrain")
@@ -28,13 +29,13 @@ VENDOR_FOLDERS = {
     "swagger-ui": "swagger-ui-dist",
 }
 
-# Every response: no content sniffing; cross-origin isolation so the wasm backend may use threads.
-RESPONSE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cross-Origin-Embedder-Policy": "require-corp",
-}
+
+class BrowsertrainApp(FastAPI):
+    """FastAPI with the security headers as its outermost layer: outside the guard, whose own 421, 403, 401, 413 and
+    303 answers need them too, and outside Starlette's ServerErrorMiddleware, so that even a 500 carries them."""
+
+    def build_middleware_stack(self):
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -45,30 +46,16 @@ def create_app(settings: Settings) -> FastAPI:
             ensure_sample(storage, settings.sample_dir)
         except DatasetExists:  # another process created it first
             pass
-    app = FastAPI(title="browsertrain", version=__version__, docs_url=None, redoc_url=None,
-                  description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.")
-
-    @app.get("/docs", include_in_schema=False)
-    def _docs():
-        # Swagger UI from the npm install: a CDN would break offline use and cross-origin isolation.
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title="browsertrain API",
-                                   swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
-                                   swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
-                                   swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png")
+    app = BrowsertrainApp(title="browsertrain", version=__version__, docs_url=None, redoc_url=None,
+                          description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.")
     app.state.settings = settings
     app.state.storage = storage
     app.state.engine = db.connect(settings.database_url)
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
     app.state.templates.env.globals["version"] = __version__
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next):
-        response = await call_next(request)
-        for key, value in RESPONSE_HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
-
-    app.add_middleware(GuardMiddleware, settings=settings)
+    sessions = SessionStore(app.state.engine, settings.token) if settings.token else None
+    app.add_middleware(GuardMiddleware, settings=settings, sessions=sessions)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge):

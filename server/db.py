@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, Integer, MetaData, String, Table, create_engine, event, case
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, create_engine, event, case
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -28,6 +28,16 @@ runs = Table(
     Column("latest_snapshot", Integer, nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+)
+
+# Login sessions (server/sessions.py). Neither the session id nor the token is stored: the row is found by the id's
+# SHA-256 and holds an HMAC of the id keyed with the token that opened it, so it is valid only under that token.
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("token_proof", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),   # Unix seconds
 )
 
 

@@ -38,6 +38,9 @@ MAX_LABELS_CSV_BYTES = 64 * MIB    # a labels.csv: 100,000 lines of a path and a
 # Bulk reads: items per pack response.
 MAX_BULK_ITEMS = 5_000
 
+# Login sessions (off loopback): how long the cookie that the login URL sets stays valid.
+SESSION_LIFETIME_SECONDS = 30 * 24 * 3600
+
 # Runs.
 MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
 MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count is a 64-bit database integer)
@@ -47,6 +50,12 @@ MAX_RUN_CONFIG_BYTES = 64 * KIB
 # JSON from clients (request bodies, a snapshot's model.json) nests at most this deep. tfjs model.json files nest
 # about 8 deep; Python's json, pydantic and the JSON encoder fail with a RecursionError (a 500) somewhere near 1,000.
 MAX_JSON_DEPTH = 64
+
+# A snapshot's topology (runs/topology.py): layers across all nested models (MobileNet V2 has 155), models inside
+# the model, and any one size in a layer's config (units, filters, a kernel or input dimension).
+MAX_MODEL_LAYERS = 2_000
+MAX_MODEL_NESTING = 4
+MAX_LAYER_DIMENSION = 65_536
 
 # Exports: the quality gate decodes at most this many bytes of validation pixels (an evenly spaced subset past it).
 MAX_GATE_PIXEL_BYTES = 128 * MIB

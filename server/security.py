@@ -10,12 +10,13 @@ import re
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
+import anyio
 from starlette.exceptions import HTTPException
 
 from .config import Settings
-from .limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES
+from .limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES, SESSION_LIFETIME_SECONDS
+from .sessions import SessionStore, cookie_name
 
-TOKEN_COOKIE = "browsertrain_token"
 TOKEN_HEADER = "x-browsertrain-token"
 _STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 _SNAPSHOT_PATH = re.compile(r"^/api/runs/[^/]+/snapshots/?$")
@@ -61,9 +62,11 @@ def _host_only(netloc: str) -> str:
 class GuardMiddleware:
     """Refuses foreign Host headers (DNS rebinding), cross-origin writes (CSRF), missing tokens and big bodies."""
 
-    def __init__(self, app, settings: Settings):
+    def __init__(self, app, settings: Settings, sessions: SessionStore | None = None):
         self.app = app
         self.settings = settings
+        self.sessions = sessions
+        self.cookie = cookie_name(settings.port)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -80,6 +83,10 @@ class GuardMiddleware:
                 return await _send_json(send, 403, "cross-site request refused")
         if self.settings.token is not None:
             verdict = self._check_token(scope)
+            if verdict is False and self.sessions is not None:
+                session_id = self._session_cookie(scope)
+                if session_id is not None:
+                    verdict = await anyio.to_thread.run_sync(self.sessions.is_valid, session_id)
             if verdict == "redirect":
                 return await self._redirect_with_cookie(scope, send)
             if verdict is False:
@@ -136,14 +143,19 @@ class GuardMiddleware:
         auth = _header(scope, b"authorization")
         if auth and auth.lower().startswith("token "):
             candidates.append(auth[6:])
-        for part in (_header(scope, b"cookie") or "").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == TOKEN_COOKIE:
-                candidates.append(value)
         return any(c is not None and hmac.compare_digest(c.encode(), expected) for c in candidates)
 
+    def _session_cookie(self, scope) -> str | None:
+        """The session id in this server's cookie; the cookie never holds the token itself."""
+        for part in (_header(scope, b"cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == self.cookie:
+                return value
+        return None
+
     async def _redirect_with_cookie(self, scope, send):
-        """A one-time ?token= URL sets the cookie and redirects to the same URL without the token."""
+        """A one-time ?token= URL opens a session, sets its id as this port's cookie and redirects to the same URL
+        without the token."""
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "token"]
         # The path as sent, kept on this site: browsers read two leading slashes (or a slash and a backslash) as
         # another host, and the decoded path could hold CR/LF. Anything not plain visible ASCII is percent-encoded.
@@ -151,7 +163,8 @@ class GuardMiddleware:
         path = "/" + path.lstrip("/\\")
         path = re.sub(r"[^\x21-\x7e]|\\", lambda m: f"%{ord(m.group()):02X}", path)
         location = path + ("?" + urlencode(query) if query else "")
-        cookie = f"{TOKEN_COOKIE}={self.settings.token}; Path=/; HttpOnly; SameSite=Strict"
+        session_id = await anyio.to_thread.run_sync(self.sessions.open)
+        cookie = f"{self.cookie}={session_id}; Path=/; Max-Age={SESSION_LIFETIME_SECONDS}; HttpOnly; SameSite=Strict"
         await send({"type": "http.response.start", "status": 303,
                     "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
                                 (b"content-length", b"0")]})

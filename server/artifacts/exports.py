@@ -23,9 +23,9 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from ..runs.service import RunError, get_run
-from ..runs.snapshots import latest_seq, snapshot_dir
+from ..runs.snapshots import MODEL_FILE, checked_weight_bytes, latest_seq, snapshot_dir
 from ..storage import Storage, atomic_write_json, locked, read_json
-from . import gate, quantize, tfjs_model
+from . import gate, quantize, tf_worker, tfjs_model
 from .files import move_into_place, work_dir, write_zip
 
 EXPORTS = "exports"
@@ -36,10 +36,12 @@ TF_FORMATS = ("keras", "savedmodel", "tflite", "tflite-dynamic")
 FORMATS = TFJS_FORMATS + TF_FORMATS
 WORKER_TIMEOUT_SECONDS = 900
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-EXTRA_PINS = "'tensorflowjs==4.22.0' 'ydf<0.16' 'setuptools<81'"
+# The versions CI tested, for every package the extra brings (constraints/lock.sh regenerates them).
+EXPORT_CONSTRAINTS = "constraints/export.txt"
 INSTALL_HINT = ("Keras, SavedModel and TFLite exports need the optional `export` extra (TensorFlow, about 2.9 GB): "
-                "run `make export-extra` in the project folder, or `pip install -e '.[export]'` "
-                f"(the same as `pip install {EXTRA_PINS}`) in the server's virtual environment, then retry")
+                "run `make export-extra` in the project folder, or there "
+                f"`pip install -c {EXPORT_CONSTRAINTS} -e '.[export]'` in the server's virtual environment (the "
+                "versions CI tested), then retry")
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,17 @@ class NeedsConfirm(ExportError):
 
 class ConversionFailed(RuntimeError):
     """A conversion subprocess failed: our bug or a broken install, not the user's request."""
+
+
+class ExtraBroken(ConversionFailed):
+    """The `export` extra is installed but does not import: the environment needs repairing, not the request."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"the `export` extra is installed but TensorFlow does not import ({reason}); another install probably "
+            f"changed a package it needs. Repair the environment: `{sys.executable} -m pip install -c "
+            f"{PACKAGE_ROOT / EXPORT_CONSTRAINTS} -e '{PACKAGE_ROOT}[export]'` (the versions CI tested), then "
+            "retry")
 
 
 def extra_installed() -> bool:
@@ -136,7 +149,11 @@ def open_snapshot(storage: Storage, engine: Engine, run_id: str, seq: int | None
         if seq is None:
             raise ExportError("this run has no snapshot yet: train it first (snapshots are taken every few epochs)")
     folder = storage.run_dir(run_id) / EXPORTS / f"{LAYOUT}-s{int(seq):06d}"
-    return SnapshotExports(storage, run, int(seq), snapshot_dir(storage, run_id, seq), folder)
+    snapshot = snapshot_dir(storage, run_id, seq)
+    # Checked again here, not only when posted: a snapshot stored before the allow-list existed (or put in the data
+    # folder by hand) must not reach TensorFlow or tfjs unchecked either.
+    checked_weight_bytes(read_json(snapshot / MODEL_FILE))
+    return SnapshotExports(storage, run, int(seq), snapshot, folder)
 
 
 # --- building ----------------------------------------------------------------------------------------------------------
@@ -183,8 +200,10 @@ def _run_worker(command: str, job: dict) -> dict:
                                 cwd=PACKAGE_ROOT)
     except subprocess.TimeoutExpired:
         raise ConversionFailed(f"the TensorFlow {command} took longer than {WORKER_TIMEOUT_SECONDS} s") from None
+    lines = result.stderr.decode(errors="replace").strip().splitlines()
+    if result.returncode == tf_worker.EXIT_EXTRA_BROKEN:
+        raise ExtraBroken(lines[-1] if lines else "no reason given")
     if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
         raise ConversionFailed(f"the TensorFlow {command} failed: {lines[-1] if lines else result.returncode}")
     return json.loads(result.stdout.decode().strip().splitlines()[-1])
 

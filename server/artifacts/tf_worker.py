@@ -1,4 +1,5 @@
-"""The one module that imports TensorFlow: run as a subprocess (`python -m server.artifacts.tf_worker`), never imported.
+"""The one module that imports TensorFlow: run as a subprocess (`python -m server.artifacts.tf_worker`); the server
+imports it only for its constants (TensorFlow is imported inside the commands).
 
     convert   < {"model_json": FILE, "out": DIR}
         Keras H5 and a tf_keras SavedModel through the tensorflowjs converter, then TFLite (float32, and dynamic-range
@@ -23,6 +24,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 BATCH_SIZE = 64
+# The exit status that says "the export extra does not import" (exports.py turns it into a repair hint).
+EXIT_EXTRA_BROKEN = 3
 
 
 def convert(job: dict) -> dict:
@@ -139,6 +142,13 @@ def main() -> int:
     if command not in handlers:
         print(f"unknown command {command!r} (expected {' or '.join(handlers)})", file=sys.stderr)
         return 2
+    try:
+        import tensorflow  # noqa: F401
+        import tensorflowjs  # noqa: F401
+    except Exception as exc:  # noqa: BLE001  ImportError, or whatever a broken dependency raises while importing
+        # e.g. setuptools >= 81 (pulled in by another install) removed pkg_resources, which tensorflow_hub imports.
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_EXTRA_BROKEN
     answer = handlers[command](job)
     sys.stdout.write(json.dumps(answer) + "\n")
     return 0

@@ -1,4 +1,5 @@
-"""The HTML pages: home, upload, dataset, train, run, export, compare. Data comes from the API; templates lay out."""
+"""The HTML pages: home, upload, dataset, train, run, export, compare, API docs. Data comes from the API; templates lay
+out."""
 
 from __future__ import annotations
 
@@ -55,3 +56,10 @@ def export(request: Request, run_id: str):
     with user_errors():
         check_run_id(run_id)
     return _page(request, "export.html", page="export", run_id=run_id)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs(request: Request):
+    """Swagger UI from the npm install (a CDN would break offline use and cross-origin isolation), started by a module
+    rather than FastAPI's inline script, which the Content-Security-Policy would block."""
+    return _page(request, "docs.html", page="docs", openapi_url=request.app.openapi_url)

@@ -17,6 +17,7 @@ from ..limits import MAX_WEIGHT_ELEMENTS
 from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
                        read_json)
 from .service import RunError, get_run
+from .topology import check_model_json
 
 SNAPSHOTS = SNAPSHOTS_DIR
 LATEST = "latest.json"
@@ -27,6 +28,9 @@ _SNAPSHOT_DIR = re.compile(r"s(\d{6})")
 # Model weights must be float32; Adam's step counter ("iter") is the one integer tfjs saves.
 _DTYPE_BYTES = {"float32": 4}
 _INTEGER_STATE = {"iter"}
+# What tfjs writes for one weight (io.WeightsManifestEntry); "quantization" is named so that it can be refused clearly.
+_SPEC_KEYS = {"name", "shape", "dtype", "group", "quantization"}
+_SPEC_GROUPS = {"model", "optimizer"}
 
 
 class SnapshotError(RunError):
@@ -39,25 +43,33 @@ def _weight_specs(model_json: dict) -> list[dict]:
     manifest = model_json.get("weightsManifest")
     if not isinstance(manifest, list) or not manifest:
         raise SnapshotError("model.json has no weightsManifest")
-    specs = []
-    for group in manifest:
-        paths = group.get("paths") if isinstance(group, dict) else None
-        # Checked as strings first: set() of a list holding lists or objects raised TypeError (a 500).
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) \
-                or set(paths) not in _ACCEPTED_WEIGHT_PATHS:
-            raise SnapshotError(f"weight paths must be exactly ['./{WEIGHTS_FILE}']")
-        if not isinstance(group.get("weights"), list):
-            raise SnapshotError("a weightsManifest group has no weights list")
-        specs.extend(group["weights"])
-    return specs
+    # tf.io.http sends one group for its one weights file: two groups naming that file would have the same bytes
+    # read twice, as two different weights.
+    if len(manifest) != 1:
+        raise SnapshotError(f"weightsManifest must hold exactly one group (for ./{WEIGHTS_FILE}), not {len(manifest)}")
+    group = manifest[0]
+    paths = group.get("paths") if isinstance(group, dict) else None
+    # Checked as strings first: set() of a list holding lists or objects raised TypeError (a 500).
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) \
+            or len(paths) != 1 or set(paths) not in _ACCEPTED_WEIGHT_PATHS:
+        raise SnapshotError(f"weight paths must be exactly ['./{WEIGHTS_FILE}']")
+    if not isinstance(group.get("weights"), list) or set(group) - {"paths", "weights"}:
+        raise SnapshotError("a weightsManifest group holds paths and a weights list, nothing else")
+    return group["weights"]
 
 
 def expected_weight_bytes(model_json: dict) -> int:
     """Check every weight spec and return how many bytes of weights they describe."""
     total_elements, total_bytes = 0, 0
+    names = set()
     for spec in _weight_specs(model_json):
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             raise SnapshotError("a weight spec has no name")
+        if spec["name"] in names:
+            raise SnapshotError(f"two weights are named {spec['name']!r}")
+        names.add(spec["name"])
+        if set(spec) - _SPEC_KEYS or spec.get("group", "model") not in _SPEC_GROUPS:
+            raise SnapshotError(f"weight {spec['name']!r} has keys or a group tfjs does not write")
         shape, dtype = spec.get("shape"), spec.get("dtype")
         if not isinstance(shape, list) or len(shape) > 6 or not all(
                 isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_WEIGHT_ELEMENTS for d in shape):
@@ -73,6 +85,13 @@ def expected_weight_bytes(model_json: dict) -> int:
             raise SnapshotError(f"weights hold more than {MAX_WEIGHT_ELEMENTS:,} elements")
         total_bytes += elements * 4
     return total_bytes
+
+
+def checked_weight_bytes(model_json: dict) -> int:
+    """The whole of model.json checked (weights manifest, then topology against the allow-list); its weight bytes."""
+    expected = expected_weight_bytes(model_json)
+    check_model_json(model_json)
+    return expected
 
 
 def parse_model_json(raw: bytes) -> dict:
@@ -98,7 +117,7 @@ def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: byte
     """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole."""
     get_run(engine, run_id)
     model_json = parse_model_json(model_raw)
-    expected = expected_weight_bytes(model_json)
+    expected = checked_weight_bytes(model_json)
     if expected != len(weights):
         raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
     with full_disk("the snapshot was not stored"):

@@ -310,9 +310,15 @@ ADAM_WEIGHTS = [
 
 
 def model_json(weights: list[dict] | None = None, paths: list | None = None, **extra) -> dict:
-    topology = {"class_name": "Sequential", "config": {"name": "sequential_1", "layers": [
-        {"class_name": "Dense", "config": {"units": 2, "activation": "linear", "use_bias": True, "name": "dense",
-                                           "batch_input_shape": [None, 4], "dtype": "float32"}}]},
+    """A tfjs functional model (what tf.model() saves): an InputLayer of 4 features, then one Dense layer."""
+    layers = [
+        {"name": "input", "class_name": "InputLayer", "inbound_nodes": [],
+         "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False, "name": "input"}},
+        {"name": "dense", "class_name": "Dense", "inbound_nodes": [[["input", 0, 0, {}]]],
+         "config": {"units": 2, "activation": "linear", "use_bias": True, "name": "dense", "trainable": True}}]
+    topology = {"class_name": "Model", "config": {"name": "model_1", "layers": layers,
+                                                   "input_layers": [["input", 0, 0]],
+                                                   "output_layers": [["dense", 0, 0]]},
                 "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js"}
     return {"modelTopology": topology, "format": "layers-model",
             "generatedBy": "TensorFlow.js tfjs-layers v4.22.0", "convertedBy": None,

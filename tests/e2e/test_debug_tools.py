@@ -235,11 +235,11 @@ def test_a_run_stores_its_evaluation_and_its_confusion_cells_open_the_images(ser
     assert cells, "two epochs should leave some mistakes to look at"
     key, ids = max(cells.items(), key=lambda kv: len(kv[1]))
     page.click(f"button.cell[data-cell='{key}']")
-    page.wait_for_function(f"document.querySelectorAll('#cell-items img').length === {len(ids)}")
+    page.wait_for_function(f"() => document.querySelectorAll('#cell-items img').length === {len(ids)}")
     shown = page.eval_on_selector_all("#cell-items figure", "nodes => nodes.map(n => Number(n.dataset.itemId))")
     assert shown == ids
     label, predicted = key.split("|")
-    page.wait_for_function("[...document.querySelectorAll('#cell-items img')].every(i => i.complete && i.naturalWidth === 64)")
+    page.wait_for_function("() => [...document.querySelectorAll('#cell-items img')].every(i => i.complete && i.naturalWidth === 64)")
     manifest = httpx.get(f"{server.url}/api/datasets/shapes").json()
     assert all(item["label"] == label for item in manifest["items"] if item["id"] in ids)
     assert f"predicted as {predicted}" in page.inner_text("#cell-title")

@@ -21,10 +21,10 @@ def test_home_page_lists_the_sample_dataset_and_tfjs_is_ready_on_webgl(shared_se
 def test_dataset_page_shows_every_class_with_its_images(shared_server, page):
     page.goto(shared_server.url + "/datasets/shapes")
     page.wait_for_selector("body[data-ready=true]")
-    page.wait_for_function("document.querySelectorAll('#item-grid img').length === 240")
+    page.wait_for_function("() => document.querySelectorAll('#item-grid img').length === 240")
     captions = page.eval_on_selector_all("#item-grid figcaption", "nodes => nodes.map(n => n.textContent)")
     assert set(captions) == {"circle", "square", "triangle"}
-    page.wait_for_function("[...document.querySelectorAll('#item-grid img')].slice(0, 20).every(i => i.complete && i.naturalWidth === 64)")
+    page.wait_for_function("() => [...document.querySelectorAll('#item-grid img')].slice(0, 20).every(i => i.complete && i.naturalWidth === 64)")
 
 
 def test_pages_are_cross_origin_isolated_so_wasm_may_use_threads(shared_server, page):

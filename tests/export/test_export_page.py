@@ -14,7 +14,7 @@ READY_MS = 300_000  # the first visit converts with TensorFlow (tens of seconds 
 
 def open_export_page(page, server, run_id: str) -> None:
     page.goto(f"{server.url}/runs/{run_id}/export")
-    page.wait_for_function("document.querySelector('#status').textContent === 'Ready.'", timeout=READY_MS)
+    page.wait_for_function("() => document.querySelector('#status').textContent === 'Ready.'", timeout=READY_MS)
     assert page.locator("#error").text_content() == ""
 
 
