@@ -101,7 +101,7 @@ def cmd_export(args) -> int:
         sx = exports.open_snapshot(Storage(settings.data_dir), db.connect(settings.database_url),
                                    check_run_id(args.run_id), args.seq)
         path, filename, verdict = exports.export(sx, args.format, max_drop=args.max_accuracy_drop,
-                                                 confirm=args.confirm)
+                                                 confirm=args.confirm, raw=args.raw)
     except exports.NeedsConfirm as exc:
         print(f"browsertrain: {exc} (--confirm)", file=sys.stderr)
         return 3
@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="validation accuracy points an export may lose before it needs --confirm "
                              f"(default {DEFAULT_MAX_ACCURACY_DROP:g})")
     export.add_argument("--confirm", action="store_true", help="write an export the quality gate flagged")
+    export.add_argument("--raw", action="store_true",
+                        help="keras, tflite, tflite-dynamic: the bare model file (labels inside) instead of a zip "
+                             "with labels.txt and metadata.json beside it")
     export.add_argument("--json", action="store_true", help="print one JSON line: path, size, gate numbers")
     export.set_defaults(func=cmd_export)
     return parser
