@@ -48,9 +48,8 @@ def predictions(trained, tmp_path_factory) -> dict[str, np.ndarray]:
                 files[fmt] = unzip(response.content, served)
             elif fmt == "savedmodel":
                 files[fmt] = unzip(response.content, work)
-            else:
-                files[fmt] = work / f"model-{fmt}{'.h5' if fmt == 'keras' else '.tflite'}"
-                files[fmt].write_bytes(response.content)
+            else:  # the model inside the zip its labels come with
+                files[fmt] = unzip(response.content, work) / ("model.h5" if fmt == "keras" else "model.tflite")
 
     with static_files(served) as url:
         answer = node(HERE / "predict_tfjs.mjs", {
@@ -104,4 +103,5 @@ def test_zips_unpack_to_a_folder_named_like_the_download(trained, tmp_path):
     folder = unzip(response.content, tmp_path)
     filename = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
     assert folder.name == Path(filename).stem
-    assert sorted(p.name for p in folder.iterdir()) == ["group1-shard1of1.bin", "model.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["group1-shard1of1.bin", "labels.txt", "metadata.json",
+                                                        "model.json"]
