@@ -57,8 +57,11 @@ def test_the_page_shows_every_format_with_sizes_gate_numbers_downloads_and_how_t
     assert page.locator("#extra-hint").is_hidden()
 
     body = saved_download(page, "#formats tr[data-format='uint8'] a[data-format='uint8']")
+    bare = saved_download(page, "#formats tr[data-format='tflite'] a[data-raw='tflite']")
     with trained.server.client() as client:
         assert body == download(client, trained.run_id, "uint8", seq=trained.seq).content
+        assert bare == download(client, trained.run_id, "tflite", seq=trained.seq, raw="true").content
+    assert bare[4:8] == b"TFL3"
 
 
 def test_a_flagged_export_downloads_only_after_the_user_accepts_the_loss(trained, no_extra_server, page):

@@ -82,18 +82,26 @@ function downloadCell(row, summary) {
       : el('span', { class: 'hint', text: 'building…' });
   }
   const needsConfirm = row.verdict.needs_confirm;
-  const params = { format: row.format, seq: summary.seq, max_accuracy_drop: state.maxDrop };
-  const link = el('a', {
-    class: 'button', href: exportUrl(runId, { ...params, confirm: needsConfirm ? 'true' : null }),
-    download: row.filename, 'data-format': row.format, text: 'Download',
-  });
-  if (!needsConfirm) return link;
+  const params = { format: row.format, seq: summary.seq, max_accuracy_drop: state.maxDrop, confirm: needsConfirm ? 'true' : null };
+  const links = [el('a', {
+    class: 'button', href: exportUrl(runId, params), download: row.filename, 'data-format': row.format, text: 'Download',
+  })];
+  if (row.raw_filename) {
+    // The zip holds the model with labels.txt beside it; the bare file (labels inside) is there for tools that want one.
+    links.push(el('a', {
+      href: exportUrl(runId, { ...params, raw: 'true' }), download: row.raw_filename, 'data-raw': row.format,
+      text: `bare ${row.raw_filename.split('.').at(-1)}`,
+    }));
+  }
+  if (!needsConfirm) return el('span', {}, ...links.flatMap((link) => [link, ' ']));
   // A flagged export is served only once the user says they accept the loss.
   const confirmed = state.confirmed.has(row.format);
   if (!confirmed) {
-    link.setAttribute('aria-disabled', 'true');
-    link.addEventListener('click', (event) => { if (!state.confirmed.has(row.format)) event.preventDefault(); });
-    link.classList.add('secondary');
+    for (const link of links) {
+      link.setAttribute('aria-disabled', 'true');
+      link.addEventListener('click', (event) => { if (!state.confirmed.has(row.format)) event.preventDefault(); });
+      link.classList.add('secondary');
+    }
   }
   const box = el('input', { type: 'checkbox', 'data-confirm': row.format });
   box.checked = confirmed;
@@ -101,7 +109,7 @@ function downloadCell(row, summary) {
     if (box.checked) state.confirmed.add(row.format); else state.confirmed.delete(row.format);
     render(state.summary);
   });
-  return el('span', {}, el('label', {}, box, ' accept the loss '), link);
+  return el('span', {}, el('label', {}, box, ' accept the loss '), ...links.flatMap((link) => [link, ' ']));
 }
 
 function render(summary) {
