@@ -123,9 +123,11 @@ def cmd_export(args) -> int:
     if args.json:
         print(json.dumps({"path": str(out), "bytes": out.stat().st_size, "format": args.format, "seq": sx.seq,
                           "verdict": verdict, "gate": row["gate"],
-                          "reference_accuracy": entry["gate"]["reference_accuracy"]}))
+                          "reference_accuracy": entry["gate"]["reference_accuracy"], "labels": entry["labels"]}))
         return 0
     print(f"wrote {out} ({out.stat().st_size:,} bytes, snapshot {sx.seq})")
+    known = entry["labels"] is not None
+    print(f"labels: {', '.join(entry['labels'])}" if known else f"labels unknown: {entry['labels_unavailable']}")
     if row["gate"]:
         print(f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
               f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "

@@ -113,6 +113,7 @@ def test_single_file_formats_download_as_zips_with_their_labels_beside_them_or_b
                  "--data-dir", str(trained.data_dir))
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == bare["tflite"]
+    assert "labels: circle, square, triangle" in result.stdout
     result = cli("export", trained.run_id, "--format", "uint8", "--raw", "--data-dir", str(trained.data_dir))
     assert result.returncode == 2 and "raw applies to" in result.stderr
 
