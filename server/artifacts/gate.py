@@ -114,8 +114,9 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
         raise GateUnavailable(f"the model has {classes_out} outputs but dataset {run['dataset']!r} "
                               f"has {len(classes)} classes")
     items = manifest["items"]
-    split = validation_positions([item["label"] for item in items], float(config["valFraction"]),
-                                 int(config["seed"]))
+    # Runs recorded before splitSeed existed split with their weight seed (static/js/data/split.js splitSeedOf).
+    split_seed = config["splitSeed"] if config.get("splitSeed") is not None else config["seed"]
+    split = validation_positions([item["label"] for item in items], float(config["valFraction"]), int(split_seed))
     if not split:
         raise GateUnavailable("this run has no validation split (valFraction 0, or one item per class)")
     chosen = spread(split, max(1, MAX_GATE_PIXEL_BYTES // (size * size * CHANNELS)))

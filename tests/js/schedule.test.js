@@ -11,64 +11,110 @@ function changesFor(controller, losses) {
   return losses.flatMap((loss, epoch) => (controller.endEpoch(epoch, loss).changed ? [epoch] : []));
 }
 
-test('a plateau lowers the lr x0.1 after exactly `patience` epochs without improvement', () => {
-  const controller = new LrController({ lr: 0.001, plateau: { patience: 3, oscillations: 10 } });
-  assert.deepEqual(changesFor(controller, [1.0, 0.9, 0.9, 0.95, 0.9]), [4]);
-  close(controller.lr, 0.0001);
-  assert.equal(controller.history.length, 2);
-  assert.equal(controller.history[1].epoch, 5, 'the new rate applies from the next epoch');
-  assert.match(controller.history[1].reason, /^plateau/);
+/** A loss that falls 30% in 3 epochs (arming the rule), then the given tail. */
+const ARMING = [1.0, 0.8, 0.6, 0.5];
+
+test('a loss stuck at its start (ln 3 on a small set) never lowers the lr, however long', () => {
+  // The old rule cut x0.1 at epochs 4, 7, 10 and 13 of such a run, down to 1e-6, before the model ever moved.
+  const controller = new LrController({ lr: 0.001, plateau: {}, stepsPerEpoch: 3 });
+  assert.deepEqual(changesFor(controller, Array(40).fill(Math.log(3))), []);
+  assert.equal(controller.lr, 0.001);
+  assert.equal(controller.plateau.armed, false);
 });
 
-test('improvements smaller than minDelta do not count as progress', () => {
-  const controller = new LrController({ lr: 0.01, plateau: { patience: 2, minDelta: 0.01, oscillations: 10 } });
-  assert.deepEqual(changesFor(controller, [1.0, 0.995, 0.991]), [2]);
+test('the rule arms once the smoothed loss is armAfter below its start, and records that decision', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { armAfter: 0.1, smoothing: 0.5 } });
+  const decisions = [1.0, 0.95, 0.8, 0.7].map((loss, epoch) => controller.endEpoch(epoch, loss));
+  // smoothed: 1, 0.975, 0.8875 (> 0.9 · 1? no: 0.8875 < 0.9) → armed after epoch 2
+  assert.deepEqual(decisions.map((d) => d.reason !== null), [false, false, true, false]);
+  assert.match(decisions[2].reason, /^armed/);
+  assert.equal(decisions[2].changed, false);
+  assert.deepEqual(controller.history.map((h) => h.epoch), [0, 3], 'the arming is in the history, at the same lr');
+});
+
+test('once armed, a plateau lowers the lr x0.1 after `patience` epochs without improvement', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 0, oscillations: 10, smoothing: 0 } });
+  const losses = [...ARMING, 0.5, 0.5, 0.5, 0.5];
+  const changes = changesFor(controller, losses);
+  assert.equal(changes.length, 1);
+  close(controller.lr, 0.0001);
+  assert.match(controller.history.at(-1).reason, /^plateau/);
+  assert.equal(controller.history.at(-1).epoch, changes[0] + 1, 'the new rate applies from the next epoch');
+});
+
+test('the patience grows when an epoch has few steps (small sets), and stays `patience` when it has many', () => {
+  const few = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 60 }, stepsPerEpoch: 3 });
+  const many = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 60 }, stepsPerEpoch: 100 });
+  assert.equal(few.plateau.effectivePatience, 20);
+  assert.equal(many.plateau.effectivePatience, 3);
+  const flatTail = [...ARMING, ...Array(12).fill(0.5)];
+  assert.deepEqual(changesFor(few, flatTail), [], '12 flat epochs of 3 steps are 36 steps: not yet a plateau');
+  assert.equal(changesFor(many, flatTail).length, 2);
+});
+
+test('improvements smaller than minDelta (relative) do not count as progress', () => {
+  const controller = new LrController({ lr: 0.01, plateau: { patience: 2, patienceSteps: 0, minDelta: 0.05, oscillations: 10, smoothing: 0 } });
+  assert.deepEqual(changesFor(controller, [1.0, 0.5, 0.49, 0.48]), [3]);
 });
 
 test('a steadily falling loss never lowers the lr', () => {
-  const controller = new LrController({ lr: 0.001, plateau: { patience: 2 } });
-  assert.deepEqual(changesFor(controller, [1, 0.8, 0.6, 0.5, 0.45, 0.41, 0.38]), []);
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 2, patienceSteps: 0 } });
+  assert.deepEqual(changesFor(controller, [1, 0.8, 0.6, 0.5, 0.45, 0.41, 0.38, 0.35, 0.32, 0.3]), []);
   assert.equal(controller.lr, 0.001);
 });
 
-test('a loss going up and down alternately lowers the lr once the run is long enough', () => {
-  const controller = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
-  // moves: down, up, down, up → the 4th alternating move is after epoch 4
-  assert.deepEqual(changesFor(controller, [1.0, 0.8, 0.9, 0.7, 0.8]), [4]);
-  assert.match(controller.history[1].reason, /^oscillation/);
-  const noisyButMonotone = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
-  assert.deepEqual(changesFor(noisyButMonotone, [1.0, 0.8, 0.9, 0.7, 0.6, 0.5]), []);
+test('one noisy epoch does not reset the wait: the rule watches the smoothed loss', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 0, oscillations: 10 } });
+  // a single lucky epoch (0.3) pulls the smoothed loss down once; flat epochs after it are still a plateau
+  const changes = changesFor(controller, [...ARMING, 0.5, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5]);
+  assert.equal(changes.length, 1);
 });
 
-test('after a reduction the patience starts over, and the lr never goes below minLr', () => {
-  const controller = new LrController({ lr: 0.001, plateau: { patience: 1, minLr: 0.00005, oscillations: 10 } });
-  assert.deepEqual(changesFor(controller, [1, 1, 1, 1, 1]), [1, 2]);
+test('a loss going up and down alternately lowers the lr once armed', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
+  const changes = changesFor(controller, [...ARMING, 0.6, 0.45, 0.6, 0.45, 0.6]);
+  assert.equal(changes.length, 1);
+  assert.match(controller.history.at(-1).reason, /^oscillation/);
+  const early = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
+  assert.deepEqual(changesFor(early, [1.0, 1.05, 0.98, 1.04, 0.99, 1.05]), [], 'no cut while still at the start');
+});
+
+test('after a reduction the patience starts over, and the lr never goes below minLrFactor of the start', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 1, patienceSteps: 0, oscillations: 10, minLrFactor: 0.05, smoothing: 0 } });
+  changesFor(controller, [...ARMING, ...Array(6).fill(0.5)]);
   close(controller.lr, 0.00005);
-  assert.deepEqual(controller.history.map((h) => h.epoch), [0, 2, 3]);
+  assert.equal(controller.history.filter((h) => h.lr < 0.001).length, 2, 'x0.1, then the floor');
+});
+
+test('an absolute minLr recorded by an older run is still honoured', () => {
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 1, patienceSteps: 0, minLr: 0.0002, oscillations: 10, smoothing: 0 } });
+  changesFor(controller, [...ARMING, ...Array(6).fill(0.5)]);
+  close(controller.lr, 0.0002);
 });
 
 test('a user change is recorded with its reason and resets the rule', () => {
-  const controller = new LrController({ lr: 0.001, plateau: { patience: 2, oscillations: 10 } });
-  controller.endEpoch(0, 1.0);
-  controller.endEpoch(1, 1.0);
+  const controller = new LrController({ lr: 0.001, plateau: { patience: 2, patienceSteps: 0, oscillations: 10 } });
+  changesFor(controller, [...ARMING, 0.5]);
   const decision = controller.set(0.0003, 'user');
   assert.deepEqual(decision, { changed: true, lr: 0.0003, reason: 'user' });
-  assert.deepEqual(controller.history.at(-1), { epoch: 2, lr: 0.0003, reason: 'user' });
-  assert.equal(controller.endEpoch(2, 1.0).changed, false, 'the wait counter restarted');
+  assert.deepEqual(controller.history.at(-1), { epoch: 5, lr: 0.0003, reason: 'user' });
+  assert.equal(controller.endEpoch(5, 0.5).changed, false, 'the wait counter restarted');
   assert.throws(() => controller.set(-1), /positive/);
 });
 
 test('a fixed schedule (plateau null) never changes by itself', () => {
   const controller = new LrController({ lr: 0.01, plateau: null });
-  assert.deepEqual(changesFor(controller, [1, 1, 1, 1, 1, 1]), []);
+  assert.deepEqual(changesFor(controller, [1, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]), []);
 });
 
 test('state() and restore() carry the rule across a resume', () => {
-  const first = new LrController({ lr: 0.001, plateau: { patience: 3, oscillations: 10 } });
-  changesFor(first, [1.0, 1.0, 1.0]);
-  const resumed = new LrController({ lr: 0.001, plateau: { patience: 3, oscillations: 10 } });
+  const rule = { patience: 3, patienceSteps: 0, oscillations: 10, smoothing: 0 };
+  const first = new LrController({ lr: 0.001, plateau: rule });
+  changesFor(first, [...ARMING, 0.5, 0.5]);
+  const resumed = new LrController({ lr: 0.001, plateau: rule });
   resumed.restore(JSON.parse(JSON.stringify(first.state())));
-  assert.equal(resumed.endEpoch(3, 1.0).changed, true);
+  assert.equal(resumed.plateau.armed, true);
+  assert.equal(resumed.endEpoch(6, 0.5).changed, true);
 });
 
 /** The size of the second Adam step on x^2 from x = 1, with the rate changed in between or not. */
@@ -98,4 +144,6 @@ test('a changed lr takes effect on the next Adam step (and SGD)', async () => {
 test('ReduceOnPlateau refuses nonsense options', () => {
   assert.throws(() => new ReduceOnPlateau({ factor: 2 }), /factor/);
   assert.throws(() => new ReduceOnPlateau({ patience: 0 }), /patience/);
+  assert.throws(() => new ReduceOnPlateau({ armAfter: 1 }), /armAfter/);
+  assert.throws(() => new ReduceOnPlateau({ minLrFactor: 0 }), /minLrFactor/);
 });

@@ -1,7 +1,7 @@
 /** A run's inputs: the resized pixels of every item, the split, and the normalised (optionally augmented) batches. */
 import { PixelCache, pixelBatch } from './images.js';
 import { Augmenter, isAugmenting } from './augment.js';
-import { splitItems } from './split.js';
+import { splitItems, splitSeedOf } from './split.js';
 
 /**
  * Built once per run from a loaded dataset ({name, classes, items: [{id, label, blob}]}) and the run config.
@@ -13,7 +13,7 @@ export class RunInputs {
     const blobs = data.items.map((item) => item.blob);
     const pixels = await new PixelCache(config.inputSize).fill(blobs, onProgress);
     const positions = data.items.map((item, index) => ({ index, label: item.label }));
-    const split = subset(splitItems(positions, { valFraction: config.valFraction, seed: config.seed }));
+    const split = subset(splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) }));
     return new RunInputs({ data, config, task, pixels, split, blobs });
   }
 

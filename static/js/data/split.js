@@ -3,6 +3,9 @@ import { createRandom, deriveSeed, shuffled } from './random.js';
 
 const byLabel = (item) => item.label;
 
+/** The seed of a run's validation split: `splitSeed`, or `seed` for runs recorded before the two were apart. */
+export const splitSeedOf = (config) => config.splitSeed ?? config.seed;
+
 /**
  * Splits items into {train, val} per class so that every class keeps its share in validation.
  * A class with at least 2 items gets at least 1 in val and keeps at least 1 in train (when valFraction > 0);

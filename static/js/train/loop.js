@@ -312,6 +312,7 @@ export class Trainer {
       lr: lrUsed,
       next_lr: decision.lr,
       lr_reason: decision.changed ? decision.reason : null,
+      lr_note: decision.changed ? null : decision.reason,
       images_per_second: imagesPerSecond,
       iterations: this.optimizer.iterations,
       num_tensors: memory.numTensors,

@@ -5,9 +5,11 @@ import { loadDataset } from '../data/sync.js';
 import { DEFAULT_AUGMENT, resolveAugment } from '../data/augment.js';
 import { RunInputs } from '../data/inputs.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { scaleToUnitOutput } from '../model/init_scale.js';
 import { predictItems, summarizePredictions } from '../model/evaluate.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
+import { epochOrder, splitSeedOf } from '../data/split.js';
 import { Trainer } from './loop.js';
 import { LrController, resolveLrSchedule } from './schedule.js';
 import { LeakWatchdog } from './watchdog.js';
@@ -35,6 +37,11 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   backend: 'auto',
   valFraction: 0.2,
   seed: 1,
+  // The validation split's seed, apart from `seed` (weights, shuffle, augmentation): runs that differ only in seed
+  // are scored on the same images.
+  splitSeed: 0,
+  // Explicit on every backend: tf.train.adam without an epsilon takes the backend's (1e-4 on WebGL, 1e-7 elsewhere).
+  optimizer: Object.freeze({ name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }),
   snapshotEvery: 5,
   lrSchedule: true,
   augment: DEFAULT_AUGMENT,
@@ -43,22 +50,54 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
 
 /** A config from user input over the defaults, with numbers checked. */
 export function resolveRunConfig(input = {}) {
-  const config = { ...DEFAULT_RUN_CONFIG, ...input, model: { ...DEFAULT_RUN_CONFIG.model, ...(input.model ?? {}) } };
+  const config = { ...DEFAULT_RUN_CONFIG, ...input, model: { ...DEFAULT_RUN_CONFIG.model, ...(input.model ?? {}) },
+    optimizer: { ...DEFAULT_RUN_CONFIG.optimizer, ...(input.optimizer ?? {}) } };
   for (const key of ['epochs', 'batchSize', 'inputSize', 'snapshotEvery']) {
     if (!(Number.isInteger(config[key]) && config[key] > 0)) throw new Error(`${key} must be a positive integer`);
   }
+  for (const key of ['seed', 'splitSeed']) {
+    if (!Number.isInteger(config[key])) throw new Error(`${key} must be an integer`);
+  }
   if (!(config.lr > 0 && config.lr < 1)) throw new Error('lr must be between 0 and 1');
+  const { name, beta1, beta2, epsilon } = config.optimizer;
+  if (name !== 'adam' || !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && epsilon > 0)) {
+    throw new Error('optimizer must be adam with beta1 and beta2 in [0, 1) and epsilon > 0');
+  }
   // The run stores the full rule it trains with (tip 6), not just "on".
   config.lrSchedule = resolveLrSchedule(config.lrSchedule);
   config.augment = resolveAugment(config.augment);
   return config;
 }
 
-/** A new model for `config`, compiled with Adam at config.lr (tip 5); the caller disposes it and its optimizer. */
-export function freshModel(config, numClasses) {
+/** Images the initial scale is measured on (the first of epoch 0's shuffled order). */
+export const INIT_SCALE_IMAGES = 32;
+
+/** Adam as the run config says (tip 5), the same on every backend. */
+export function adamFor(config) {
+  const { beta1, beta2, epsilon } = config.optimizer ?? DEFAULT_RUN_CONFIG.optimizer;
+  return tf.train.adam(config.lr, beta1, beta2, epsilon);
+}
+
+/**
+ * A new model for `config`, compiled with Adam at config.lr; the caller disposes it and its optimizer.
+ * With the run's `inputs`, each convolution's scale is first set on a batch of its training images
+ * (model/init_scale.js says why); returns {model, initScale} with that record.
+ */
+export async function freshModel(config, numClasses, inputs = null) {
   const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
-  model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
-  return model;
+  let initScale = null;
+  if (inputs?.split.train.length) {
+    const { train } = inputs.split;
+    const order = epochOrder(train.length, config.seed, 0).slice(0, INIT_SCALE_IMAGES);
+    const { xs, ys } = await inputs.reader(train)(order);
+    try {
+      initScale = scaleToUnitOutput(model, xs);
+    } finally {
+      tf.dispose([xs, ys]);
+    }
+  }
+  model.compile({ optimizer: adamFor(config), loss: 'categoricalCrossentropy' });
+  return { model, initScale };
 }
 
 /**
@@ -124,14 +163,20 @@ export class TrainingSession {
     const { lost, unwatch } = this.watchContextLoss(choice.backend);
 
     const task = getTask(config.task);
-    const model = startEpoch > 0
-      ? await tf.loadLayersModel(api.latestModelUrl(run.id))
-      : freshModel(config, data.classes.length);
+    this.status('Preparing images…', 'preprocess');
+    const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
+      task, subset: (split) => this.subset(split),
+      onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
+    });
+    const { model, initScale } = startEpoch > 0
+      ? { model: await tf.loadLayersModel(api.latestModelUrl(run.id)), initScale: null }
+      : await freshModel(config, data.classes.length, inputs);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
     const info = { backend: choice.backend, backend_reason: choice.reason, probes: choice.probes,
-      user_agent: navigator.userAgent, gpu_renderer: gpuRenderer(), split_seed: config.seed, params: stats.params };
+      user_agent: navigator.userAgent, gpu_renderer: gpuRenderer(), split_seed: splitSeedOf(config), params: stats.params,
+      ...(initScale ? { init_scale: initScale.map(({ layer, scale }) => ({ layer, scale })) } : {}) };
     run = run
       ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, ...info } })
       : await api.createRun({ dataset: data.name, dataset_hash: data.hash, kind: this.kind, config, info });
@@ -142,13 +187,14 @@ export class TrainingSession {
     try {
       // Raced against the loss: reads from a lost context may never complete, so the old loop is abandoned.
       return await Promise.race([
-        this.train({ run, config, data, model, task, startEpoch, lrState, reporter, backend: choice.backend }), lost]);
+        this.train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend: choice.backend }), lost]);
     } catch (err) {
       if (this.contextLost) throw new ContextLost(run.id);
       await reporter.finish('failed', { error: err.message });
       throw err;
     } finally {
       unwatch();
+      inputs.close();
       if (!this.contextLost) {
         model.optimizer?.dispose();  // model.dispose() leaves the compiled optimizer's variables behind
         model.dispose();
@@ -180,14 +226,10 @@ export class TrainingSession {
     return { lost, unwatch: () => canvas.removeEventListener('webglcontextlost', onLost) };
   }
 
-  async train({ run, config, data, model, task, startEpoch, lrState, reporter, backend }) {
-    this.status('Preparing images…', 'preprocess');
-    const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
-      task, subset: (split) => this.subset(split),
-      onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
-    });
+  async train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend }) {
     const { pixels, split } = inputs;
-    const lr = new LrController({ lr: config.lr, plateau: resolveLrSchedule(config.lrSchedule), epoch: startEpoch });
+    const lr = new LrController({ lr: config.lr, plateau: resolveLrSchedule(config.lrSchedule), epoch: startEpoch,
+      stepsPerEpoch: Math.ceil(split.train.length / config.batchSize) });
     if (lrState) lr.restore(lrState);
     const watchdog = new LeakWatchdog();
 
@@ -225,12 +267,11 @@ export class TrainingSession {
       epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
       val_accuracy: final.val_accuracy ?? null, images_per_second: final.images_per_second ?? null,
-      backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length,
+      backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length, split_seed: splitSeedOf(config),
       ...(this.leak ? { leak: this.leak } : {}),
     };
     this.status('Evaluating…', 'evaluate');
     summary = await this.conclude(summary, { model, task, inputs, config });
-    inputs.close();
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
     this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
