@@ -22,9 +22,11 @@ SIZE = 64
 # Max |Δ softmax output| against float32 on real images. A weight quantized to n bits moves by at most half a step,
 # (max - min) / (2^n - 1) / 2: ~0.2% of its range for uint8, ~0.001% for uint16; float16 keeps 11 significant bits.
 # Through this network's eight layers that measured at ~4e-3 (uint8), ~6e-5 (uint16), ~4e-4 (float16) at most;
+# since training sets each conv's initial scale on the run's images the sample trains sharper (93.8% validation
+# accuracy, not ~75%) and uint8 measured 0.033 (same accuracy, 100% agreement; the digits and faces sets: 0.01-0.07);
 # TFLite's dynamic-range kernels also quantize each layer's input to int8 on the fly: ~3e-2. The float32 conversions
 # differ only in summation order (~3e-7); the issue asks 1e-4.
-TOLERANCE = {"float16": 5e-3, "uint16": 5e-3, "uint8": 3e-2, "tflite-dynamic": 1e-1,
+TOLERANCE = {"float16": 5e-3, "uint16": 5e-3, "uint8": 5e-2, "tflite-dynamic": 1e-1,
              "keras": 1e-4, "savedmodel": 1e-4, "tflite": 1e-4}
 
 
