@@ -101,7 +101,7 @@ def cmd_export(args) -> int:
         sx = exports.open_snapshot(Storage(settings.data_dir), db.connect(settings.database_url),
                                    check_run_id(args.run_id), args.seq)
         path, filename, verdict = exports.export(sx, args.format, max_drop=args.max_accuracy_drop,
-                                                 confirm=args.confirm)
+                                                 confirm=args.confirm, raw=args.raw)
     except exports.NeedsConfirm as exc:
         print(f"browsertrain: {exc} (--confirm)", file=sys.stderr)
         return 3
@@ -123,9 +123,11 @@ def cmd_export(args) -> int:
     if args.json:
         print(json.dumps({"path": str(out), "bytes": out.stat().st_size, "format": args.format, "seq": sx.seq,
                           "verdict": verdict, "gate": row["gate"],
-                          "reference_accuracy": entry["gate"]["reference_accuracy"]}))
+                          "reference_accuracy": entry["gate"]["reference_accuracy"], "labels": entry["labels"]}))
         return 0
     print(f"wrote {out} ({out.stat().st_size:,} bytes, snapshot {sx.seq})")
+    known = entry["labels"] is not None
+    print(f"labels: {', '.join(entry['labels'])}" if known else f"labels unknown: {entry['labels_unavailable']}")
     if row["gate"]:
         print(f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
               f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
@@ -191,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="validation accuracy points an export may lose before it needs --confirm "
                              f"(default {DEFAULT_MAX_ACCURACY_DROP:g})")
     export.add_argument("--confirm", action="store_true", help="write an export the quality gate flagged")
+    export.add_argument("--raw", action="store_true",
+                        help="keras, tflite, tflite-dynamic: the bare model file (labels inside) instead of a zip "
+                             "with labels.txt and metadata.json beside it")
     export.add_argument("--json", action="store_true", help="print one JSON line: path, size, gate numbers")
     export.set_defaults(func=cmd_export)
     return parser

@@ -38,12 +38,17 @@ def move_into_place(work: Path, folder: Path, names: list[str]) -> None:
             os.replace(work / name, target)
 
 
-def write_zip(path: Path, source: Path, top: str) -> None:
-    """Zip `source` under the folder name `top`: sorted entries, fixed timestamps and modes, so equal trees zip equal."""
-    entries = sorted(source.rglob("*"))
+def tree(folder: Path) -> dict[str, Path]:
+    """Every file and folder under `folder`, by its path relative to it (POSIX), for write_zip."""
+    return {entry.relative_to(folder).as_posix(): entry for entry in folder.rglob("*")}
+
+
+def write_zip(path: Path, top: str, entries: dict[str, Path]) -> None:
+    """Zip `entries` (name inside the folder -> file or folder on disk) under the folder name `top`: sorted entries,
+    fixed timestamps and modes, so equal trees zip equal."""
     with zipfile.ZipFile(path, "w") as archive:
-        for entry in entries:
-            name = f"{top}/{entry.relative_to(source).as_posix()}"
+        for relative in sorted(entries):
+            entry, name = entries[relative], f"{top}/{relative}"
             if entry.is_dir():
                 info = zipfile.ZipInfo(name + "/", ZIP_TIMESTAMP)
                 info.external_attr = (0o40755 << 16) | 0x10

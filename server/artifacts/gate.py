@@ -27,7 +27,7 @@ from ..storage import Storage, inside
 EVALUATE_SCRIPT = Path(__file__).with_name("evaluate.mjs")
 NODE_TIMEOUT_SECONDS = 900
 # What a run's config means when a key is missing: DEFAULT_RUN_CONFIG in static/js/train/session.js.
-RUN_DEFAULTS = {"normalization": "unit", "valFraction": 0.2, "seed": 1}
+RUN_DEFAULTS = {"task": "classification", "normalization": "unit", "valFraction": 0.2, "seed": 1}
 # An export that loses more than this many points of validation accuracy is flagged and needs a confirm.
 DEFAULT_MAX_ACCURACY_DROP = 1.0
 CHANNELS = 3

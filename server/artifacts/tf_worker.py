@@ -1,10 +1,12 @@
 """The one module that imports TensorFlow: run as a subprocess (`python -m server.artifacts.tf_worker`); the server
 imports it only for its constants (TensorFlow is imported inside the commands).
 
-    convert   < {"model_json": FILE, "out": DIR}
+    convert   < {"model_json": FILE, "out": DIR, "metadata": FILE}
         Keras H5 and a tf_keras SavedModel through the tensorflowjs converter, then TFLite (float32, and dynamic-range
         quantized: int8 weights, float activations) from that SavedModel: DIR/keras.h5, DIR/savedmodel/,
-        DIR/tflite.tflite, DIR/tflite-dynamic.tflite.
+        DIR/tflite.tflite, DIR/tflite-dynamic.tflite. Each carries the export metadata (labels.py) inside: H5 root
+        attributes, SavedModel assets.extra/, a TFLite metadata entry plus labels.txt and metadata.json appended as
+        a zip (TFLite Support's convention for associated files: the .tflite file is also a zip).
     evaluate  < {"inputs": FILE, "shape": [n, h, w, c], "reference": FILE, "labels": [...], "models": {name: PATH}}
         Each model's predictions on the float32 inputs, against the reference outputs (float32, n x classes):
         {"results": {name: {"accuracy", "max_abs_diff", "agreement"}}}.
@@ -23,9 +25,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from server.artifacts import labels  # noqa: E402
+from server.artifacts.files import ZIP_TIMESTAMP  # noqa: E402
+
 BATCH_SIZE = 64
 # The exit status that says "the export extra does not import" (exports.py turns it into a repair hint).
 EXIT_EXTRA_BROKEN = 3
+# Where each format keeps the export metadata (the same JSON as metadata.json).
+H5_LABELS_ATTRIBUTE = "labels"
+H5_METADATA_ATTRIBUTE = "browsertrain_metadata"
+TFLITE_METADATA_NAME = "browsertrain_metadata"
+SAVED_MODEL_EXTRA = "assets.extra"  # TensorFlow's folder for files that live with a SavedModel but not in its graph
 
 
 def convert(job: dict) -> dict:
@@ -34,20 +44,75 @@ def convert(job: dict) -> dict:
 
     started = time.perf_counter()
     out = job["out"]
+    with open(job["metadata"], encoding="utf-8") as f:
+        metadata = json.load(f)
+    files = _label_files(metadata)
     converter.dispatch_tensorflowjs_to_keras_h5_conversion(job["model_json"], os.path.join(out, "keras.h5"))
+    _h5_with_labels(os.path.join(out, "keras.h5"), metadata, files[labels.METADATA_FILE])
     saved_model = os.path.join(out, "savedmodel")
     converter.dispatch_tensorflowjs_to_keras_saved_model_conversion(job["model_json"], saved_model)
     _pin_fingerprint_uuid(saved_model)
+    # After the conversions: TFLite reads the SavedModel's graph, never assets.extra.
+    os.makedirs(os.path.join(saved_model, SAVED_MODEL_EXTRA))
+    for name, data in files.items():
+        with open(os.path.join(saved_model, SAVED_MODEL_EXTRA, name), "wb") as f:
+            f.write(data)
     for name, optimizations in (("tflite.tflite", []), ("tflite-dynamic.tflite", [tf.lite.Optimize.DEFAULT])):
         lite = tf.lite.TFLiteConverter.from_saved_model(saved_model)
         # No representative dataset: Optimize.DEFAULT then means dynamic-range quantization (int8 weights).
         lite.optimizations = optimizations
         with open(os.path.join(out, name), "wb") as f:
-            f.write(lite.convert())
+            f.write(_tflite_with_labels(lite.convert(), files))
     import tensorflowjs
 
     return {"seconds": time.perf_counter() - started,
             "versions": {"tensorflow": tf.__version__, "tensorflowjs": tensorflowjs.__version__}}
+
+
+def _label_files(metadata: dict) -> dict[str, bytes]:
+    files = {labels.METADATA_FILE: labels.metadata_json(metadata).encode()}
+    if metadata["labels"] is not None:
+        files[labels.LABELS_FILE] = labels.labels_text(metadata["labels"]).encode()
+    return files
+
+
+def _h5_with_labels(path: str, metadata: dict, metadata_bytes: bytes) -> None:
+    """Root attributes: `labels` (UTF-8 strings in output order) and the whole metadata as JSON text."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        if metadata["labels"] is not None:
+            f.attrs.create(H5_LABELS_ATTRIBUTE, metadata["labels"], dtype=h5py.string_dtype("utf-8"))
+        f.attrs[H5_METADATA_ATTRIBUTE] = metadata_bytes.decode()
+
+
+def _tflite_with_labels(model: bytes, files: dict[str, bytes]) -> bytes:
+    """The model with a metadata entry holding metadata.json, and the label files appended as a zip.
+
+    The entry is added through the flatbuffer object API, as TFLite Support's MetadataPopulator adds its own; the
+    zip makes `zipfile.ZipFile("model.tflite").read("labels.txt")` work, and the interpreter ignores the tail.
+    """
+    import io
+    import zipfile
+
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    tree = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
+    buffer = schema.BufferT()
+    buffer.data = np.frombuffer(files[labels.METADATA_FILE], dtype=np.uint8)
+    tree.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name = TFLITE_METADATA_NAME
+    entry.buffer = len(tree.buffers) - 1
+    tree.metadata = [*(tree.metadata or []), entry]
+    associated = io.BytesIO()
+    with zipfile.ZipFile(associated, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, ZIP_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[name])  # stored: TFLite Support reads associated files uncompressed
+    return flatbuffer_utils.convert_object_to_bytearray(tree, associated.getvalue())
 
 
 def _pin_fingerprint_uuid(saved_model: str) -> None:

@@ -38,16 +38,20 @@ def _export_errors(call, *args, **kwargs):
 
 
 @router.get("/{run_id}/export", response_class=FileResponse, responses={
-    200: {"description": "the export: a zip (tfjs formats, SavedModel) or a single file (H5, TFLite)"},
+    200: {"description": "the export: a zip of the model with labels.txt and metadata.json (or, with raw=true, the "
+                 "bare .h5 or .tflite file, which holds its labels inside)"},
     409: {"description": "the quality gate flagged this export; repeat with confirm=true to download it"},
     501: {"description": "the format needs the optional `export` extra; the message says how to install it"}})
 async def download_export(request: Request, run_id: str, format: FormatName = Query(...),  # noqa: A002
                           seq: int | None = Query(None, ge=1, description="the snapshot (default: the latest)"),
-                          confirm: bool = False, max_accuracy_drop: float = MaxDrop) -> FileResponse:
+                          confirm: bool = False, max_accuracy_drop: float = MaxDrop,
+                          raw: bool = Query(False, description="keras, tflite, tflite-dynamic: the bare model file "
+                                                               "instead of the zip with labels.txt beside it")
+                          ) -> FileResponse:
     """One snapshot in one format, built on first request and cached; quantized exports pass the quality gate."""
     def run():
         sx = _open(request, run_id, seq)
-        return exports.export(sx, format, max_drop=max_accuracy_drop, confirm=confirm)
+        return exports.export(sx, format, max_drop=max_accuracy_drop, confirm=confirm, raw=raw)
 
     path, filename, verdict = await run_in_threadpool(_export_errors, run)
     return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], filename=filename,

@@ -22,9 +22,11 @@ SIZE = 64
 # Max |Δ softmax output| against float32 on real images. A weight quantized to n bits moves by at most half a step,
 # (max - min) / (2^n - 1) / 2: ~0.2% of its range for uint8, ~0.001% for uint16; float16 keeps 11 significant bits.
 # Through this network's eight layers that measured at ~4e-3 (uint8), ~6e-5 (uint16), ~4e-4 (float16) at most;
+# since training sets each conv's initial scale on the run's images the sample trains sharper (93.8% validation
+# accuracy, not ~75%) and uint8 measured 0.033 (same accuracy, 100% agreement; the digits and faces sets: 0.01-0.07);
 # TFLite's dynamic-range kernels also quantize each layer's input to int8 on the fly: ~3e-2. The float32 conversions
 # differ only in summation order (~3e-7); the issue asks 1e-4.
-TOLERANCE = {"float16": 5e-3, "uint16": 5e-3, "uint8": 3e-2, "tflite-dynamic": 1e-1,
+TOLERANCE = {"float16": 5e-3, "uint16": 5e-3, "uint8": 5e-2, "tflite-dynamic": 1e-1,
              "keras": 1e-4, "savedmodel": 1e-4, "tflite": 1e-4}
 
 
@@ -48,9 +50,8 @@ def predictions(trained, tmp_path_factory) -> dict[str, np.ndarray]:
                 files[fmt] = unzip(response.content, served)
             elif fmt == "savedmodel":
                 files[fmt] = unzip(response.content, work)
-            else:
-                files[fmt] = work / f"model-{fmt}{'.h5' if fmt == 'keras' else '.tflite'}"
-                files[fmt].write_bytes(response.content)
+            else:  # the model inside the zip its labels come with
+                files[fmt] = unzip(response.content, work) / ("model.h5" if fmt == "keras" else "model.tflite")
 
     with static_files(served) as url:
         answer = node(HERE / "predict_tfjs.mjs", {
@@ -104,4 +105,5 @@ def test_zips_unpack_to_a_folder_named_like_the_download(trained, tmp_path):
     folder = unzip(response.content, tmp_path)
     filename = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
     assert folder.name == Path(filename).stem
-    assert sorted(p.name for p in folder.iterdir()) == ["group1-shard1of1.bin", "model.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["group1-shard1of1.bin", "labels.txt", "metadata.json",
+                                                        "model.json"]

@@ -9,45 +9,61 @@ const percent = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toF
 const points = (x) => (x === null || x === undefined ? '–' : `${x > 0 ? '−' : x < 0 ? '+' : '±'}${Math.abs(x).toFixed(2)} pts`);
 const small = (x) => (x === null || x === undefined ? '–' : x === 0 ? '0' : x.toExponential(2));
 
-/** How a user normalises pixels for this run: the same affine map as static/js/data/normalize.js. */
-function preprocessing(normalization) {
-  if (normalization === 'symmetric') return { js: '.div(127.5).sub(1)', py: 'pixels / 127.5 - 1' };
-  if (normalization === 'imagenet') {
-    return {
-      js: '.div(255).sub([0.485, 0.456, 0.406]).div([0.229, 0.224, 0.225])',
-      py: '(pixels / 255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]',
-    };
-  }
-  return { js: '.div(255)', py: 'pixels / 255' };
+/** Python that imports `module`, reads an unzipped download's metadata.json and prepares one image as training did. */
+function pythonInput(folder, module) {
+  return `import json\n\nimport numpy as np\n${module}\nfrom PIL import Image\n\n`
+    + `folder = "${folder}"  # the unzipped download\n`
+    + 'with open(f"{folder}/metadata.json") as f:\n    meta = json.load(f)  # labels, input size, normalisation\n'
+    + 'size, norm = (meta["input"]["width"], meta["input"]["height"]), meta["normalization"]\n'
+    + '# Bilinear, like the browser\'s canvas resize in training; then the run\'s normalisation.\n'
+    + 'pixels = np.asarray(Image.open("image.png").convert("RGB").resize(size, Image.BILINEAR), "float32")\n'
+    + 'x = (pixels * norm["scale"] + norm["offset"]).astype("float32")[None]\n';
+}
+
+/** Python that prints the top three labels; outputs are named by index when the run's class names are unknown. */
+function pythonTop3(known) {
+  return (known ? 'labels = meta["labels"]\n' : 'labels = [str(i) for i in range(len(probabilities))]  # class names unknown\n')
+    + 'for i in np.argsort(probabilities)[::-1][:3]:\n    print(f"{labels[i]}: {probabilities[i]:.1%}")';
 }
 
 function snippets(summary) {
-  const [size] = summary.input_shape;
-  const pre = preprocessing(summary.normalization);
-  const name = (format) => summary.formats.find((f) => f.format === format).filename;
-  const folder = name('uint8').replace(/\.zip$/, '');
-  const pythonInput = `# pixels: uint8 array [n, ${size}, ${size}, 3], RGB, resized to ${size}x${size}\n`
-    + `x = (${pre.py}).astype("float32")\n`;
+  const folder = (format) => summary.formats.find((f) => f.format === format).filename.replace(/\.zip$/, '');
+  const top3 = pythonTop3(Boolean(summary.labels));
+  const labelsLine = summary.labels
+    ? '// labels: the class names in output order (also in the zip\'s labels.txt and metadata.json).\n'
+      + 'const { labels, input, normalization } = model.getUserDefinedMetadata();\n'
+    : '// This run\'s class names are unknown (see above): outputs are named by index.\n'
+      + 'const { input, normalization } = model.getUserDefinedMetadata();\n'
+      + 'const labels = [...Array(model.outputs[0].shape[1]).keys()].map(String);\n';
   return [
     ['TensorFlow.js (float32, float16, uint16 or uint8: the same code)',
-      `// Unzip ${name('uint8')} and serve the folder beside your page; quantized weights are decoded on load.\n`
-      + `const model = await tf.loadLayersModel('${folder}/model.json');\n`
-      + `const x = tf.tidy(() => tf.browser.fromPixels(image).resizeBilinear([${size}, ${size}]).toFloat()${pre.js}.expandDims());\n`
-      + 'const probabilities = await model.predict(x).data();'],
+      `// Unzip ${folder('uint8')}.zip and serve its folder beside your page; quantized weights are decoded on load.\n`
+      + '// image: an <img>, <canvas>, <video> or ImageBitmap.\n'
+      + `const model = await tf.loadLayersModel('${folder('uint8')}/model.json');\n${labelsLine}`
+      + '// Resize as training did: drawImage on a 2D canvas of the input size, fromPixels, the run\'s normalisation.\n'
+      + "const canvas = Object.assign(document.createElement('canvas'), { width: input.width, height: input.height });\n"
+      + "canvas.getContext('2d', { willReadFrequently: true }).drawImage(image, 0, 0, input.width, input.height);\n"
+      + 'const x = tf.tidy(() => tf.browser.fromPixels(canvas).toFloat()\n'
+      + '  .mul(normalization.scale).add(normalization.offset).expandDims());\n'
+      + 'const y = model.predict(x);\nconst probabilities = await y.data();\ntf.dispose([x, y]);\n'
+      + 'const top3 = [...probabilities].map((p, i) => [labels[i], p]).sort((a, b) => b[1] - a[1]).slice(0, 3);\n'
+      + 'for (const [label, p] of top3) console.log(`${label}: ${(p * 100).toFixed(1)}%`);'],
     ['Keras H5 with tf_keras (Keras 2; Keras 3 does not read these layers)',
-      `import tf_keras\n\nmodel = tf_keras.models.load_model("${name('keras')}", compile=False)\n${pythonInput}`
-      + 'probabilities = model.predict(x)'],
+      `${pythonInput(folder('keras'), 'import tf_keras')}\n`
+      + 'model = tf_keras.models.load_model(f"{folder}/model.h5", compile=False)  # labels also in its "labels" attribute\n'
+      + `probabilities = model.predict(x, verbose=0)[0]\n${top3}`],
     ['SavedModel with TensorFlow',
-      `import tensorflow as tf\n\n# unzip ${name('savedmodel')} first\n`
-      + `serve = tf.saved_model.load("${name('savedmodel').replace(/\.zip$/, '')}").signatures["serving_default"]\n`
-      + `${pythonInput}probabilities = list(serve(${summary.input_name}=tf.constant(x)).values())[0].numpy()`],
+      `${pythonInput(folder('savedmodel'), 'import tensorflow as tf')}\n`
+      + 'serve = tf.saved_model.load(folder).signatures["serving_default"]  # labels also in assets.extra/\n'
+      + `probabilities = list(serve(${summary.input_name}=tf.constant(x)).values())[0].numpy()[0]\n${top3}`],
     ['TFLite interpreter (float32 or dynamic-range quantized)',
-      `import tensorflow as tf  # or: from ai_edge_litert.interpreter import Interpreter\n\n`
-      + `interpreter = tf.lite.Interpreter(model_path="${name('tflite')}")\n${pythonInput}`
+      `${pythonInput(folder('tflite'), 'import tensorflow as tf  # or: from ai_edge_litert.interpreter import Interpreter')}\n`
+      + '# model.tflite also holds metadata.json (metadata entry "browsertrain_metadata") and, as a zip, labels.txt.\n'
+      + 'interpreter = tf.lite.Interpreter(model_path=f"{folder}/model.tflite")\n'
       + 'source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]\n'
       + 'interpreter.resize_tensor_input(source["index"], x.shape)\ninterpreter.allocate_tensors()\n'
       + 'interpreter.set_tensor(source["index"], x)\ninterpreter.invoke()\n'
-      + 'probabilities = interpreter.get_tensor(target["index"])'],
+      + `probabilities = interpreter.get_tensor(target["index"])[0]\n${top3}`],
   ];
 }
 
@@ -66,18 +82,26 @@ function downloadCell(row, summary) {
       : el('span', { class: 'hint', text: 'building…' });
   }
   const needsConfirm = row.verdict.needs_confirm;
-  const params = { format: row.format, seq: summary.seq, max_accuracy_drop: state.maxDrop };
-  const link = el('a', {
-    class: 'button', href: exportUrl(runId, { ...params, confirm: needsConfirm ? 'true' : null }),
-    download: row.filename, 'data-format': row.format, text: 'Download',
-  });
-  if (!needsConfirm) return link;
+  const params = { format: row.format, seq: summary.seq, max_accuracy_drop: state.maxDrop, confirm: needsConfirm ? 'true' : null };
+  const links = [el('a', {
+    class: 'button', href: exportUrl(runId, params), download: row.filename, 'data-format': row.format, text: 'Download',
+  })];
+  if (row.raw_filename) {
+    // The zip holds the model with labels.txt beside it; the bare file (labels inside) is there for tools that want one.
+    links.push(el('a', {
+      href: exportUrl(runId, { ...params, raw: 'true' }), download: row.raw_filename, 'data-raw': row.format,
+      text: `bare ${row.raw_filename.split('.').at(-1)}`,
+    }));
+  }
+  if (!needsConfirm) return el('span', {}, ...links.flatMap((link) => [link, ' ']));
   // A flagged export is served only once the user says they accept the loss.
   const confirmed = state.confirmed.has(row.format);
   if (!confirmed) {
-    link.setAttribute('aria-disabled', 'true');
-    link.addEventListener('click', (event) => { if (!state.confirmed.has(row.format)) event.preventDefault(); });
-    link.classList.add('secondary');
+    for (const link of links) {
+      link.setAttribute('aria-disabled', 'true');
+      link.addEventListener('click', (event) => { if (!state.confirmed.has(row.format)) event.preventDefault(); });
+      link.classList.add('secondary');
+    }
   }
   const box = el('input', { type: 'checkbox', 'data-confirm': row.format });
   box.checked = confirmed;
@@ -85,7 +109,7 @@ function downloadCell(row, summary) {
     if (box.checked) state.confirmed.add(row.format); else state.confirmed.delete(row.format);
     render(state.summary);
   });
-  return el('span', {}, el('label', {}, box, ' accept the loss '), link);
+  return el('span', {}, el('label', {}, box, ' accept the loss '), ...links.flatMap((link) => [link, ' ']));
 }
 
 function render(summary) {
@@ -93,6 +117,9 @@ function render(summary) {
   const gate = summary.gate;
   $('#export-summary').textContent = `Dataset ${summary.dataset}, snapshot ${summary.seq} (epoch ${summary.epoch ?? '–'}), `
     + `input ${summary.input_shape.join('×')}, normalisation ${summary.normalization}.`;
+  $('#labels').textContent = summary.labels
+    ? `Every download holds the class names in output order (labels.txt, metadata.json and inside the model): ${summary.labels.join(', ')}.`
+    : `Class names unknown: ${summary.labels_unavailable ?? 'not built yet'}.`;
   $('#gate-note').textContent = gate.val_items
     ? `Quality gate: each export against the float32 model on the run's validation split `
       + `(${gate.val_items} of ${gate.split_items} images, tfjs ${gate.backend} backend). Float32 accuracy ${percent(gate.reference_accuracy)}.`

@@ -1,0 +1,100 @@
+"""What every export says about its model: class names in output order, input size, normalisation, task, backbone.
+
+One dict (`export_metadata`) is written three ways: metadata.json and labels.txt beside the model files, and inside the
+model itself (tfjs `userDefinedMetadata`, an H5 root attribute, a TFLite metadata entry, SavedModel assets).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..datasets.importer import load_manifest
+from ..storage import Storage
+from .gate import RUN_DEFAULTS
+from .tfjs_model import LayersModel
+
+METADATA_FILE = "metadata.json"
+LABELS_FILE = "labels.txt"
+LABEL_FILES = (LABELS_FILE, METADATA_FILE)
+CHANNELS = 3
+# static/js/data/normalize.js: normalized = (pixel / 255 - mean) / std, per RGB channel.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_MEAN_STD = {"unit": ((0.0,) * CHANNELS, (1.0,) * CHANNELS),
+             "symmetric": ((0.5,) * CHANNELS, (0.5,) * CHANNELS),
+             "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
+RESIZE = ("a 2D canvas drawImage of the whole image to the input size (no crop, the browser's smoothing), "
+          "then tf.browser.fromPixels: RGB, transparent pixels black")
+
+
+def normalization(mode: str) -> dict:
+    """The run's normalisation as numbers: x = pixel * scale + offset = (pixel / 255 - mean) / std, per channel.
+
+    scale and offset are computed as normalize.js computes them (1 / (255 * std), -mean / std), so applying them in
+    float32 gives the very inputs the model trained on.
+    """
+    if mode not in _MEAN_STD:
+        raise ValueError(f"unknown normalisation {mode!r} (expected one of {', '.join(_MEAN_STD)})")
+    mean, std = _MEAN_STD[mode]
+    if mode == "unit":  # normalize.js multiplies by 1/255 and adds 0 (the same float as the formula, said plainly)
+        scale, offset = [1 / 255] * CHANNELS, [0.0] * CHANNELS
+    elif mode == "symmetric":
+        scale, offset = [1 / 127.5] * CHANNELS, [-1.0] * CHANNELS
+    else:
+        scale, offset = [1 / (255 * s) for s in std], [-m / s for m, s in zip(mean, std)]
+    return {"mode": mode, "mean": list(mean), "std": list(std), "scale": scale, "offset": offset}
+
+
+def class_names(storage: Storage, run: dict, outputs: int) -> tuple[list[str] | None, str | None]:
+    """The dataset's classes in the model's output order (the manifest's, which the page one-hot encodes against),
+    or None and why they cannot be known: only the exact dataset version the run trained on names its outputs."""
+    try:
+        manifest = load_manifest(storage, run["dataset"])
+    except FileNotFoundError:
+        return None, f"dataset {run['dataset']!r} is gone, so its class names are unknown"
+    if manifest["hash"] != run["dataset_hash"]:
+        return None, (f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, the run trained "
+                      f"on {run['dataset_hash']}), so its class names may not match the outputs")
+    if len(manifest["classes"]) != outputs:
+        return None, f"the model has {outputs} outputs but dataset {run['dataset']!r} has {len(manifest['classes'])}"
+    return list(manifest["classes"]), None
+
+
+def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, model: LayersModel) -> dict:
+    """The metadata of one snapshot's exports; the same snapshot gives the same dict (no clock, no paths)."""
+    config = run.get("config") or {}
+    labels, why = class_names(storage, run, model.output_units)
+    height, width, channels = model.input_shape
+    return {
+        "labels": labels,
+        "labels_unavailable": why,
+        "input": {"height": height, "width": width, "channels": channels, "name": model.input_name,
+                  "resize": RESIZE},
+        "normalization": normalization(config.get("normalization", RUN_DEFAULTS["normalization"])),
+        "task": config.get("task", RUN_DEFAULTS["task"]),
+        "backbone": config.get("backbone"),
+        "browsertrain_version": __version__,
+        "run": {"id": run["id"], "dataset": run["dataset"], "dataset_hash": run["dataset_hash"], "snapshot": seq,
+                "epoch": epoch},
+    }
+
+
+def labels_text(labels: list[str] | None) -> str:
+    """labels.txt: one class name per line, in output order. A line break inside a name (possible in a labels.csv)
+    becomes a space here, so line i is always output i; metadata.json keeps the exact names."""
+    return "".join(" ".join(label.splitlines()) + "\n" for label in labels or [])
+
+
+def metadata_json(metadata: dict) -> str:
+    return json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_label_files(folder: Path, metadata: dict) -> list[str]:
+    """labels.txt and metadata.json into `folder` (labels.txt only when the class names are known)."""
+    (folder / METADATA_FILE).write_text(metadata_json(metadata), encoding="utf-8")
+    if metadata["labels"] is None:
+        return [METADATA_FILE]
+    (folder / LABELS_FILE).write_text(labels_text(metadata["labels"]), encoding="utf-8")
+    return list(LABEL_FILES)
