@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from fastapi.templating import Jinja2Templates
 
 from . import __version__, db
@@ -15,6 +16,7 @@ from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
 from .routes import datasets, exports, pages, runs
+from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .storage import Storage
 
@@ -73,6 +75,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge):
         return JSONResponse({"detail": str(exc)}, status_code=413)
+
+    # Unknown URLs and missing runs or datasets: a page with a way back for browsers, JSON for API clients.
+    app.add_exception_handler(HTTPException, error_answer)
 
     app.include_router(datasets.router)
     app.include_router(runs.router)
