@@ -25,7 +25,7 @@ function confusionTable(evaluation, onCell) {
     return el('td', {}, el('button', { type: 'button', class: 'link cell', 'data-cell': key, text: String(count),
       title: `open the ${classes[a]} images predicted as ${classes[p]}`, onclick: () => onCell(key) }));
   })));
-  return el('table', { class: 'list confusion' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  return el('div', { class: 'table-scroll' }, el('table', { class: 'list confusion' }, el('thead', {}, head), el('tbody', {}, ...rows)));
 }
 
 /**
@@ -49,7 +49,7 @@ export function renderEvaluation(container, evaluation, imageSrc) {
       el('td', { text: String(evaluation.confusion[c].reduce((x, y) => x + y, 0)) })))));
   container.replaceChildren(
     el('p', { text: `Validation accuracy ${percent(evaluation.accuracy)} on ${evaluation.count} images.` }),
-    el('div', { class: 'evaluation' }, perClass, confusionTable(evaluation, openCell)),
+    el('div', { class: 'evaluation' }, el('div', { class: 'table-scroll' }, perClass), confusionTable(evaluation, openCell)),
     cellTitle, cellView,
     el('h3', { text: 'Most confident mistakes' }),
     evaluation.top_mistakes.length

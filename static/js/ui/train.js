@@ -5,6 +5,7 @@ import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession, resolveRunConfig } from '../train/session.js';
 import { previewInputs, runTools } from '../train/tools.js';
+import { formatRate } from './axis.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
@@ -74,9 +75,9 @@ function showEpoch(record) {
   epochCharts($('#charts'), state.epochs);
   const stat = (label, value) => el('div', { class: 'stat' }, label, el('b', { text: value }));
   $('#live-stats').replaceChildren(
-    stat('Epoch', `${record.epoch + 1} / ${formConfig().epochs}`), stat('Train loss', fixed(record.train_loss)),
+    stat('Epoch', `${record.epoch + 1} / ${session?.config?.epochs ?? formConfig().epochs}`), stat('Train loss', fixed(record.train_loss)),
     stat('Val loss', fixed(record.val_loss)), stat('Val accuracy', fixed(record.val_accuracy, 3)),
-    stat('Learning rate', String(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
+    stat('Learning rate', formatRate(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
     stat('Tensors', String(record.num_tensors)), stat('Memory', bytes(record.num_bytes)),
   );
   $('#lr-now').value = record.next_lr;
