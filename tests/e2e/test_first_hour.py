@@ -249,3 +249,73 @@ def test_the_run_page_config_block_stays_inside_the_page_on_desktop(trained, bro
         assert measured["scroll"] <= DESKTOP["width"], measured
     finally:
         context.close()
+
+
+# --- debug tools ------------------------------------------------------------------------------------------------------
+
+def test_overfit_counts_its_own_epochs_and_tool_results_replace_each_other(shared_server, page):
+    page.goto(f"{shared_server.url}/train?dataset=shapes&backend=wasm&inputSize=32&epochs=30")
+    wait_for_phase(page, ("ready",))
+    page.click("#preview-inputs")
+    assert wait_for_phase(page)["phase"] == "done"
+    assert page.is_visible("#preview")
+    page.click("#overfit")
+    state = wait_for_phase(page, until=lambda s: s["phase"] == "done" and s["summary"])
+    epochs = len(state["epochs"])
+    assert page.inner_text("#live-stats .stat:first-child b") == f"{epochs} / 300", "the form's 30 epochs is not the tool's cap"
+    assert page.is_visible("#outcome") and page.is_hidden("#preview"), "the preview piles up under the overfit result"
+    page.click("#find-batch-size")
+    state = wait_for_phase(page, until=lambda s: s["phase"] == "done" and s["summary"] and "find_batch_size" in s["summary"])
+    found = state["summary"]["find_batch_size"]
+    assert all(row["rounds"] >= 5 and row["spread"] is not None for row in found["table"] if row["fits"]), found["table"]
+    choice = page.inner_text("#finder-choice")
+    assert "median of" in choice and ("noise" in choice or "only size" in choice), choice
+    assert page.is_visible("#tool-output") and page.is_hidden("#outcome")
+
+
+# --- export page ------------------------------------------------------------------------------------------------------
+
+def test_export_page_says_building_not_a_red_not_built_and_puts_the_gate_in_context(trained, browser):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflowjs") is None:
+        pytest.fail("the export extra is not installed: run `make export-extra` (make test installs it)")
+    server, run_id = trained
+    context = browser.new_context(viewport=DESKTOP)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    released = []
+
+    def hold_tf_build(route):
+        # The real server answers; the answer is held back a moment so the page's "while building" state can be read.
+        while not released:
+            page.wait_for_timeout(100)
+        route.continue_()
+
+    try:
+        page.route("**/exports?*group=tf", hold_tf_build)
+        page.goto(f"{server.url}/runs/{run_id}/export")
+        page.wait_for_selector("#formats tr[data-format=tflite-dynamic]")
+        building = page.inner_text("#formats tr[data-format=tflite-dynamic]")
+        assert "building…" in building and "not built" not in building, building
+        assert page.locator("#formats tr[data-format=tflite-dynamic] .error").count() == 0
+        released.append(True)
+        page.wait_for_function("document.querySelector('#status').textContent === 'Ready.'", timeout=300_000)
+        assert "fidelity" in page.inner_text("#gate-note")
+        quality = page.inner_text("#model-quality")
+        assert "validation accuracy" in quality and "chance with 3 classes: 33.3%" in quality, quality
+        copies = page.locator("#snippets button.copy")
+        assert copies.count() == 4
+        copies.first.click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied == page.inner_text("#snippets pre >> nth=0") and "tf.loadLayersModel" in copied
+    finally:
+        context.close()
+
+
+def test_compare_checkboxes_have_labels(trained, page):
+    server, run_id = trained
+    page.goto(f"{server.url}/compare")
+    ready(page)
+    names = page.eval_on_selector_all("#run-picker input[type=checkbox]", "boxes => boxes.map(b => b.labels[0]?.textContent)")
+    assert names == [f"Compare run {run_id}"]

@@ -15,7 +15,7 @@ export const seriesClass = (i) => `series-${i % SERIES_COLOURS}`;
 // The viewBox; the SVG scales to its box, so at 390 px the 12-unit labels still render at about 11 px.
 const W = 360;
 const H = 220;
-const PAD = { left: 52, right: 12, top: 10, bottom: 42 };
+const PAD = { left: 60, right: 12, top: 10, bottom: 42 };  // left: 5-character tick labels beside the y title
 const PLOT = { x0: PAD.left, x1: W - PAD.right, y0: PAD.top, y1: H - PAD.bottom };
 
 function svgEl(tag, attrs = {}, text = null) {
@@ -51,7 +51,7 @@ function drawAxes(svg, xAxis, yAxis, px, py, { xTitle, yTitle }) {
   svg.append(grid, svgEl('rect', { class: 'chart-frame', x: PLOT.x0, y: PLOT.y0, width: PLOT.x1 - PLOT.x0, height: PLOT.y1 - PLOT.y0 }),
     labels,
     svgEl('text', { class: 'axis-title x-title', x: (PLOT.x0 + PLOT.x1) / 2, y: H - 6, 'text-anchor': 'middle' }, xTitle),
-    svgEl('text', { class: 'axis-title y-title', transform: `translate(13 ${(PLOT.y0 + PLOT.y1) / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yTitle));
+    svgEl('text', { class: 'axis-title y-title', transform: `translate(12 ${(PLOT.y0 + PLOT.y1) / 2}) rotate(-90)`, 'text-anchor': 'middle' }, yTitle));
 }
 
 /**
@@ -137,7 +137,7 @@ export function lineChart(container, title, series, {
   }
   const xs = [...new Set(points.map(([x]) => x))].sort((a, b) => a - b);
   svg.setAttribute('tabindex', '0');
-  readout.textContent = 'Hover over the chart (or focus it and press ← →) for the values.';
+  readout.textContent = 'Values: hover, or focus and press ← →.';
   attachReadout(svg, readout, drawn, xs, px, py, xTitle);
   container.replaceChildren(caption, svg, readout);
 }

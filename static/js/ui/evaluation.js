@@ -1,5 +1,6 @@
 /** Evaluation views: per-class accuracy, a confusion matrix whose cells open their images, mistakes, predictions. */
 import { el, fixed } from './dom.js';
+import { showResultPanel } from './result_panels.js';
 
 const percent = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
@@ -33,6 +34,7 @@ function confusionTable(evaluation, onCell) {
  * on an off-diagonal cell lists its misclassified images) and the most confident mistakes.
  */
 export function renderEvaluation(container, evaluation, imageSrc) {
+  showResultPanel('#outcome');
   const mistakesByKey = new Map(evaluation.top_mistakes.map((m) => [m.item_id, m]));
   const cellView = el('div', { class: 'grid', id: 'cell-items' });
   const cellTitle = el('p', { class: 'hint', id: 'cell-title' });
@@ -60,6 +62,7 @@ export function renderEvaluation(container, evaluation, imageSrc) {
 
 /** A sanity run's verdict and its predictions on the images it trained on. */
 export function renderOverfit(container, overfit, imageSrc) {
+  showResultPanel('#outcome');
   container.replaceChildren(
     el('p', { id: 'overfit-verdict', class: overfit.converged ? 'ok' : 'error', text: overfit.message }),
     el('div', { class: 'grid', id: 'overfit-predictions' }, ...overfit.predictions.map((p) => itemFigure(imageSrc, p))),

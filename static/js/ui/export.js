@@ -120,7 +120,7 @@ function render(summary) {
   hint.hidden = summary.extra.installed;
   hint.textContent = summary.extra.install;
   $('#snippets').replaceChildren(...snippets(summary).map(([title, code]) => el('section', {},
-    el('h3', { text: title }), el('div', { class: 'snippet' }, copyButton(code), el('pre', {}, el('code', { text: code }))))));
+    el('div', { class: 'snippet-head' }, el('h3', { text: title }), copyButton(code)), el('pre', {}, el('code', { text: code })))));
 }
 
 /** The model's own validation accuracy beside the gate, against chance, so "passed" is read in context. */
@@ -145,7 +145,7 @@ function copyButton(code) {
       button.textContent = 'Copied';
     } catch {
       // No clipboard outside a secure context (plain HTTP on a LAN address): select the code for Ctrl+C instead.
-      getSelection().selectAllChildren(button.nextElementSibling);
+      getSelection().selectAllChildren(button.closest('section').querySelector('pre'));
       button.textContent = 'Selected: press Ctrl+C';
     }
     setTimeout(() => { button.textContent = 'Copy'; }, 2000);

@@ -2,6 +2,7 @@
 import { formatLr } from '../train/lr_range.js';
 import { lineChart } from './chart.js';
 import { bytes, el, fillRows, fixed } from './dom.js';
+import { showResultPanel } from './result_panels.js';
 
 function chartBox() {
   return el('figure', { class: 'chart' });
@@ -25,6 +26,7 @@ export function renderFinder(container, found, onUse) {
     ? el('p', { class: 'error', text: found.reason })
     : el('p', { id: 'finder-choice' }, `Proposed batch size: `, el('b', { text: String(found.batch_size) }), ` — ${found.reason}. `,
       el('button', { type: 'button', class: 'secondary', onclick: () => onUse(found.batch_size), text: `Use ${found.batch_size}` }));
+  showResultPanel('#tool-output');
   container.replaceChildren(el('h3', { text: 'Batch-size finder' }), verdict, el('div', { class: 'charts' }, chart), el('div', { class: 'table-scroll' }, table));
 }
 
@@ -40,5 +42,6 @@ export function renderRangeTest(container, range, onUse) {
     : el('p', { id: 'range-choice' }, 'Suggested learning rate: ', el('b', { text: formatLr(range.suggested_lr) }),
       ` — ${range.reason}${range.diverged_at_lr ? `; the loss diverged at ${formatLr(range.diverged_at_lr)}` : ''}. `,
       el('button', { type: 'button', class: 'secondary', onclick: () => onUse(Number(formatLr(range.suggested_lr))), text: 'Use it' }));
+  showResultPanel('#tool-output');
   container.replaceChildren(el('h3', { text: 'Learning-rate range test' }), verdict, el('div', { class: 'charts' }, chart));
 }
