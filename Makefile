@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-js test-py chromium export-extra bench clean
+.PHONY: setup run test test-js test-py chromium export-extra bench screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -52,6 +52,10 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
 
 bench: setup $(VENV)/.bench-installed
 	$(PY) -m bench
+
+# The README's screenshots (docs/screenshots/): its own server and Chromium, a short run of the sample, three pages.
+screenshots: setup
+	$(PY) -m tools.screenshots
 
 clean:
 	rm -rf $(VENV) node_modules data
