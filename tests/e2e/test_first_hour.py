@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 import time
 import zipfile
 
@@ -292,6 +293,8 @@ def test_export_page_says_building_not_a_red_not_built_and_puts_the_gate_in_cont
             page.wait_for_timeout(100)
         route.continue_()
 
+    # Built exports are cached and answered at once (another test may have opened this page): start from none.
+    shutil.rmtree(server.data_dir / "runs" / run_id / "exports", ignore_errors=True)
     try:
         page.route("**/exports?*group=tf", hold_tf_build)
         page.goto(f"{server.url}/runs/{run_id}/export")
@@ -310,6 +313,8 @@ def test_export_page_says_building_not_a_red_not_built_and_puts_the_gate_in_cont
         copied = page.evaluate("navigator.clipboard.readText()")
         assert copied == page.inner_text("#snippets pre >> nth=0") and "tf.loadLayersModel" in copied
     finally:
+        released.append(True)
+        page.unroute_all(behavior="ignoreErrors")
         context.close()
 
 

@@ -71,7 +71,7 @@ function attachReadout(svg, readout, entries, xs, px, py, xTitle) {
     guide.setAttribute('visibility', 'visible');
     const parts = [];
     entries.forEach(({ name, points }, k) => {
-      const point = points.find(([px_]) => px_ === x);
+      const point = points.find(([pointX]) => pointX === x);
       dots[k].setAttribute('visibility', point ? 'visible' : 'hidden');
       if (!point) return;
       dots[k].setAttribute('cx', px(point[0]));
