@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-js test-py chromium export-extra bench lock clean
+.PHONY: setup run test test-js test-py chromium export-extra bench lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -65,6 +65,10 @@ bench: setup $(VENV)/.bench-installed
 # Maintainers: re-resolve every extra in fresh virtual environments and rewrite constraints/*.txt (needs network).
 lock:
 	PYTHON=$(PYTHON) $(CONSTRAINTS)/lock.sh
+
+# The README's screenshots (docs/screenshots/): its own server and Chromium, a short run of the sample, three pages.
+screenshots: setup
+	$(PY) -m tools.screenshots
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from fastapi.templating import Jinja2Templates
 
 from . import __version__, db
@@ -15,6 +16,7 @@ from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
 from .headers import SecurityHeadersMiddleware
 from .routes import datasets, exports, pages, runs
+from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .sessions import SessionStore
 from .storage import Storage
@@ -60,6 +62,9 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(BodyTooLarge)
     async def _too_large(_request: Request, exc: BodyTooLarge):
         return JSONResponse({"detail": str(exc)}, status_code=413)
+
+    # Unknown URLs and missing runs or datasets: a page with a way back for browsers, JSON for API clients.
+    app.add_exception_handler(HTTPException, error_answer)
 
     app.include_router(datasets.router)
     app.include_router(runs.router)

@@ -18,6 +18,14 @@ router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 _COPY_CHUNK = 1024 * 1024
 
 
+def _flag(value, field: str) -> bool:
+    if value is None:
+        return False
+    if value in ("true", "false"):
+        return value == "true"
+    raise HTTPException(400, f"the form field '{field}' must be 'true' or 'false'")
+
+
 @router.get("")
 def get_datasets(request: Request) -> dict:
     return {"datasets": list_datasets(storage(request))}
@@ -26,7 +34,9 @@ def get_datasets(request: Request) -> dict:
 @router.post("", status_code=201, openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "name"],
     "properties": {"file": {"type": "string", "format": "binary", "description": "a .zip"},
-                   "name": {"type": "string"}}}}}}})
+                   "name": {"type": "string"},
+                   "replace": {"type": "string", "enum": ["true", "false"],
+                               "description": "'true' replaces a dataset of the same name (default: 409)"}}}}}}})
 async def upload_dataset(request: Request) -> dict:
     """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
     store = storage(request)
@@ -36,13 +46,14 @@ async def upload_dataset(request: Request) -> dict:
             raise HTTPException(400, "the form needs a 'file' part holding a .zip")
         if not isinstance(name, str) or not name:
             raise HTTPException(400, "the form needs a 'name' field")
+        replace = _flag(form.get("replace"), "replace")
         with store.work_folder() as work:
             staged = work / "upload.zip"  # the client's filename is never used as a path
             with user_errors():
                 with full_disk("nothing was imported"), open(staged, "wb") as out:
                     while chunk := await upload.read(_COPY_CHUNK):
                         out.write(chunk)
-                manifest = await run_in_threadpool(import_dataset, store, staged, name)
+                manifest = await run_in_threadpool(import_dataset, store, staged, name, replace=replace)
     return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
 
 

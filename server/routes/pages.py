@@ -3,17 +3,33 @@ out."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from ..storage import check_name, check_run_id
-from .common import user_errors
+from ..datasets.importer import load_manifest
+from ..runs.service import RunNotFound, get_run
+from ..storage import UnsafePath, check_name, check_run_id
+from .common import engine, storage, user_errors
 
 router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, template: str, **context) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, template, context)
+
+
+def _existing_run(request: Request, run_id: str) -> None:
+    """A missing run is a 404 page, not a page with live Resume and Export buttons.
+
+    An unsafe segment is refused (400) as on every route; a plain word such as 'nope' is simply no run (404).
+    """
+    with user_errors():
+        check_name(run_id, "run id")
+    try:
+        check_run_id(run_id)
+        get_run(engine(request), run_id)
+    except (UnsafePath, RunNotFound):
+        raise HTTPException(404, f"There is no run '{run_id}' on this server.") from None
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -28,8 +44,12 @@ def upload(request: Request):
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)
 def dataset(request: Request, name: str):
-    with user_errors():
+    with user_errors():  # an unsafe name (.., NUL, backslash) is refused as on every route: 400
         check_name(name, "dataset name")
+    try:
+        load_manifest(storage(request), name)
+    except FileNotFoundError:  # a missing dataset is a 404 page, not an empty grid
+        raise HTTPException(404, f"There is no dataset named '{name}' on this server.") from None
     return _page(request, "dataset.html", page="dataset", dataset=name)
 
 
@@ -46,15 +66,13 @@ def compare(request: Request):
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
 def run(request: Request, run_id: str):
-    with user_errors():
-        check_run_id(run_id)
+    _existing_run(request, run_id)
     return _page(request, "run.html", page="run", run_id=run_id)
 
 
 @router.get("/runs/{run_id}/export", response_class=HTMLResponse)
 def export(request: Request, run_id: str):
-    with user_errors():
-        check_run_id(run_id)
+    _existing_run(request, run_id)
     return _page(request, "export.html", page="export", run_id=run_id)
 
 

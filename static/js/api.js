@@ -46,11 +46,12 @@ export const exportSummary = (runId, params = {}) => request('GET', `/api/runs/$
 export const buildExports = (runId, params = {}) => request('POST', `/api/runs/${enc(runId)}/exports?${query(params)}`);
 export const exportUrl = (runId, params) => `/api/runs/${enc(runId)}/export?${query(params)}`;
 
-/** Upload a zip with progress (fetch has no upload progress, so XMLHttpRequest). */
-export function uploadDataset(file, name, onProgress) {
+/** Upload a zip with progress (fetch has no upload progress, so XMLHttpRequest); `replace` swaps a same-named one. */
+export function uploadDataset(file, name, onProgress, { replace = false } = {}) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
     form.append('name', name);
+    if (replace) form.append('replace', 'true');
     form.append('file', file);
     const xhr = new XMLHttpRequest();
     xhr.open('POST', '/api/datasets');

@@ -200,6 +200,25 @@ def test_upload_under_an_existing_name_is_refused(module_server, mclient):
     assert_unchanged(module_server.data_dir, before)
 
 
+def test_upload_with_replace_true_replaces_an_existing_dataset(module_server, mclient):
+    assert upload(mclient, "replaced-by-upload", zip_bytes(imagefolder({"x": 1}, seed=97))).status_code == 201
+    response = mclient.post("/api/datasets", data={"name": "replaced-by-upload", "replace": "true"},
+                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=98)), "application/zip")})
+    assert response.status_code == 201, response.text
+    manifest = mclient.get("/api/datasets/replaced-by-upload").json()
+    assert manifest["classes"] == ["y", "z"] and manifest["num_items"] == 3
+    assert list((module_server.data_dir / ".staging").iterdir()) == []
+
+
+def test_upload_with_a_replace_value_other_than_true_or_false_is_refused(module_server, mclient):
+    assert upload(mclient, "not-replaced", zip_bytes(imagefolder({"x": 1}, seed=99))).status_code == 201
+    before = disk_state(module_server.data_dir)
+    response = mclient.post("/api/datasets", data={"name": "not-replaced", "replace": "yes please"},
+                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2}, seed=100)), "application/zip")})
+    assert response.status_code == 400 and "replace" in response.json()["detail"]
+    assert_unchanged(module_server.data_dir, before)
+
+
 def test_upload_without_a_name_or_file_is_refused(module_server, mclient):
     before = disk_state(module_server.data_dir)
     no_name = mclient.post("/api/datasets", files={"file": ("d.zip", zip_bytes(imagefolder({"x": 1})), "application/zip")})

@@ -114,7 +114,8 @@ def test_preview_grid_draws_the_resized_inputs_from_the_tensor(server, page):
     labels = {item["id"]: item["label"] for item in manifest["items"]}
 
     state, canvases = preview(page, server, inputSize=32)
-    assert len(canvases) == len(state["preview"]["items"]) == 24
+    assert len(canvases) == len(state["preview"]["items"]) == 32, "the preview shows the first batch (32) whole"
+    assert "first 32 training inputs" in page.inner_text("#preview-caption")
     for canvas, shown in zip(canvases, state["preview"]["items"]):
         assert (canvas["width"], canvas["height"]) == (32, 32), "the grid must show the network's input size"
         assert canvas["id"] == shown["item_id"] and canvas["label"] == shown["label"] == labels[canvas["id"]]

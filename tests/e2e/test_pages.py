@@ -1,20 +1,24 @@
-"""The pages in real Chromium: the home page sees the sample, and tfjs comes from this server, ready on WebGL."""
+"""The pages in real Chromium: the home page sees the sample, and tfjs comes from this server with its backends."""
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
 
-def test_home_page_lists_the_sample_dataset_and_tfjs_is_ready_on_webgl(shared_server, page):
+def test_home_page_lists_the_sample_dataset_and_says_which_backends_start_not_which_trains(shared_server, page):
     requested = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(shared_server.url + "/")
     page.wait_for_selector("body[data-ready=true]")
     assert "shapes" in page.inner_text("#datasets")
-    assert page.get_attribute("#tf-status", "data-backend") == "webgl"
+    backends = page.get_attribute("#tf-status", "data-backends").split(",")
+    assert "webgl" in backends and "wasm" in backends and "cpu" in backends
+    status = page.inner_text("#tf-status")
+    assert "ready on the" not in status and "picks the fastest" in status, status
     assert page.evaluate("tf.version.tfjs") == "4.22.0"
     assert f"{shared_server.url}/vendor/tfjs/tf.min.js" in requested
-    outside = [url for url in requested if not url.startswith(shared_server.url) and not url.startswith("data:")]
+    # blob: URLs of this origin are the wasm backend's thread workers, made in the page.
+    outside = [url for url in requested if not url.startswith((shared_server.url, "data:", f"blob:{shared_server.url}"))]
     assert outside == [], f"the page reached outside its server: {outside}"
 
 
@@ -38,3 +42,23 @@ def test_api_docs_render_from_local_files(shared_server, page):
     page.goto(shared_server.url + "/docs")
     page.get_by_text("/api/datasets/{name}/bulk").first.wait_for()
     assert all(url.startswith(shared_server.url) or url.startswith("data:") for url in requested), requested
+
+
+def test_a_fresh_server_says_there_are_no_runs_yet(server, page):
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.is_visible("#runs-empty") and "No runs yet" in page.inner_text("#runs-empty")
+    assert page.is_hidden("#runs")
+
+
+def test_dataset_page_counts_images_per_class_and_marks_the_selected_filter(shared_server, page):
+    page.goto(shared_server.url + "/datasets/shapes")
+    page.wait_for_selector("body[data-ready=true]")
+    chips = page.eval_on_selector_all("#class-filter button", "bs => bs.map(b => [b.textContent, b.getAttribute('aria-pressed')])")
+    assert chips == [["all (240)", "true"], ["circle (80)", "false"], ["square (80)", "false"], ["triangle (80)", "false"]]
+    page.click("#class-filter button[data-class=square]")
+    pressed = page.eval_on_selector_all("#class-filter button[aria-pressed=true]", "bs => bs.map(b => b.dataset.class)")
+    assert pressed == ["square"]
+    colours = page.eval_on_selector_all("#class-filter button", "bs => bs.map(b => getComputedStyle(b).backgroundColor)")
+    assert colours[2] != colours[1], "the selected filter looks like the others"
+    page.wait_for_function("document.querySelectorAll('#item-grid img').length === 80")

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { tf } from '../../static/js/tf.js';
 import { buildModel } from '../../static/js/model/builder.js';
 import { classification } from '../../static/js/model/tasks.js';
-import { chooseBatchSize, findBatchSize } from '../../static/js/train/batch_finder.js';
+import { choiceConfidence, chooseBatchSize, findBatchSize, quantile } from '../../static/js/train/batch_finder.js';
 
 /** A fake device: a step of batch size b costs `cost(b)` ms, the first one of each size `compileMs` more. */
 function fakeDevice(cost, { compileMs = 3000, failFrom = Infinity } = {}) {
@@ -34,7 +34,11 @@ test('the finder excludes the compile step from the rate and proposes the fastes
   near(row24.images_per_second, 1000);  // the 3 s compile would drag this to ~50
   near(row24.ms_per_step, 24);
   near(row24.first_step_ms, 3024);
-  assert.equal(row24.timed_steps, 20, 'rounds of 5 steps until 400 ms had passed');
+  assert.equal(row24.rounds, 9, 'rounds of 3 steps (72 ms) until 600 ms had passed');
+  assert.equal(row24.timed_steps, 27);
+  assert.equal(row24.spread, 0, 'a steady device has no spread');
+  assert.equal(result.confidence.runner_up, 32);
+  assert.ok(result.confidence.sure, 'a 10% lead over a noiseless runner-up is sure');
   assert.ok(result.table.every((r) => r.fits && r.error === null));
   assert.equal(tf.memory().numTensors, before, 'the finder left loss tensors behind');
 });
@@ -75,4 +79,27 @@ test('real training steps: the peak tensor bytes grow with the batch and a tight
   assert.equal(tight.batch_size, 2);
   model.dispose();
   optimizer.dispose();
+});
+
+test('one slow round does not move the median, and a lead within the noise is called unsure', async () => {
+  // Every 4th round of batch 16 is slowed 3x (a background task); batch 8 alternates ±10%.
+  let clock = 0;
+  const steps = { 8: -2, 16: -2 };  // the compile step and the profiled step come first, untimed
+  const runStep = (batchSize) => {
+    const round = Math.floor(Math.max(0, steps[batchSize]++) / 3);
+    const slow = batchSize === 16 ? (round % 4 === 3 ? 3 : 1) : (round % 2 ? 1.1 : 0.9);
+    clock += batchSize * slow;
+    return tf.scalar(0.5);
+  };
+  const result = await findBatchSize(runStep, { candidates: [8, 16], now: () => clock, yieldFn: () => {} });
+  const row16 = result.table.find((r) => r.batch_size === 16);
+  assert.ok(Math.abs(row16.images_per_second - 1000) < 1e-6, `median ${row16.images_per_second}: a slow round moved it`);
+  assert.ok(Math.min(...row16.round_rates) < 400, 'the slow rounds were timed');
+  assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  const unsure = choiceConfidence([
+    { batch_size: 8, fits: true, images_per_second: 105, spread: 0.1 },
+    { batch_size: 16, fits: true, images_per_second: 100, spread: 0.02 },
+  ], 8);
+  assert.deepEqual({ runner_up: unsure.runner_up, sure: unsure.sure }, { runner_up: 16, sure: false });
+  assert.ok(Math.abs(unsure.lead - 0.05) < 1e-9 && unsure.noise === 0.1);
 });

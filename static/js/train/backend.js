@@ -46,6 +46,13 @@ async function activate(name) {
   }
 }
 
+/** Which backends initialise in this browser ({name: {ok, error?}}); no training probe, so it is quick. */
+export async function availableBackends() {
+  const found = {};
+  for (const name of BACKENDS) found[name] = await activate(name);
+  return found;
+}
+
 /** A few Adam steps of a tiny separable CNN on the active backend: can it train, and how fast. */
 async function probeTraining() {
   const input = tf.input({ shape: [PROBE.size, PROBE.size, 3] });

@@ -12,7 +12,11 @@ import { LR_RANGE_DEFAULTS, runLrRangeTest } from './lr_range.js';
 import { LrController } from './schedule.js';
 import { configForData, freshModel, resolveRunConfig } from './run_config.js';
 
-export const PREVIEW_COUNT = 24;
+/**
+ * The preview shows the epoch's first batch whole (a caption of "the first 24 inputs" at batch 32 read as a
+ * mismatch), up to this many images so a large batch does not flood the page.
+ */
+export const MAX_PREVIEW_IMAGES = 64;
 
 const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -38,12 +42,14 @@ async function open(dataset, wanted, hooks, { quick = false } = {}) {
 }
 
 /**
- * What the network receives in `epoch`: the first `count` training items in that epoch's shuffled order, as the
+ * What the network receives in `epoch`: the first `count` training items in that epoch's shuffled order (by default
+ * the first batch, at most MAX_PREVIEW_IMAGES), as the
  * very {xs, ys} batch the Trainer would get (decoded, resized on the canvas, augmented, normalised). The caller
  * renders and disposes xs and ys. Returns {xs, ys, items: [{item_id, label}], classes, config, backend}.
  */
-export async function previewInputs({ dataset, config: input = {}, epoch = 0, count = PREVIEW_COUNT }, hooks = {}) {
+export async function previewInputs({ dataset, config: input = {}, epoch = 0, count = null }, hooks = {}) {
   const { data, choice, inputs, config } = await open(dataset, resolveRunConfig(input), hooks, { quick: true });
+  count ??= Math.min(config.batchSize, MAX_PREVIEW_IMAGES);
   try {
     const { train } = inputs.split;
     const order = epochOrder(train.length, config.seed, epoch).slice(0, count);

@@ -16,10 +16,18 @@ try {
   const manifest = await getManifest(name);
   $('#dataset-summary').textContent = `${manifest.num_items} images, ${manifest.classes.length} classes, `
     + `${bytes(manifest.total_bytes)}, imported from ${manifest.source_format}, hash ${manifest.hash}`;
+  const counts = new Map(manifest.classes.map((label) => [label, 0]));
+  for (const item of manifest.items) counts.set(item.label, (counts.get(item.label) ?? 0) + 1);
   const buttons = [null, ...manifest.classes].map((label) => el('button', {
-    class: 'chip', text: label ?? 'all', onclick: () => showGrid(manifest, label),
+    type: 'button', class: 'chip', 'aria-pressed': String(label === null), 'data-class': label ?? '',
+    text: `${label ?? 'all'} (${(label === null ? manifest.num_items : counts.get(label)).toLocaleString('en')})`,
+    onclick: (event) => {
+      for (const button of buttons) button.setAttribute('aria-pressed', String(button === event.currentTarget));
+      showGrid(manifest, label);
+    },
   }));
   $('#class-filter').replaceChildren(...buttons);
+  $('#class-filter').setAttribute('aria-label', 'Show the images of one class');
   showGrid(manifest, null);
 } catch (err) {
   $('#dataset-summary').textContent = `Could not load ${name}: ${err.message}`;

@@ -1,5 +1,6 @@
 /** Evaluation views: per-class accuracy, a confusion matrix whose cells open their images, mistakes, predictions. */
 import { el, fixed } from './dom.js';
+import { showResultPanel } from './result_panels.js';
 
 const percent = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 
@@ -25,7 +26,7 @@ function confusionTable(evaluation, onCell) {
     return el('td', {}, el('button', { type: 'button', class: 'link cell', 'data-cell': key, text: String(count),
       title: `open the ${classes[a]} images predicted as ${classes[p]}`, onclick: () => onCell(key) }));
   })));
-  return el('table', { class: 'list confusion' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  return el('div', { class: 'table-scroll' }, el('table', { class: 'list confusion' }, el('thead', {}, head), el('tbody', {}, ...rows)));
 }
 
 /**
@@ -33,6 +34,7 @@ function confusionTable(evaluation, onCell) {
  * on an off-diagonal cell lists its misclassified images) and the most confident mistakes.
  */
 export function renderEvaluation(container, evaluation, imageSrc) {
+  showResultPanel('#outcome');
   const mistakesByKey = new Map(evaluation.top_mistakes.map((m) => [m.item_id, m]));
   const cellView = el('div', { class: 'grid', id: 'cell-items' });
   const cellTitle = el('p', { class: 'hint', id: 'cell-title' });
@@ -49,7 +51,7 @@ export function renderEvaluation(container, evaluation, imageSrc) {
       el('td', { text: String(evaluation.confusion[c].reduce((x, y) => x + y, 0)) })))));
   container.replaceChildren(
     el('p', { text: `Validation accuracy ${percent(evaluation.accuracy)} on ${evaluation.count} images.` }),
-    el('div', { class: 'evaluation' }, perClass, confusionTable(evaluation, openCell)),
+    el('div', { class: 'evaluation' }, el('div', { class: 'table-scroll' }, perClass), confusionTable(evaluation, openCell)),
     cellTitle, cellView,
     el('h3', { text: 'Most confident mistakes' }),
     evaluation.top_mistakes.length
@@ -60,6 +62,7 @@ export function renderEvaluation(container, evaluation, imageSrc) {
 
 /** A sanity run's verdict and its predictions on the images it trained on. */
 export function renderOverfit(container, overfit, imageSrc) {
+  showResultPanel('#outcome');
   container.replaceChildren(
     el('p', { id: 'overfit-verdict', class: overfit.converged ? 'ok' : 'error', text: overfit.message }),
     el('div', { class: 'grid', id: 'overfit-predictions' }, ...overfit.predictions.map((p) => itemFigure(imageSrc, p))),

@@ -3,7 +3,9 @@ import { buildExports, exportSummary, exportUrl, getRun } from '../api.js';
 import { $, bytes, el } from './dom.js';
 
 const runId = $('#export-title').dataset.runId;
-const state = { run: null, seq: null, maxDrop: 1, summary: null, confirmed: new Set() };
+const state = { run: null, seq: null, maxDrop: 1, summary: null, confirmed: new Set(), building: false };
+/** Below this many times chance, a model's accuracy is called "close to chance" next to the gate. */
+const NEAR_CHANCE_FACTOR = 1.5;
 
 const percent = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
 const points = (x) => (x === null || x === undefined ? '–' : `${x > 0 ? '−' : x < 0 ? '+' : '±'}${Math.abs(x).toFixed(2)} pts`);
@@ -70,16 +72,17 @@ function snippets(summary) {
 function gateCell(row) {
   const { status } = row.verdict;
   if (status === 'reference') return el('span', { text: 'reference' });
-  if (status === 'passed') return el('span', { class: 'ok', text: 'passed' });
+  if (status === 'passed') return el('span', { class: 'ok', text: 'passed', title: 'as accurate as the float32 model, within the allowed loss' });
   if (status === 'flagged') return el('span', { class: 'error', text: `flagged: loses more than ${state.maxDrop} pts` });
-  return el('span', { class: row.quantized ? 'error' : 'hint', text: row.built ? 'not evaluated' : 'not built' });
+  if (row.built) return el('span', { class: row.quantized ? 'error' : 'hint', text: 'not evaluated' });
+  return el('span', { class: state.building ? 'building' : 'hint', text: state.building ? 'building…' : 'not built' });
 }
 
 function downloadCell(row, summary) {
   if (!row.built) {
     return row.needs_extra && !summary.extra.installed
       ? el('span', { class: 'hint', text: 'needs the export extra' })
-      : el('span', { class: 'hint', text: 'building…' });
+      : el('span', { class: 'building', text: state.building ? 'building…' : 'not built' });
   }
   const needsConfirm = row.verdict.needs_confirm;
   const params = { format: row.format, seq: summary.seq, max_accuracy_drop: state.maxDrop, confirm: needsConfirm ? 'true' : null };
@@ -121,9 +124,11 @@ function render(summary) {
     ? `Every download holds the class names in output order (labels.txt, metadata.json and inside the model): ${summary.labels.join(', ')}.`
     : `Class names unknown: ${summary.labels_unavailable ?? 'not built yet'}.`;
   $('#gate-note').textContent = gate.val_items
-    ? `Quality gate: each export against the float32 model on the run's validation split `
-      + `(${gate.val_items} of ${gate.split_items} images, tfjs ${gate.backend} backend). Float32 accuracy ${percent(gate.reference_accuracy)}.`
+    ? `The quality gate measures fidelity, not quality: how closely each export reproduces the trained float32 model `
+      + `on the run's validation split (${gate.val_items} of ${gate.split_items} images, tfjs ${gate.backend} backend). `
+      + '"Passed" means the export is as good as the model, not that the model is good.'
     : (summary.gate_unavailable ? `Quality gate unavailable: ${summary.gate_unavailable}.` : '');
+  showModelQuality(gate);
   const rows = summary.formats.map((row) => {
     const entry = row.gate ?? {};
     const weights = row.weight_bytes ? `${bytes(row.weight_bytes)}${row.quantize_ms !== null ? ` · quantized in ${row.quantize_ms.toFixed(1)} ms` : ''}` : '–';
@@ -142,11 +147,51 @@ function render(summary) {
   hint.hidden = summary.extra.installed;
   hint.textContent = summary.extra.install;
   $('#snippets').replaceChildren(...snippets(summary).map(([title, code]) => el('section', {},
-    el('h3', { text: title }), el('pre', {}, el('code', { text: code })))));
+    el('div', { class: 'snippet-head' }, el('h3', { text: title }), copyButton(code)), el('pre', {}, el('code', { text: code })))));
+}
+
+/** The model's own validation accuracy beside the gate, against chance, so "passed" is read in context. */
+function showModelQuality(gate) {
+  const target = $('#model-quality');
+  const accuracy = gate.reference_accuracy ?? state.run?.summary?.val_accuracy ?? null;
+  const classes = state.run?.summary?.evaluation?.classes?.length ?? null;
+  if (accuracy === null) { target.textContent = ''; return; }
+  const chance = classes ? 1 / classes : null;
+  const near = chance !== null && accuracy < NEAR_CHANCE_FACTOR * chance;
+  target.className = near ? 'error' : 'hint';
+  target.textContent = `The model itself: ${percent(accuracy)} validation accuracy`
+    + `${chance !== null ? ` (chance with ${classes} classes: ${percent(chance)})` : ''}`
+    + `${near ? ' — close to chance: the exports are faithful copies of a model that has not learned much yet.' : '.'}`;
+}
+
+function copyButton(code) {
+  const button = el('button', { type: 'button', class: 'secondary copy', text: 'Copy' });
+  button.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(code);
+      button.textContent = 'Copied';
+    } catch {
+      // No clipboard outside a secure context (plain HTTP on a LAN address): select the code for Ctrl+C instead.
+      getSelection().selectAllChildren(button.closest('section').querySelector('pre'));
+      button.textContent = 'Selected: press Ctrl+C';
+    }
+    setTimeout(() => { button.textContent = 'Copy'; }, 2000);
+  });
+  return button;
 }
 
 async function load() {
   const params = { seq: state.seq, max_accuracy_drop: state.maxDrop };
+  state.building = true;
+  try {
+    await build(params);
+  } finally {
+    state.building = false;
+    if (state.summary) render(state.summary);
+  }
+}
+
+async function build(params) {
   $('#error').textContent = '';
   $('#status').textContent = 'Quantizing and evaluating the tfjs exports…';
   let summary = await buildExports(runId, { ...params, group: 'tfjs' });

@@ -2,6 +2,7 @@
 import { tf } from '../tf.js';
 import { denormalize } from '../data/normalize.js';
 import { el } from './dom.js';
+import { showResultPanel } from './result_panels.js';
 
 /** Per-channel means of [h, w, 3] int32 pixels, for the page's state (tests compare them with the canvas). */
 async function channelMeans(pixels) {
@@ -38,5 +39,6 @@ export async function renderPreview(container, { xs, ys, items, classes, config,
     tf.dispose([xs, ys]);
   }
   container.replaceChildren(...figures);
+  showResultPanel('#preview');
   return { epoch, input_size: config.inputSize, normalization: config.normalization, items: shown };
 }

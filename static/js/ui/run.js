@@ -60,13 +60,37 @@ function showLrLog(run) {
   fillRows($('#lr-changes tbody'), changes.length ? changes : [['–', String(run.config.lr ?? '–'), '–', 'no change']]);
 }
 
-$('#download-weights').addEventListener('click', async () => {
-  // Loads the latest snapshot and lets tfjs save model.json + weights as two downloads, ready for loadLayersModel.
-  const model = await tf.loadLayersModel(latestModelUrl(runId));
-  await model.save(`downloads://browsertrain-${runId}`);
-  model.optimizer?.dispose();
-  model.dispose();
-});
+/**
+ * Loads the latest snapshot and lets tfjs save model.json + weights as two downloads, ready for loadLayersModel.
+ * On the cpu backend: re-saving needs no GPU, and the page loads the WebGPU bundle, whose backend would otherwise
+ * be the default and throw "not yet initialized" (nothing here awaits tf.ready() for it).
+ */
+async function downloadWeights() {
+  const status = $('#download-status');
+  const button = $('#download-weights');
+  button.disabled = true;
+  status.className = 'hint';
+  status.textContent = 'Preparing the download…';
+  try {
+    await tf.setBackend('cpu');
+    const model = await tf.loadLayersModel(latestModelUrl(runId));
+    try {
+      await model.save(`downloads://browsertrain-${runId}`);
+    } finally {
+      model.optimizer?.dispose();
+      model.dispose();
+    }
+    status.textContent = `Saved browsertrain-${runId}.json and browsertrain-${runId}.weights.bin: keep them side by side `
+      + 'and load with tf.loadLayersModel. For other formats, use Export.';
+  } catch (err) {
+    status.className = 'error';
+    status.textContent = `Could not download the weights: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$('#download-weights').addEventListener('click', downloadWeights);
 
 try {
   show(await getRun(runId));

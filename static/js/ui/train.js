@@ -8,6 +8,7 @@ import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession } from '../train/session.js';
 import { configForData, resolveRunConfig } from '../train/run_config.js';
 import { previewInputs, runTools } from '../train/tools.js';
+import { formatRate } from './axis.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
@@ -107,7 +108,7 @@ function showEpoch(record) {
   $('#live-stats').replaceChildren(
     stat('Epoch', `${record.epoch + 1} / ${state.config?.epochs ?? '?'}`), stat('Train loss', fixed(record.train_loss)),
     stat('Val loss', fixed(record.val_loss)), stat('Val accuracy', fixed(record.val_accuracy, 3)),
-    stat('Learning rate', String(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
+    stat('Learning rate', formatRate(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
     stat('Tensors', String(record.num_tensors)), stat('Memory', bytes(record.num_bytes)),
   );
   $('#lr-now').value = record.next_lr;
