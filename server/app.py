@@ -26,6 +26,9 @@ VENDOR_FOLDERS = {
     "tfjs-backend-wasm": "@tensorflow/tfjs-backend-wasm/dist",
     "tfjs-backend-webgpu": "@tensorflow/tfjs-backend-webgpu/dist",
     "swagger-ui": "swagger-ui-dist",
+    # Pretrained backbone weights (static/js/model/backbone.js): nsfwjs' MobileNetV2, face-api.js' face models.
+    "nsfwjs-models": "nsfwjs/dist/models",
+    "face-api-models": "@vladmandic/face-api/model",
 }
 
 # Every response: no content sniffing; cross-origin isolation so the wasm backend may use threads.

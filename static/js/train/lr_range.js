@@ -96,7 +96,7 @@ export async function runLrRangeTest(makeTrainer, options = {}) {
   const settings = { ...LR_RANGE_DEFAULTS, ...options };
   const rates = sweepRates(settings);
   const points = [];
-  const trainer = makeTrainer((info) => {
+  const trainer = await makeTrainer((info) => {
     if (info.loss === null) return;
     points.push({ lr: rates[points.length], loss: info.loss });
     const smoothed = smoothLosses(points.map((p) => p.loss), settings.smoothing);

@@ -5,6 +5,7 @@ import { loadDataset } from '../data/sync.js';
 import { DEFAULT_AUGMENT, resolveAugment } from '../data/augment.js';
 import { RunInputs } from '../data/inputs.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { backboneRunConfig, buildBackboneModel } from '../model/backbone.js';
 import { predictItems, summarizePredictions } from '../model/evaluate.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
@@ -13,6 +14,7 @@ import { LrController, resolveLrSchedule } from './schedule.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
+import { FeatureCache } from './feature_cache.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -38,6 +40,8 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   snapshotEvery: 5,
   lrSchedule: true,
   augment: DEFAULT_AUGMENT,
+  backbone: null,  // a pretrained start (model/backbone.js), or null to train from scratch
+  fineTuneBlocks: 0,  // with a backbone: how many of its last blocks train too
   model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
 });
 
@@ -51,12 +55,13 @@ export function resolveRunConfig(input = {}) {
   // The run stores the full rule it trains with (tip 6), not just "on".
   config.lrSchedule = resolveLrSchedule(config.lrSchedule);
   config.augment = resolveAugment(config.augment);
+  Object.assign(config, backboneRunConfig(config));  // a backbone fixes the input size and normalisation it needs
   return config;
 }
 
 /** A new model for `config`, compiled with Adam at config.lr (tip 5); the caller disposes it and its optimizer. */
-export function freshModel(config, numClasses) {
-  const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
+export async function freshModel(config, numClasses) {
+  const model = config.backbone ? await buildBackboneModel({ ...config, numClasses }, config.task) : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
   model.compile({ optimizer: tf.train.adam(config.lr), loss: 'categoricalCrossentropy' });
   return model;
 }
@@ -126,7 +131,7 @@ export class TrainingSession {
     const task = getTask(config.task);
     const model = startEpoch > 0
       ? await tf.loadLayersModel(api.latestModelUrl(run.id))
-      : freshModel(config, data.classes.length);
+      : await freshModel(config, data.classes.length);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
@@ -187,15 +192,17 @@ export class TrainingSession {
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
     });
     const { pixels, split } = inputs;
+    const features = await FeatureCache.prepare({ model, config, inputs,
+      onProgress: (done, total) => this.status(`Computing the backbone's features… ${done}/${total}`, 'preprocess') });
     const lr = new LrController({ lr: config.lr, plateau: resolveLrSchedule(config.lrSchedule), epoch: startEpoch });
     if (lrState) lr.restore(lrState);
     const watchdog = new LeakWatchdog();
 
     const trainer = new Trainer({
-      model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
+      model: features?.model ?? model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
       epochs: config.epochs, startEpoch,
-      trainCount: split.train.length, getBatch: inputs.reader(split.train, () => this.trainer.nextEpoch),
-      valCount: split.val.length, getValBatch: inputs.reader(split.val),
+      trainCount: split.train.length, getBatch: (features ?? inputs).reader(split.train, () => this.trainer.nextEpoch),
+      valCount: split.val.length, getValBatch: (features ?? inputs).reader(split.val),
       readEvery: 5,
       yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
       onStep: (info) => {
@@ -216,6 +223,7 @@ export class TrainingSession {
     this.status(`Training on ${backend}…`, 'train');
     this.trainer = trainer;
     const result = await trainer.run();
+    features?.dispose();
     if (trainer.abandoned) throw new ContextLost(run.id);  // no snapshot of weights from a lost context
     await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes, inputs });
     const final = result.epochs.at(-1) ?? {};

