@@ -30,16 +30,17 @@ test("nsfwjs' bundled manifest is read as data: names, shapes and uint8 quantiza
   assert.deepEqual(conv1.shape, [3, 3, 3, 32]);
   assert.equal(conv1.quantization.dtype, 'uint8');
   assert.ok(conv1.quantization.min < 0 && conv1.quantization.scale > 0);
-  assert.equal(weights.length, 262);
+  assert.equal(weights.length, 266);  // 52 batch norms × 4 + 35 conv kernels + 17 depthwise + 3 dense × 2
 });
 
 test("the folded MobileNetV2 computes what nsfwjs' own Keras topology (with its batch norms) computes", async () => {
-  const { modelTopology } = require('nsfwjs/dist/models/mobilenet_v2/model.min.js');
+  // By path: the package's "exports" map does not list its model files. A test may run the package's code; pages never do.
+  const { modelTopology } = require(new URL('nsfwjs/dist/models/mobilenet_v2/model.min.js', NODE_MODULES).pathname);
   const topology = structuredClone(modelTopology);
   const layers = topology.model_config.config.layers;
   layers[0].config.batch_input_shape = [null, 96, 96, 3];
-  topology.model_config.config.layers = layers.slice(0, layers.findIndex((l) => l.name === 'block_12_add') + 1);
-  topology.model_config.config.output_layers = [['block_12_add', 0, 0]];
+  topology.model_config.config.layers = layers.slice(0, layers.findIndex((l) => l.name === 'block_15_add') + 1);
+  topology.model_config.config.output_layers = [['block_15_add', 0, 0]];
   const reference = await tf.models.modelFromJSON({ modelTopology: topology });
   const weights = await loadWeights(BACKBONES.mobilenet_v2.weights, readVendor);
   reference.setWeights(reference.weights.map((w) => weights[w.originalName]));
@@ -47,8 +48,8 @@ test("the folded MobileNetV2 computes what nsfwjs' own Keras topology (with its 
   const model = await build({ backbone: 'mobilenet_v2' });
   const x = normalize(pixels(96, 3), 'symmetric');
   const expected = reference.predict(x);
-  const actual = outputOf(model, 'block_12_add', x);
-  assert.deepEqual(actual.shape, [2, 6, 6, 96]);
+  const actual = outputOf(model, 'block_15_add', x);
+  assert.deepEqual(actual.shape, [2, 3, 3, 160]);
   assert.ok(maxAbs(expected, actual) < 1e-4 * maxAbs(expected, tf.zerosLike(expected)), 'folded batch norms changed the features');
   tf.dispose([x, expected, actual]);
   reference.dispose();
@@ -80,7 +81,7 @@ test("the face backbone gives face-api.js' own features, its mean-RGB normalisat
   const x = normalize(raw, 'symmetric');
   const actual = outputOf(model, 'pool', x);
   assert.deepEqual(actual.shape, [2, 256]);
-  // Only the zero padding at the image border differs (a mean pixel there, mid-grey here): a few percent at most.
+  // Only the zero padding at the image border differs (a mean pixel there, mid-grey here): measured 3.7% of the largest.
   const relative = maxAbs(expected, actual) / maxAbs(expected, tf.zerosLike(expected));
   assert.ok(relative < 0.05, `features differ by ${relative}`);
   tf.dispose([raw, x, expected, actual]);

@@ -119,12 +119,12 @@ function faceFeatureExtractor(x, weights, trainableFrom) {
  */
 export const BACKBONES = Object.freeze({
   mobilenet_v2: Object.freeze({
-    title: 'MobileNetV2 to block 12 (ImageNet features, 96×96)',
+    title: 'MobileNetV2 to block 15 (ImageNet features, 96×96)',
     package: 'nsfwjs', license: 'MIT',
     origin: "nsfwjs' MobileNetV2 (Keras ImageNet weights, Apache-2.0; its blocks 11-16 fine-tuned by nsfwjs), uint8",
-    inputSize: 96, normalization: 'symmetric', blockOutputs: Object.freeze(mobileNetV2Outputs(12)),
+    inputSize: 96, normalization: 'symmetric', blockOutputs: Object.freeze(mobileNetV2Outputs(15)),
     weights: { format: 'nsfwjs-bundle', folder: 'nsfwjs-models', manifest: 'mobilenet_v2/model.min.js' },
-    build: mobileNetV2(12),
+    build: mobileNetV2(15),
   }),
   face_features: Object.freeze({
     title: "face-api.js' face feature extractor (faces, 112×112)",

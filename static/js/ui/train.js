@@ -1,7 +1,7 @@
 /** Train page: the form, the controls, live numbers and charts; window.browsertrain mirrors it for scripts. */
 import { listDatasets } from '../api.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
-import { BACKBONES } from '../model/backbone.js';
+import { BACKBONES, getBackbone } from '../model/backbone.js';
 import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession, resolveRunConfig } from '../train/session.js';
@@ -111,6 +111,11 @@ function checkWantedDataset() {
   }
 }
 
+/** A backbone the query string names must exist (the select would quietly fall back to none). */
+function checkWantedBackbone() {
+  if (params.get('backbone')) getBackbone(params.get('backbone'));
+}
+
 /** Runs one job of the page (a run or a tool) with the buttons locked; its result becomes state.summary. */
 async function job(name, work, { controls = false } = {}) {
   state.error = null;
@@ -189,7 +194,10 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
     },
   };
   const summary = await job('Training', async () => {
-    if (!resumeRunId) checkWantedDataset();
+    if (!resumeRunId) {
+      checkWantedDataset();
+      checkWantedBackbone();
+    }
     const dataset = $('#dataset').value;
     if (resumeRunId) session = new TrainingSession({ resumeRunId }, hooks);
     else if (overfit) session = new OverfitSession({ dataset, config: formConfig(), images: overfit }, hooks);
