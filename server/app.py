@@ -29,6 +29,9 @@ VENDOR_FOLDERS = {
     "tfjs-backend-wasm": "@tensorflow/tfjs-backend-wasm/dist",
     "tfjs-backend-webgpu": "@tensorflow/tfjs-backend-webgpu/dist",
     "swagger-ui": "swagger-ui-dist",
+    # Pretrained backbone weights (static/js/model/backbone.js): nsfwjs' MobileNetV2, face-api.js' face models.
+    "nsfwjs-models": "nsfwjs/dist/models",
+    "face-api-models": "@vladmandic/face-api/model",
 }
 
 

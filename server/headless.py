@@ -26,7 +26,8 @@ DEFAULT_TIMEOUT_SECONDS = 3600
 SERVER_START_SECONDS = 30
 # The run config keys the train page reads from its query string (see static/js/ui/train.js).
 PAGE_OPTIONS = {"epochs": "epochs", "batch_size": "batchSize", "lr": "lr", "input_size": "inputSize",
-                "backend": "backend", "seed": "seed", "split_seed": "splitSeed", "snapshot_every": "snapshotEvery"}
+                "backend": "backend", "seed": "seed", "split_seed": "splitSeed", "snapshot_every": "snapshotEvery",
+                "backbone": "backbone", "fine_tune_blocks": "fineTuneBlocks"}
 # The debugging tools the page runs instead of a plain run: overfit=N (a sanity run), findBatchSize=1, lrRangeTest=1.
 TOOL_OPTIONS = {"overfit": "overfit", "find_batch_size": "findBatchSize", "lr_range_test": "lrRangeTest"}
 MAX_OVERFIT_IMAGES = 64  # the page's cap too (static/js/train/overfit.js)
@@ -48,6 +49,10 @@ def add_train_arguments(parser) -> None:
     parser.add_argument("--split-seed", type=int,
                         help="which images validate (default 0: the same split for every run of a dataset)")
     parser.add_argument("--snapshot-every", type=int, metavar="N", help="snapshot every N epochs (and at the end)")
+    parser.add_argument("--backbone", metavar="NAME",
+                        help="start from a pretrained backbone: mobilenet_v2 or face_features (default: from scratch)")
+    parser.add_argument("--fine-tune-blocks", type=int, metavar="N",
+                        help="with --backbone: also train its last N blocks (default 0: only the head trains)")
     tools = parser.add_argument_group("debugging tools (instead of a plain run)")
     tools.add_argument("--overfit", type=_overfit_images, metavar="N",
                        help="sanity run: train on N images until the loss is near zero, then predict them "

