@@ -8,7 +8,7 @@ import { BACKBONES, buildBackboneModel, frozenBoundary } from '../../static/js/m
 import { loadWeights, manifestFromBundle } from '../../static/js/model/backbone_weights.js';
 import { normalize } from '../../static/js/data/normalize.js';
 import { modelAfter } from '../../static/js/train/feature_cache.js';
-import { resolveRunConfig } from '../../static/js/train/session.js';
+import { resolveRunConfig } from '../../static/js/train/run_config.js';
 
 const require = createRequire(import.meta.url);
 // What server/app.py serves under /vendor/ (VENDOR_FOLDERS), read from the npm install.
@@ -104,7 +104,7 @@ test('a backbone fixes the run config\'s input size and normalisation; bad names
   assert.equal(config.inputSize, BACKBONES.mobilenet_v2.inputSize);
   assert.equal(config.normalization, 'symmetric');
   assert.equal(resolveRunConfig({ backbone: '' }).backbone, null);
-  assert.equal(resolveRunConfig({}).inputSize, 64);
+  assert.equal(resolveRunConfig({}).inputSize, 'auto', 'without a backbone the input size comes from the dataset');
   assert.throws(() => resolveRunConfig({ backbone: 'resnet' }), /unknown backbone 'resnet' \(expected one of mobilenet_v2, face_features\)/);
   assert.throws(() => resolveRunConfig({ backbone: 'face_features', fineTuneBlocks: 5 }), /fineTuneBlocks must be an integer from 0 to 4/);
 });
