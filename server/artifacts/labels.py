@@ -66,12 +66,13 @@ def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, mo
     """The metadata of one snapshot's exports; the same snapshot gives the same dict (no clock, no paths)."""
     config = run.get("config") or {}
     labels, why = class_names(storage, run, model.output_units)
-    height, width, channels = model.input_shape
+    # An image model takes [height, width, channels]; any other input (a plain vector) is recorded as its shape.
+    shape = list(model.input_shape)
+    image = dict(zip(("height", "width", "channels"), shape)) if len(shape) == 3 else {"shape": shape}
     return {
         "labels": labels,
         "labels_unavailable": why,
-        "input": {"height": height, "width": width, "channels": channels, "name": model.input_name,
-                  "resize": RESIZE},
+        "input": {**image, "name": model.input_name, "resize": RESIZE},
         "normalization": normalization(config.get("normalization", RUN_DEFAULTS["normalization"])),
         "task": config.get("task", RUN_DEFAULTS["task"]),
         "backbone": config.get("backbone"),

@@ -308,7 +308,7 @@ def test_export_page_says_building_not_a_red_not_built_and_puts_the_gate_in_cont
         assert "building…" in building and "not built" not in building, building
         assert page.locator("#formats tr[data-format=tflite-dynamic] .error").count() == 0
         released.append(True)
-        page.wait_for_function("document.querySelector('#status').textContent === 'Ready.'", timeout=300_000)
+        page.wait_for_function("() => document.querySelector('#status').textContent === 'Ready.'", timeout=300_000)
         assert "fidelity" in page.inner_text("#gate-note")
         quality = page.inner_text("#model-quality")
         assert "validation accuracy" in quality and "chance with 3 classes: 33.3%" in quality, quality
