@@ -5,7 +5,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, create_engine, event, case
+from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, case, create_engine, event, \
+    inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -28,7 +29,12 @@ runs = Table(
     Column("latest_snapshot", Integer, nullable=True),
     Column("created_at", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
+    Column("parent_run_id", String(12), nullable=True, index=True),  # "train more": the run this one continues
 )
+
+# Columns added to `runs` after its first release. create_all never alters an existing table, so a database made by
+# an older version gets them here, once, at connect (additive and nullable: old rows read as before).
+ADDED_RUN_COLUMNS = ("parent_run_id",)
 
 # Login sessions (server/sessions.py). Neither the session id nor the token is stored: the row is found by the id's
 # SHA-256 and holds an HMAC of the id keyed with the token that opened it, so it is valid only under that token.
@@ -66,7 +72,25 @@ def connect(url: str) -> Engine:
         if "already exists" not in str(exc.orig):
             raise
         metadata.create_all(engine)  # another process created the tables between our check and our CREATE
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Brings a `runs` table made by an older version up to date (see ADDED_RUN_COLUMNS)."""
+    present = {column["name"] for column in inspect(engine).get_columns("runs")}
+    for name in ADDED_RUN_COLUMNS:
+        if name in present:
+            continue
+        column = runs.c[name]
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {column.type.compile(engine.dialect)}"))
+                if column.index:  # named as create_all names it, so old and new databases match
+                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_runs_{name} ON runs ({name})"))
+        except OperationalError as exc:
+            if "duplicate column" not in str(exc.orig):  # another process added it first
+                raise
 
 
 def at_least(column, value: int):

@@ -8,7 +8,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy.engine import Engine
 
 from ..datasets.importer import DatasetError, DatasetExists
-from ..runs.service import RunError, RunNotFound
+from ..runs.service import RunError, RunFinished, RunNotFound
 from ..storage import DiskFull, Storage, UnsafePath, WorkFolderLost
 
 
@@ -27,7 +27,7 @@ def user_errors():
         yield
     except UnsafePath as exc:
         raise HTTPException(400, str(exc)) from None
-    except DatasetExists as exc:
+    except (DatasetExists, RunFinished) as exc:
         raise HTTPException(409, str(exc)) from None
     except (RunNotFound, FileNotFoundError) as exc:
         raise HTTPException(404, f"not found: {exc}") from None

@@ -69,6 +69,7 @@ class RunCreate(BaseModel):
     kind: Literal["train", "sanity"] = "train"
     config: dict[str, Any] = Field(default_factory=dict)
     info: dict[str, Any] = Field(default_factory=dict, description="backend, user agent, GPU renderer, split seed")
+    parent_run_id: str | None = Field(None, description="the run this one continues from its last snapshot")
 
 
 class RunUpdate(BaseModel):
@@ -86,7 +87,8 @@ class EpochRecord(BaseModel):
 def _full(request: Request, run: dict) -> dict:
     run_id = run["id"]
     return {**run, "epochs": service.read_epochs(storage(request), run_id),
-            "snapshots": snapshots.list_snapshots(storage(request), run_id)}
+            "snapshots": snapshots.list_snapshots(storage(request), run_id),
+            "child_run_ids": service.child_run_ids(engine(request), run_id)}
 
 
 @router.post("", status_code=201)
@@ -95,8 +97,11 @@ def create_run(request: Request, body: RunCreate) -> dict:
         manifest = load_manifest(storage(request), body.dataset)
         if body.dataset_hash and body.dataset_hash != manifest["hash"]:
             raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
+        if body.parent_run_id is not None:
+            storage(request).run_dir(body.parent_run_id)  # validates the id's form
         return service.create_run(engine(request), storage(request), dataset=body.dataset,
-                                  dataset_hash=manifest["hash"], kind=body.kind, config=body.config, info=body.info)
+                                  dataset_hash=manifest["hash"], kind=body.kind, config=body.config, info=body.info,
+                                  parent_run_id=body.parent_run_id)
 
 
 @router.get("")

@@ -24,6 +24,21 @@ class RunNotFound(LookupError):
     pass
 
 
+class RunFinished(RunError):
+    """A finished run is a record: its epochs, snapshots and summary never change (a 409)."""
+
+    def __init__(self, run_id: str):
+        super().__init__(f"run {run_id} is finished, and a finished run is never changed; to train it further, start "
+                         f"a new run from its last snapshot: Train more on its page, or "
+                         f"browsertrain train --from {run_id} --epochs N")
+
+
+def check_unfinished(run: dict) -> dict:
+    if run["status"] == "finished":
+        raise RunFinished(run["id"])
+    return run
+
+
 def _jsonable(value, cap: int, what: str):
     encoded = json.dumps(value)
     if len(encoded) > cap:
@@ -32,16 +47,24 @@ def _jsonable(value, cap: int, what: str):
 
 
 def create_run(engine: Engine, storage: Storage, *, dataset: str, dataset_hash: str, kind: str,
-               config: dict, info: dict) -> dict:
+               config: dict, info: dict, parent_run_id: str | None = None) -> dict:
     if kind not in RUN_KINDS:
         raise RunError(f"kind must be one of {', '.join(RUN_KINDS)}")
+    if parent_run_id is not None:
+        try:
+            parent = get_run(engine, parent_run_id)
+        except RunNotFound:
+            raise RunError(f"parent run {parent_run_id} does not exist") from None
+        if parent["dataset"] != dataset:
+            raise RunError(f"a run continues its parent on the same dataset ({parent['dataset']!r})")
     run_id = new_run_id()
     folder = storage.run_dir(run_id)
     stamp = db.now()
     row = {"id": run_id, "dataset": dataset, "dataset_hash": dataset_hash, "kind": kind, "status": "created",
            "config": _jsonable(config, MAX_RUN_CONFIG_BYTES, "config"),
            "info": _jsonable(info, MAX_RUN_CONFIG_BYTES, "info"),
-           "summary": None, "epochs_done": 0, "latest_snapshot": None, "created_at": stamp, "updated_at": stamp}
+           "summary": None, "epochs_done": 0, "latest_snapshot": None, "created_at": stamp, "updated_at": stamp,
+           "parent_run_id": parent_run_id}
     with full_disk("the run was not created"):
         folder.mkdir(parents=True)
     try:
@@ -61,6 +84,13 @@ def get_run(engine: Engine, run_id: str) -> dict:
     return dict(row)
 
 
+def child_run_ids(engine: Engine, run_id: str) -> list[str]:
+    """The runs started from this one ("train more"), oldest first."""
+    query = select(db.runs.c.id).where(db.runs.c.parent_run_id == run_id).order_by(db.runs.c.created_at)
+    with engine.connect() as conn:
+        return list(conn.execute(query).scalars())
+
+
 def list_runs(engine: Engine, dataset: str | None = None) -> list[dict]:
     query = select(db.runs).order_by(db.runs.c.created_at.desc())
     if dataset:
@@ -72,6 +102,13 @@ def list_runs(engine: Engine, dataset: str | None = None) -> list[dict]:
 def update_run(engine: Engine, run_id: str, *, status: str | None = None, summary: dict | None = None,
                info: dict | None = None) -> dict:
     run = get_run(engine, run_id)
+    if run["status"] == "finished":
+        # A retried final PATCH (its answer was lost) changes nothing and is answered as the first one was.
+        unchanged = (status in (None, "finished") and summary in (None, run["summary"])
+                     and (info is None or {**run["info"], **info} == run["info"]))
+        if unchanged:
+            return run
+        raise RunFinished(run_id)
     values = {"updated_at": db.now()}
     if status is not None:
         if status not in RUN_STATUSES:
@@ -89,7 +126,7 @@ def update_run(engine: Engine, run_id: str, *, status: str | None = None, summar
 def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) -> None:
     """Append one epoch record as one whole line; the run's epoch count only ever grows.
     On a full disk (the log's or the database's): DiskFull, and neither the line nor the count changes."""
-    get_run(engine, run_id)
+    check_unfinished(get_run(engine, run_id))
     epoch = record.get("epoch")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch <= MAX_EPOCH:
         raise RunError(f"an epoch record needs an integer 'epoch' from 0 to {MAX_EPOCH:,}")

@@ -16,7 +16,7 @@ from .. import db, json_depth
 from ..limits import MAX_WEIGHT_ELEMENTS
 from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
                        read_json)
-from .service import RunError, get_run
+from .service import RunError, check_unfinished, get_run
 from .topology import check_model_json
 
 SNAPSHOTS = SNAPSHOTS_DIR
@@ -115,7 +115,7 @@ def _snapshot_dirs(snapshots: Path) -> list[int]:
 def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes,
                   epoch: int | None) -> dict:
     """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole."""
-    get_run(engine, run_id)
+    check_unfinished(get_run(engine, run_id))
     model_json = parse_model_json(model_raw)
     expected = checked_weight_bytes(model_json)
     if expected != len(weights):
