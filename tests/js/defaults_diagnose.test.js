@@ -61,3 +61,8 @@ test('a run that learned gets no warning', () => {
   const evaluation = { accuracy: 0.95, confusion: [[6, 0, 0], [0, 6, 1], [0, 0, 6]] };
   assert.deepEqual(learningWarnings({ records, classes: ['a', 'b', 'c'], plannedEpochs: 30, evaluation }), []);
 });
+
+test('a run continued from a trained one (train more) starts low and stays there: that is not "never learned"', () => {
+  const low = flat(10, 0.05).map((r) => ({ ...r, train_accuracy: 0.99, val_accuracy: 0.97 }));
+  assert.deepEqual(learningWarnings({ records: low, classes: ['a', 'b', 'c'], plannedEpochs: 20 }), []);
+});

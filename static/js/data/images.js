@@ -13,6 +13,12 @@ export function makeCanvas(size) {
   return { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true }) };
 }
 
+/** The pipeline's one resize: `source` (an ImageBitmap, a video, a canvas) drawn onto the size×size canvas. */
+export function drawResized(ctx, source, size) {
+  ctx.clearRect(0, 0, size, size);
+  ctx.drawImage(source, 0, 0, size, size);
+}
+
 /**
  * The resized pixels of every item, as one Uint8Array of n*size*size*3 bytes, computed once and kept (a 64x64
  * image is 12 KB, so 5,000 items cost 60 MB) so that epochs after the first decode nothing.
@@ -30,8 +36,7 @@ export class PixelCache {
     this.pixels = new Uint8Array(blobs.length * this.stride);
     for (let i = 0; i < blobs.length; i += 1) {
       const bitmap = await createImageBitmap(blobs[i]);
-      ctx.clearRect(0, 0, this.size, this.size);
-      ctx.drawImage(bitmap, 0, 0, this.size, this.size);
+      drawResized(ctx, bitmap, this.size);
       bitmap.close();
       const pixels = tf.browser.fromPixels(canvas, CHANNELS);
       this.pixels.set(await pixels.data(), i * this.stride);

@@ -5,6 +5,11 @@
 
 /** A loss still within this share of its first epoch's value has not moved. */
 export const FLAT_LOSS_SHARE = 0.97;
+/**
+ * A loss below this share of ln K (what a uniform guess over K classes scores) has learned something, even if it
+ * no longer moves: a run continued from a trained one ("train more") starts low and may stay there.
+ */
+export const LEARNED_LOSS_SHARE = 0.5;
 /** Mid-run checks wait this many epochs, or this share of the planned ones, whichever is more. */
 export const MIN_CHECK_EPOCHS = 5;
 export const CHECK_AFTER_SHARE = 0.25;
@@ -23,6 +28,7 @@ function flatLoss(records, numClasses) {
   if (losses.length < 2) return null;
   const [first, last] = [losses[0], losses.at(-1)];
   if (Math.min(...losses.slice(1)) < first * FLAT_LOSS_SHARE) return null;
+  if (last < LEARNED_LOSS_SHARE * Math.log(Math.max(2, numClasses))) return null;
   return {
     code: 'loss_flat',
     message: `the training loss never left its starting value: ${fmt(first, 4)} at epoch 1, ${fmt(last, 4)} after `

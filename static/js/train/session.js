@@ -16,6 +16,7 @@ import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
 import { FeatureCache } from './feature_cache.js';
+import { startingPoint } from './start_point.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -37,10 +38,13 @@ class ContextLost extends Error {
  * Controls: pause(), resume(), stop(), setLr(lr).
  */
 export class TrainingSession {
-  constructor({ dataset = null, resumeRunId = null, config = {}, kind = 'train' }, hooks = {}) {
+  constructor({ dataset = null, resumeRunId = null, fromRunId = null, moreEpochs = null, config = {}, kind = 'train' },
+    hooks = {}) {
     this.dataset = dataset;
     this.resumeRunId = resumeRunId;
-    this.config = resumeRunId ? null : resolveRunConfig(config);
+    this.fromRunId = fromRunId;     // "train more": a new run from this run's last snapshot (train/start_point.js)
+    this.moreEpochs = moreEpochs;
+    this.config = resumeRunId || fromRunId ? null : resolveRunConfig(config);
     this.kind = kind;
     this.hooks = hooks;
     this.trainer = null;
@@ -63,27 +67,27 @@ export class TrainingSession {
       } catch (err) {
         if (!(err instanceof ContextLost) || recoveries >= MAX_RECOVERIES) throw err;
         this.hooks.onWarning?.(`the WebGL context was lost; continuing from the last snapshot on another backend`);
-        this.resumeRunId = err.runId;
+        this.resumeRunId = err.runId;  // the run this attempt created or went on with
+        this.fromRunId = null;
         this.excludedBackends.add('webgl');
       }
     }
   }
 
   async runOnce() {
-    let run;
-    let startEpoch = 0;
-    let lrState = null;
-    if (this.resumeRunId) {
-      run = await api.getRun(this.resumeRunId);
-      this.config = run.config;
-      this.dataset = run.dataset;
-      // Without a snapshot yet (a reload before the first one), the same run starts over from epoch 0.
-      startEpoch = run.snapshots.at(-1)?.epoch ?? 0;
-      lrState = run.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null;
+    const start = await startingPoint(this);
+    let { run } = start;
+    const { parent, startEpoch, lrState } = start;
+    if (start.config) {
+      this.config = start.config;
+      this.dataset = start.dataset;
     }
     this.status(`Loading ${this.dataset}…`, 'sync');
     const data = await loadDataset(this.dataset, { onProgress: (p) => this.hooks.onSync?.(p) });
-    if (run && run.dataset_hash !== data.hash) throw new Error('the dataset changed since this run started; start a new run');
+    const source = run ?? parent;
+    if (source && source.dataset_hash !== data.hash) {
+      throw new Error(`the dataset changed since run ${source.id} trained on it; start a new run`);
+    }
     this.config = configForData(this.config, data);
     const config = this.config;
     this.hooks.onConfig?.(config);
@@ -100,17 +104,20 @@ export class TrainingSession {
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
     });
     const { model, initScale } = startEpoch > 0
-      ? { model: await tf.loadLayersModel(api.latestModelUrl(run.id)), initScale: null }
+      ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
       : await freshModel(config, data.classes.length, inputs);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
     const info = { backend: choice.backend, backend_reason: choice.reason, probes: choice.probes,
       user_agent: navigator.userAgent, gpu_renderer: gpuRenderer(), split_seed: splitSeedOf(config), params: stats.params,
+      classes: data.classes,
       ...(initScale ? { init_scale: initScale.map(({ layer, scale }) => ({ layer, scale })) } : {}) };
     run = run
       ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, ...info } })
-      : await api.createRun({ dataset: data.name, dataset_hash: data.hash, kind: this.kind, config, info });
+      : await api.createRun({ dataset: data.name, dataset_hash: data.hash, kind: this.kind, config,
+        ...(parent ? { parent_run_id: parent.id, info: { ...info, from_snapshot: { run_id: parent.id,
+          seq: parent.snapshots.at(-1).seq, epoch: startEpoch } } } : { info }) });
     if (run.status !== 'running') run = await api.updateRun(run.id, { status: 'running' });
     this.hooks.onRun?.(run);
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));

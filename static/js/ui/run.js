@@ -1,9 +1,12 @@
 /** Run page: the epoch charts, evaluation or sanity verdict, LR log, snapshots with their files, config, resume. */
 import { getRun, itemUrl, latestModelUrl } from '../api.js';
+import { loadRunModel } from '../model/predict.js';
+import { DEFAULT_MORE_EPOCHS } from '../train/start_point.js';
 import { describeLrSchedule, resolveLrSchedule } from '../train/schedule.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fillRows, fixed } from './dom.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
+import { mountTryIt } from './try_it.js';
 
 const runId = $('#run-title').dataset.runId;
 
@@ -27,10 +30,34 @@ function show(run) {
   $('#run-config').textContent = JSON.stringify({ config: run.config, info: run.info }, null, 2);
   const hasSnapshot = run.snapshots.length > 0;
   $('#download-weights').disabled = !hasSnapshot;
-  // A sanity run trained on its own subset; resuming it as a plain run would train on everything instead.
-  $('#resume-link').hidden = !hasSnapshot || run.status === 'running' || run.kind === 'sanity';
+  // A sanity run trained on its own subset; resuming it as a plain run would train on everything instead. A finished
+  // run never changes: it is trained further as a new run (Train more).
+  const finished = run.status === 'finished';
+  $('#resume-link').hidden = !hasSnapshot || finished || run.status === 'running' || run.kind === 'sanity';
+  $('#finished-note').hidden = !finished || run.kind === 'sanity';
+  $('#train-more').hidden = !hasSnapshot || run.kind === 'sanity';
+  $('#more-epochs').value = String(DEFAULT_MORE_EPOCHS);
+  showLineage(run);
+  if (hasSnapshot && run.kind === 'train') mountTryIt($('#try-it'), () => loadRunModel(run));
   showChecks(run);
   showLrLog(run);
+}
+
+/** Train more links runs: this one's parent (and the snapshot it started from) and the runs started from it. */
+function showLineage(run) {
+  const from = run.info.from_snapshot;
+  const parts = [];
+  if (run.parent_run_id) {
+    parts.push('Continues run ', el('a', { href: `/runs/${run.parent_run_id}`, id: 'parent-link', text: run.parent_run_id }),
+      from ? ` from its snapshot after epoch ${from.epoch}.` : '.');
+  }
+  if (run.child_run_ids?.length) {
+    parts.push(`${parts.length ? ' ' : ''}Trained further in: `);
+    run.child_run_ids.forEach((id, i) => parts.push(i ? ', ' : '', el('a', { href: `/runs/${id}`, class: 'child-link', text: id })));
+    parts.push('.');
+  }
+  $('#lineage').replaceChildren(...parts);
+  $('#lineage').hidden = !parts.length;
 }
 
 /** The leak watchdog's finding, a sanity run's verdict with its predictions, or the evaluation. */

@@ -1,5 +1,5 @@
 /** Train page: the form, the controls, live numbers and charts; window.browsertrain mirrors it for scripts. */
-import { getManifest, listDatasets } from '../api.js';
+import { getManifest, getRun, listDatasets } from '../api.js';
 import { medianSide } from '../data/sync.js';
 import { AUTO, AUTO_KEYS } from '../train/defaults.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
@@ -12,6 +12,7 @@ import { previewInputs, runTools } from '../train/tools.js';
 import { formatRate } from './axis.js';
 import { epochCharts } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
+import { renderAfterRun } from './after_run.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
 import { renderPreview } from './preview.js';
 import { renderFinder, renderRangeTest } from './tools.js';
@@ -188,10 +189,19 @@ function showOutcome(summary, blobs) {
   section.hidden = false;
 }
 
-async function start({ resumeRunId = null, overfit = null } = {}) {
+/** After a plain run that left a snapshot: links onward, its warnings, and the Try it panel. */
+async function showAfterRun(summary) {
+  if (!summary?.run_id || summary.overfit) return;
+  const run = await getRun(summary.run_id);
+  if (run.snapshots.length) renderAfterRun($('#after-run'), summary, run);
+}
+
+/** A plain run, a sanity run (`overfit` images), a resumed run, or "train more" (a new run from `fromRunId`). */
+async function start({ resumeRunId = null, fromRunId = null, moreEpochs = null, overfit = null } = {}) {
   state.epochs = [];
   state.leak = null;
   $('#outcome').hidden = true;
+  $('#after-run').hidden = true;
   let blobs = null;
   const hooks = {
     onTrained: (model, { inputs }) => { blobs = new Map(inputs.data.items.map((item) => [item.id, item.blob])); },
@@ -231,12 +241,12 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
     },
   };
   const summary = await job('Training', async () => {
-    if (!resumeRunId) {
+    if (!resumeRunId && !fromRunId) {
       checkWantedDataset();
       checkWantedBackbone();
     }
     const dataset = $('#dataset').value;
-    if (resumeRunId) session = new TrainingSession({ resumeRunId }, hooks);
+    if (resumeRunId || fromRunId) session = new TrainingSession({ resumeRunId, fromRunId, moreEpochs }, hooks);
     else if (overfit) session = new OverfitSession({ dataset, config: formConfig(), images: overfit }, hooks);
     else session = new TrainingSession({ dataset, config: formConfig() }, hooks);
     try {
@@ -246,6 +256,7 @@ async function start({ resumeRunId = null, overfit = null } = {}) {
     }
   }, { controls: true });
   showOutcome(summary, blobs);
+  await showAfterRun(summary).catch((err) => { $('#warning').textContent = `Could not show the run's next steps: ${err.message}`; });
 }
 
 /** Tip 10: what the network gets, drawn back from the batch tensor; `epoch` picks that epoch's augmentation. */
@@ -320,6 +331,7 @@ state.phase = 'ready';
 const flag = (name) => params.get(name) === '1';
 if (params.get('overfit')) $('#overfit-images').value = params.get('overfit');
 if (params.get('resume')) start({ resumeRunId: params.get('resume') });
+else if (params.get('from')) start({ fromRunId: params.get('from'), moreEpochs: params.get('epochs') });
 else if (params.get('autostart') === '1') {
   if (params.get('overfit')) start({ overfit: Number(params.get('overfit')) });
   else if (flag('findBatchSize') || flag('lrRangeTest')) tools({ findBatchSize: flag('findBatchSize'), lrRangeTest: flag('lrRangeTest') });

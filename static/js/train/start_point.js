@@ -1,0 +1,57 @@
+/**
+ * Where a run starts. Three cases:
+ *   fresh      a new run from a new model (no options);
+ *   resume     the same run goes on from its latest snapshot (`resumeRunId`); only an unfinished run, since a
+ *              finished run is a record that never changes;
+ *   train more a NEW run continues another run's latest snapshot, weights and optimizer state (`fromRunId`), for
+ *              `moreEpochs` more epochs, and names it as its parent.
+ */
+import * as api from '../api.js';
+
+/** "Train more" without a count trains this many more epochs. */
+export const DEFAULT_MORE_EPOCHS = 10;
+
+/**
+ * Returns {run, parent, config, dataset, startEpoch, lrState, modelUrl}: `run` is the run to go on with (resume) or
+ * null (a new one is created), `parent` the run continued (train more) or null; config and dataset are null for a
+ * fresh run (the caller's own); modelUrl is where the starting weights are (null: build a new model).
+ */
+export async function startingPoint({ resumeRunId = null, fromRunId = null, moreEpochs = null } = {}) {
+  if (resumeRunId) {
+    const run = await api.getRun(resumeRunId);
+    if (run.status === 'finished') throw new Error(finishedMessage(run.id));
+    // Without a snapshot yet (a reload before the first one), the same run starts over from epoch 0.
+    return { run, parent: null, ...continuing(run, run.config) };
+  }
+  if (fromRunId) {
+    const parent = await api.getRun(fromRunId);
+    if (parent.kind !== 'train') throw new Error(`run ${parent.id} is a sanity check on a few images; train more from a plain run`);
+    const last = parent.snapshots.at(-1);
+    if (!last) throw new Error(`run ${parent.id} has no snapshot to start from yet`);
+    const more = checkMoreEpochs(moreEpochs ?? DEFAULT_MORE_EPOCHS);
+    const config = { ...parent.config, epochs: last.epoch + more };
+    return { run: null, parent, ...continuing(parent, config) };
+  }
+  return { run: null, parent: null, config: null, dataset: null, startEpoch: 0, lrState: null, modelUrl: null };
+}
+
+/** Going on from `source`'s latest snapshot: its epoch, its learning-rate state at that epoch, its weights. */
+function continuing(source, config) {
+  const startEpoch = source.snapshots.at(-1)?.epoch ?? 0;
+  return {
+    config, dataset: source.dataset, startEpoch,
+    lrState: source.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null,
+    modelUrl: startEpoch > 0 ? api.latestModelUrl(source.id) : null,
+  };
+}
+
+export function finishedMessage(runId) {
+  return `run ${runId} is finished, and a finished run is never changed; to train it further, start a new run from `
+    + `its last snapshot: Train more on its page (/train?from=${runId}), or browsertrain train --from ${runId} --epochs N`;
+}
+
+function checkMoreEpochs(value) {
+  const more = Number(value);
+  if (!(Number.isInteger(more) && more >= 1)) throw new Error(`train more needs a whole number of epochs (1 or more), got ${value}`);
+  return more;
+}

@@ -1,0 +1,104 @@
+/**
+ * The "Try it" panel: drop, paste or choose images, or use the webcam, and see the model's top-3 labels. The model
+ * is loaded on first use by `load()` → {model, inputSize, normalization, classes} (model/predict.js prepares each
+ * image as training did). globalThis.browsertrainTry mirrors it for scripts (`browsertrain predict`):
+ * {done: images answered so far, results: [{name, top: [{label, probability}]}], error}.
+ */
+import { predictImage } from '../model/predict.js';
+import { el } from './dom.js';
+
+/** The webcam is predicted this often (milliseconds); each answer replaces the last. */
+export const WEBCAM_INTERVAL_MS = 300;
+
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+
+function answer(top) {
+  return el('ol', { class: 'top-labels' }, ...top.map(({ label, probability }) => el('li', {},
+    el('span', { class: 'label', text: label }), ' ',
+    el('meter', { min: '0', max: '1', value: String(probability), title: percent(probability) }), ' ',
+    el('span', { class: 'probability', text: percent(probability) }))));
+}
+
+export function mountTryIt(container, load) {
+  const mirror = { done: 0, results: [], error: null };
+  globalThis.browsertrainTry = mirror;
+  const input = el('input', { type: 'file', id: 'try-file', accept: 'image/*', multiple: '' });
+  const status = el('p', { class: 'hint', role: 'status', id: 'try-status',
+    text: 'Drop or paste images here, choose files, or use the webcam: the model answers with its top 3 labels.' });
+  const results = el('div', { id: 'try-results', class: 'try-results' });
+  const video = el('video', { id: 'try-video', autoplay: '', muted: '', playsinline: '', hidden: '' });
+  const live = el('div', { id: 'try-live' });
+  const camera = el('button', { type: 'button', class: 'secondary', id: 'try-webcam', text: 'Use the webcam' });
+  container.replaceChildren(el('h2', { text: 'Try it' }), status,
+    el('p', {}, el('label', { for: 'try-file', class: 'button', text: 'Choose images…' }), ' ', input, ' ', camera),
+    el('div', { class: 'try-webcam' }, video, live), results);
+  container.hidden = false;
+
+  let loading = null;
+  const ready = () => { loading ??= load(); return loading; };
+  const fail = (err) => {
+    mirror.error = err.message;
+    status.className = 'error';
+    status.textContent = `Could not predict: ${err.message}`;
+  };
+
+  async function predictFiles(files) {
+    const images = [...files].filter((file) => file.type.startsWith('image/') || file.type === '');
+    if (!images.length) return;
+    status.className = 'hint';
+    status.textContent = `Predicting ${images.length} image${images.length > 1 ? 's' : ''}…`;
+    try {
+      const { model, ...prep } = await ready();
+      for (const file of images) {
+        const top = await predictImage(model, file, prep);
+        const url = URL.createObjectURL(file);
+        results.prepend(el('figure', { class: 'try-result' }, el('img', { src: url, alt: file.name, onload: () => URL.revokeObjectURL(url) }),
+          el('figcaption', {}, el('b', { text: file.name }), answer(top))));
+        mirror.results.push({ name: file.name, top });
+        mirror.done += 1;
+      }
+      status.textContent = `Predicted ${images.length} image${images.length > 1 ? 's' : ''} (newest first).`;
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  let timer = null;
+  async function toggleWebcam() {
+    if (timer) {
+      clearInterval(timer);
+      timer = null;
+      video.srcObject?.getTracks().forEach((track) => track.stop());
+      video.hidden = true;
+      camera.textContent = 'Use the webcam';
+      return;
+    }
+    try {
+      const { model, ...prep } = await ready();
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
+      video.hidden = false;
+      camera.textContent = 'Stop the webcam';
+      let busy = false;
+      timer = setInterval(async () => {
+        if (busy || video.readyState < 2) return;
+        busy = true;
+        try { live.replaceChildren(answer(await predictImage(model, video, prep))); } finally { busy = false; }
+      }, WEBCAM_INTERVAL_MS);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  input.addEventListener('change', () => predictFiles(input.files));
+  camera.addEventListener('click', toggleWebcam);
+  container.addEventListener('dragover', (e) => { e.preventDefault(); container.classList.add('over'); });
+  container.addEventListener('dragleave', () => container.classList.remove('over'));
+  container.addEventListener('drop', (e) => {
+    e.preventDefault();
+    container.classList.remove('over');
+    predictFiles(e.dataTransfer.files);
+  });
+  document.addEventListener('paste', (e) => predictFiles([...e.clipboardData.items]
+    .filter((item) => item.kind === 'file').map((item) => item.getAsFile())));
+  return mirror;
+}

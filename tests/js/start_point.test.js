@@ -1,0 +1,55 @@
+// Where a run starts: resume only an unfinished run; "train more" continues another run's last snapshot as a new run.
+import './setup.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULT_MORE_EPOCHS, startingPoint } from '../../static/js/train/start_point.js';
+
+const RUNS = {
+  done: { id: 'done', kind: 'train', status: 'finished', dataset: 'digits', config: { epochs: 20, lr: 0.001 },
+    snapshots: [{ seq: 3, epoch: 20 }], epochs: [{ epoch: 18, lr_state: { lr: 1e-4 } }, { epoch: 19, lr_state: { lr: 1e-5 } }] },
+  halfway: { id: 'halfway', kind: 'train', status: 'stopped', dataset: 'digits', config: { epochs: 20 },
+    snapshots: [{ seq: 1, epoch: 5 }], epochs: [{ epoch: 4, lr_state: { lr: 0.001 } }, { epoch: 5, lr_state: { lr: 0.002 } }] },
+  empty: { id: 'empty', kind: 'train', status: 'failed', dataset: 'digits', config: {}, snapshots: [], epochs: [] },
+  sanity: { id: 'sanity', kind: 'sanity', status: 'finished', dataset: 'digits', config: {}, snapshots: [{ seq: 1, epoch: 9 }], epochs: [] },
+};
+globalThis.fetch = async (url) => {
+  const id = decodeURIComponent(String(url).split('/').at(-1));
+  return RUNS[id] ? new Response(JSON.stringify(RUNS[id]), { status: 200 }) : new Response('{"detail":"no"}', { status: 404 });
+};
+
+test('a finished run is never resumed: the refusal says how to train it further', async () => {
+  await assert.rejects(startingPoint({ resumeRunId: 'done' }), /run done is finished.*--from done/);
+});
+
+test('an unfinished run resumes from its latest snapshot, with the lr state of the epoch before it', async () => {
+  const start = await startingPoint({ resumeRunId: 'halfway' });
+  assert.equal(start.run.id, 'halfway');
+  assert.equal(start.parent, null);
+  assert.equal(start.startEpoch, 5);
+  assert.deepEqual(start.lrState, { lr: 0.001 });
+  assert.equal(start.modelUrl, '/api/runs/halfway/model.json');
+});
+
+test('train more: a new run from the last snapshot for N more epochs, naming its parent', async () => {
+  const start = await startingPoint({ fromRunId: 'done', moreEpochs: 15 });
+  assert.equal(start.run, null);
+  assert.equal(start.parent.id, 'done');
+  assert.equal(start.startEpoch, 20);
+  assert.equal(start.config.epochs, 35);
+  assert.equal(start.config.lr, 0.001);
+  assert.deepEqual(start.lrState, { lr: 1e-5 });
+  assert.equal(start.modelUrl, '/api/runs/done/model.json');
+  assert.equal((await startingPoint({ fromRunId: 'done' })).config.epochs, 20 + DEFAULT_MORE_EPOCHS);
+});
+
+test('train more needs a plain run with a snapshot and a whole number of epochs', async () => {
+  await assert.rejects(startingPoint({ fromRunId: 'empty' }), /no snapshot/);
+  await assert.rejects(startingPoint({ fromRunId: 'sanity' }), /sanity/);
+  await assert.rejects(startingPoint({ fromRunId: 'done', moreEpochs: 0 }), /whole number/);
+  await assert.rejects(startingPoint({ fromRunId: 'done', moreEpochs: 2.5 }), /whole number/);
+});
+
+test('without options it is a fresh run', async () => {
+  const start = await startingPoint({});
+  assert.deepEqual([start.run, start.parent, start.config, start.startEpoch, start.modelUrl], [null, null, null, 0, null]);
+});
