@@ -103,3 +103,10 @@ def test_a_finished_run_is_never_changed_and_trains_further_as_a_child_run(serve
     assert page.get_attribute("#parent-link", "href") == f"/runs/{parent_id}"
     assert "after epoch 4" in page.inner_text("#lineage")
     assert_top_labels(try_images(page, sample_images(server, tmp_path, ids=(5, 150))), 2)
+
+    # The compare page names the parent of each run and overlays the child's curve where the parent's ends.
+    page.goto(f"{server.url}/compare?runs={parent_id},{child_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    assert page.inner_text("#config-diff tr[data-key=continues]").split() == ["continues", "null", parent_id]
+    assert page.get_attribute("#run-picker a.parent-link", "href") == f"/runs/{parent_id}"
+    assert f"continues {parent_id}" in page.inner_text("#legend")

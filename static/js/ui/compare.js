@@ -16,7 +16,7 @@ function selectedIds() {
 }
 
 function showDiff(runs) {
-  const visible = diffConfigs(runs.map((run) => ({ kind: run.kind, dataset: run.dataset, ...run.config })))
+  const visible = diffConfigs(runs.map((run) => ({ kind: run.kind, dataset: run.dataset, continues: run.parent_run_id, ...run.config })))
     .filter((row) => $('#show-same').checked || row.differs);
   $('#config-diff thead').replaceChildren(el('tr', {}, el('th', { text: 'Setting' }),
     ...runs.map((run, i) => el('th', { class: seriesClass(i), text: run.id }))));
@@ -33,7 +33,8 @@ async function compare(ids) {
   const runs = await Promise.all(ids.map((id) => getRun(id)));
   history.replaceState(null, '', `/compare?runs=${ids.join(',')}`);
   $('#legend').replaceChildren(...runs.map((run, i) => el('a', { href: `/runs/${run.id}`, class: seriesClass(i) },
-    `■ ${run.id} (${run.kind}, ${run.dataset}, lr ${run.config.lr}, final loss ${fixed(run.summary?.final_loss)})`)));
+    `■ ${run.id} (${run.kind}, ${run.dataset}, lr ${run.config.lr}, final loss ${fixed(run.summary?.final_loss)}`
+    + `${run.parent_run_id ? `, continues ${run.parent_run_id}` : ''})`)));
   $('#compare-charts').replaceChildren(...CHARTS.map(([title, metric, yTitle]) => {
     const box = el('figure', { class: 'chart', 'data-metric': metric });
     lineChart(box, title, curves(runs, metric), { legend: false, log: metric === 'lr', xTitle: 'epoch', integerX: true, yTitle });
@@ -50,7 +51,9 @@ const runs = await listRuns();
 fillRows($('#run-picker tbody'), runs.map((run) => [
   el('label', { class: 'pick' }, el('input', { type: 'checkbox', value: run.id, ...(wanted.has(run.id) ? { checked: '' } : {}) }),
     el('span', { class: 'visually-hidden', text: `Compare run ${run.id}` })),
-  el('a', { href: `/runs/${run.id}`, text: run.id }), run.dataset, run.kind, run.status, String(run.epochs_done),
+  el('a', { href: `/runs/${run.id}`, text: run.id }),
+  run.parent_run_id ? el('a', { href: `/runs/${run.parent_run_id}`, class: 'parent-link', text: run.parent_run_id }) : '—',
+  run.dataset, run.kind, run.status, String(run.epochs_done),
   fixed(run.summary?.final_loss), new Date(run.created_at).toLocaleString(),
 ]));
 $('#compare').addEventListener('click', () => compare(selectedIds()));
