@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import hmac
+import html
 import json
 import logging
 import re
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 import anyio
@@ -45,6 +47,30 @@ async def _send_json(send, status: int, detail: str, headers: list | None = None
     await send({"type": "http.response.body", "body": body})
 
 
+# The guard answers before the app (and its templates) run: a person's browser gets this small page, not JSON.
+_REFUSAL_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{status} {title} — browsertrain</title></head>
+<body><h1 id="error-title"><span id="error-status">{status}</span> {title}</h1>
+<p id="error-detail">{detail}</p><p><a id="error-home" href="/">Back to datasets &amp; runs</a></p></body></html>
+"""
+
+
+async def _refuse(scope, send, status: int, detail: str) -> None:
+    """A refusal as JSON for programs, or as a page for a browser navigating to a page (routes/errors.py decides)."""
+    from starlette.requests import Request
+
+    from .routes.errors import wants_html
+
+    if not wants_html(Request(scope)):
+        return await _send_json(send, status, detail)
+    body = _REFUSAL_PAGE.format(status=status, title=html.escape(HTTPStatus(status).phrase),
+                                detail=html.escape(detail)).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _header(scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -73,14 +99,14 @@ class GuardMiddleware:
             return await self.app(scope, receive, send)
         host = _header(scope, b"host") or ""
         if _host_only(host).lower() not in self.settings.allowed_hosts:
-            return await _send_json(send, 421, "unknown Host header")
+            return await _refuse(scope, send, 421, "unknown Host header")
         method = scope["method"]
         if method in _STATE_CHANGING:
             origin = _header(scope, b"origin")
             if origin is not None and urlsplit(origin).netloc != host:
-                return await _send_json(send, 403, "cross-origin request refused")
+                return await _refuse(scope, send, 403, "cross-origin request refused")
             if _header(scope, b"sec-fetch-site") == "cross-site":
-                return await _send_json(send, 403, "cross-site request refused")
+                return await _refuse(scope, send, 403, "cross-site request refused")
         if self.settings.token is not None:
             verdict = self._check_token(scope)
             if verdict is False and self.sessions is not None:
@@ -90,7 +116,8 @@ class GuardMiddleware:
             if verdict == "redirect":
                 return await self._redirect_with_cookie(scope, send)
             if verdict is False:
-                return await _send_json(send, 401, "a token is required: open the URL printed at start")
+                return await _refuse(scope, send, 401, "a token is required: open the URL printed at start "
+                                     "(it ends with ?token=...)")
         cap = body_cap(method, scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:

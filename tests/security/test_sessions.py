@@ -86,3 +86,19 @@ def test_a_wrong_login_token_opens_no_session(two_servers):
     response = raw_request(server.port, "GET", f"/?token={TOKEN}x")
     assert response.status == 401 and "set-cookie" not in response.headers
     assert_unchanged(server.data_dir, before)
+
+
+def test_a_browser_without_the_token_gets_a_page_that_says_what_to_do_and_programs_keep_json(tmp_path):
+    server = start_isolated(tmp_path, env={"BROWSERTRAIN_TOKEN": TOKEN})
+    try:
+        page = raw_request(server.port, "GET", "/runs", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+        assert page.status == 401 and page.headers["content-type"].startswith("text/html")
+        text = page.body.decode()
+        assert "401" in text and "Unauthorized" in text and "?token=" in text and 'href="/"' in text
+        assert TOKEN not in text
+        api = raw_request(server.port, "GET", "/api/datasets", headers={"Accept": "text/html"})
+        assert api.status == 401 and api.headers["content-type"] == "application/json"
+        foreign = raw_request(server.port, "GET", "/", host="evil.example", headers={"Accept": "text/html"})
+        assert foreign.status == 421 and "421" in foreign.body.decode() and "unknown Host header" in foreign.body.decode()
+    finally:
+        server.stop()
