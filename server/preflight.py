@@ -65,7 +65,7 @@ def dataset_names(server: str | None, data_dir) -> list[str]:
         status, body = api_get(server, "/api/datasets")
         if status != 200:
             raise ServerUnreachable(f"the server at {server} could not list its datasets ({status})")
-        return [d["name"] for d in body]
+        return [d["name"] for d in body["datasets"]]
     from .config import from_env
     from .datasets.importer import list_datasets
     from .datasets.sample import SAMPLE_NAME
@@ -85,7 +85,7 @@ def check_dataset(name: str, server: str | None, data_dir) -> None:
 
 
 def fetch_run(run_id: str, server: str | None, data_dir) -> dict:
-    """The run (its record with epochs and snapshots), or UsageError when there is none."""
+    """The run ({"id", "snapshots": [...]}, more from a server), or UsageError when there is none."""
     from .storage import UnsafePath, check_run_id
 
     try:
@@ -99,15 +99,17 @@ def fetch_run(run_id: str, server: str | None, data_dir) -> dict:
         if status != 200:
             raise ServerUnreachable(f"the server at {server} could not read run {run_id} ({status})")
         return body
-    from . import db
     from .config import from_env
-    from .runs.service import RunNotFound, get_run
+    from .storage import SNAPSHOTS_DIR, Storage
 
+    # The run's folder, made with its record, answers without loading the database layer (a second on a busy machine).
     settings = from_env(data_dir=data_dir)
-    try:
-        return get_run(db.connect(settings.database_url), run_id)
-    except RunNotFound:
-        raise UsageError(f"there is no run {run_id} in this data folder; see `browsertrain runs list`") from None
+    folder = Storage(settings.data_dir).run_dir(run_id) if settings.data_dir.is_dir() else None
+    if folder is None or not folder.is_dir():
+        raise UsageError(f"there is no run {run_id} in this data folder; see `browsertrain runs list`")
+    snapshots = folder / SNAPSHOTS_DIR
+    kept = sorted(p.name for p in snapshots.iterdir() if not p.name.startswith(".")) if snapshots.is_dir() else []
+    return {"id": run_id, "snapshots": kept}
 
 
 def check_images(paths: list[str]) -> list[Path]:

@@ -32,5 +32,12 @@ def describe(summary: dict) -> str:
             lines.append(f"suggested learning rate {summary['suggested_lr']}: {summary['lr_range_test']['reason']}")
         return "\n".join(lines)
     return (f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
-            f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, "
-            f"{summary['images_per_second']:.0f} images/s")
+            f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, {_speed(summary)}")
+
+
+def _speed(summary: dict) -> str:
+    median, steady = summary.get("images_per_second"), summary.get("images_per_second_steady")
+    if median is None:
+        return "no speed measured"
+    after_warm_up = "" if steady is None else f"; {steady:.0f} after the first epoch's warm-up"
+    return f"{median:.0f} images/s (median of its epochs{after_warm_up})"

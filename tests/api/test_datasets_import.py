@@ -175,8 +175,8 @@ def test_cli_delete_of_an_unknown_name_fails_clearly(module_server):
 
 
 def test_cli_import_refuses_an_existing_name_unless_replace(tmp_path, module_server, mclient):
-    first = write_tree(tmp_path / "v1", imagefolder({"x": 1}, seed=80))
-    second = write_tree(tmp_path / "v2", imagefolder({"x": 1, "y": 1}, seed=90))
+    first = write_tree(tmp_path / "v1", imagefolder({"x": 1, "y": 1}, seed=80))
+    second = write_tree(tmp_path / "v2", imagefolder({"x": 2, "y": 1}, seed=90))
     assert cli("datasets", "import", str(first), "--name", "versioned", data_dir=module_server.data_dir).returncode == 0
     old_hash = mclient.get("/api/datasets/versioned").json()["hash"]
     before = disk_state(module_server.data_dir)
@@ -187,7 +187,7 @@ def test_cli_import_refuses_an_existing_name_unless_replace(tmp_path, module_ser
                    data_dir=module_server.data_dir)
     assert replaced.returncode == 0, replaced.stderr
     manifest = mclient.get("/api/datasets/versioned").json()
-    assert manifest["num_items"] == 2 and manifest["hash"] != old_hash
+    assert manifest["num_items"] == 3 and manifest["hash"] != old_hash
     assert list((module_server.data_dir / ".staging").iterdir()) == []
 
 
