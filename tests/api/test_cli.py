@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 from server.cli import main
 
-from .support import imagefolder, upload, write_tree, zip_bytes
+from .support import imagefolder, png_bytes, upload, write_tree, zip_bytes
 
 # The old way a bad argument was found: after a server and Chromium had started (about 3 s).
 ANSWER_SECONDS = 1.0
@@ -147,3 +147,19 @@ def test_runs_list_rounds_the_loss_shows_validation_accuracy_and_knows_unknown_d
                    capsys=capsys)[0] == 0
     status, out, _, _ = run_cli("runs", "list", "--dataset", "two", "--data-dir", data, capsys=capsys)
     assert status == 0 and "no runs of two yet" in out
+
+
+def test_predict_checks_its_images_and_run_before_any_browser_starts(tmp_path, capsys, fake_chromium):
+    chromium, mark = fake_chromium
+    image = tmp_path / "digit.png"
+    image.write_bytes(png_bytes())
+    data = str(tmp_path / "data")
+    for argv, says in [((str(tmp_path / "gone.png"),), "gone.png: no such file"),
+                       ((str(image), str(tmp_path)), f"{tmp_path}: not a file")]:
+        status, _, err, seconds = run_cli("predict", "0123456789ab", *argv, "--chromium", chromium, "--data-dir", data,
+                                          capsys=capsys)
+        assert status == 2 and says in err and seconds < ANSWER_SECONDS
+    status, _, err, _ = run_cli("predict", "0123456789ab", str(image), "--chromium", chromium, "--data-dir", data,
+                                capsys=capsys)
+    assert status == 2 and "no run 0123456789ab" in err
+    assert not mark.exists()
