@@ -1,12 +1,10 @@
-"""The `browsertrain` command: serve, datasets, train (headless Chromium), runs, export."""
+"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
-from pathlib import Path
 
 from . import __version__
 from .cli_export import add_export_arguments

@@ -1,4 +1,4 @@
-"""The train page's options as `browsertrain train` flags, made from their one definition in static/train_options.json."""
+"""The train page's options as `browsertrain train` flags, made from their one definition, static/train_options.json."""
 
 from __future__ import annotations
 

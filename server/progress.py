@@ -1,4 +1,4 @@
-"""Progress on stderr for a slow step with nothing to count (an export build): a line at once, the seconds as they pass."""
+"""Progress on stderr for a slow step with nothing to count (an export build): a line first, then the seconds."""
 
 from __future__ import annotations
 
