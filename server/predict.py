@@ -17,6 +17,7 @@ from .preflight import ServerUnreachable, UsageError, api_headers, check_images,
 
 DEFAULT_PREDICT_TIMEOUT_SECONDS = 300
 FILE_INPUT = "#try-file"
+PAGE_READY_SECONDS = 60  # the run page shows its try-it input once it has loaded the run
 SHOWN_TOP = 3  # labels per image in the readable output (--json has all the page gives)
 
 
@@ -62,7 +63,7 @@ def predict_in_page(url: str, images: list[str], chromium: str, timeout: float, 
         if response is not None and response.status >= 400:
             raise HeadlessError(f"the run page answered {response.status}")
         try:
-            page.wait_for_selector(FILE_INPUT, state="attached", timeout=timeout * 1000)
+            page.wait_for_selector(FILE_INPUT, state="attached", timeout=min(timeout, PAGE_READY_SECONDS) * 1000)
             page.set_input_files(FILE_INPUT, images)
         except PlaywrightError as exc:
             raise HeadlessError(f"the run page has no image input to try the model on: {exc}") from None

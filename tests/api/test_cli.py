@@ -163,3 +163,14 @@ def test_predict_checks_its_images_and_run_before_any_browser_starts(tmp_path, c
                                 capsys=capsys)
     assert status == 2 and "no run 0123456789ab" in err
     assert not mark.exists()
+
+
+def test_with_a_server_its_api_says_which_datasets_and_runs_exist(server, capsys, fake_chromium):
+    chromium, mark = fake_chromium
+    status, _, err, _ = run_cli("train", "--dataset", "nope", "--server", server.url, "--chromium", chromium,
+                                capsys=capsys)
+    assert status == 2 and f"no dataset named 'nope' in the server at {server.url} (shapes)" in err
+    status, _, err, _ = run_cli("train", "--resume", "0123456789ab", "--server", server.url, "--chromium", chromium,
+                                capsys=capsys)
+    assert status == 2 and "no run 0123456789ab on the server" in err
+    assert not mark.exists()
