@@ -31,8 +31,9 @@ def describe(summary: dict) -> str:
         if "lr_range_test" in summary:
             lines.append(f"suggested learning rate {summary['suggested_lr']}: {summary['lr_range_test']['reason']}")
         return "\n".join(lines)
+    loss = summary.get("final_loss")
     return (f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
-            f"{summary['final_loss']:.4f}, val accuracy {summary['val_accuracy']}, {_speed(summary)}")
+            f"{'-' if loss is None else f'{loss:.4f}'}, val accuracy {summary['val_accuracy']}, {_speed(summary)}")
 
 
 def _speed(summary: dict) -> str:
