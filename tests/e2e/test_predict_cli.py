@@ -22,12 +22,29 @@ def browsertrain(*args: str, timeout: float = 300) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory) -> tuple[str, str]:
-    """(data folder, run id) of a finished two-epoch run on the sample."""
+def tiny_run(tmp_path_factory) -> tuple[str, str, dict]:
+    """(data folder, run id, summary) of a finished two-epoch run on the sample."""
     data = str(tmp_path_factory.mktemp("cli") / "data")
     result = browsertrain("train", "--dataset", "shapes", *TINY, "--json", "--data-dir", data)
     assert result.returncode == 0, result.stderr
-    return data, json.loads(result.stdout.strip().splitlines()[-1])["run_id"]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    return data, summary["run_id"], summary
+
+
+def test_the_summary_speed_is_the_median_and_the_steady_state_after_warm_up(tiny_run):
+    data, run_id, summary = tiny_run
+    listed = json.loads(browsertrain("runs", "list", "--json", "--data-dir", data).stdout)
+    stored = next(r for r in listed if r["id"] == run_id)["summary"]
+    rates = [e["images_per_second"] for e in epoch_log(data, run_id)]
+    assert len(rates) == 2
+    assert summary["images_per_second"] == pytest.approx(sum(rates) / 2)  # the median of two
+    assert summary["images_per_second_steady"] == pytest.approx(rates[1])  # the first epoch left out
+    assert stored["images_per_second_steady"] == summary["images_per_second_steady"]
+
+
+def epoch_log(data: str, run_id: str) -> list[dict]:
+    log = ROOT / data / "runs" / run_id / "epochs.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
 def sample_images(data: str) -> list[str]:
@@ -37,7 +54,7 @@ def sample_images(data: str) -> list[str]:
 
 
 def test_predict_gives_each_image_its_labels_with_probabilities(tiny_run):
-    data, run_id = tiny_run
+    data, run_id, _ = tiny_run
     images = sample_images(data)
     result = browsertrain("predict", run_id, *images, "--json", "--data-dir", data)
     assert result.returncode == 0, result.stderr
@@ -57,7 +74,7 @@ def test_predict_gives_each_image_its_labels_with_probabilities(tiny_run):
 
 
 def test_train_more_makes_a_child_run_that_goes_on_from_the_parent(tiny_run):
-    data, run_id = tiny_run
+    data, run_id, _ = tiny_run
     result = browsertrain("train", "--from", run_id, "--epochs", "2", "--json", "--data-dir", data)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -68,7 +85,7 @@ def test_train_more_makes_a_child_run_that_goes_on_from_the_parent(tiny_run):
 
 
 def test_resuming_a_finished_run_prints_the_pages_refusal_and_exits_1(tiny_run):
-    data, run_id = tiny_run
+    data, run_id, _ = tiny_run
     result = browsertrain("train", "--resume", run_id, "--data-dir", data)
     assert result.returncode == 1
     refusal = result.stderr.split("browsertrain: training failed:", 1)[1].strip()
