@@ -1,17 +1,16 @@
-"""The `browsertrain` command: serve, datasets, train (headless Chromium), runs, export."""
+"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import sys
-from pathlib import Path
 
-from . import __version__, db
-from .config import UnsafeSettings, from_env, is_loopback
-from .datasets.importer import DatasetError, delete_dataset, import_dataset, list_datasets
-from .runs.service import list_runs
-from .storage import DiskFull, Storage, UnsafePath, WorkFolderLost
+from . import __version__
+from .cli_export import add_export_arguments
+from .config import from_env, is_loopback
+from .headless import add_train_arguments
+from .predict import add_predict_arguments
 
 
 def _settings(args):
@@ -40,101 +39,11 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def cmd_datasets_import(args) -> int:
-    storage = Storage(_settings(args).data_dir)
-    manifest = import_dataset(storage, Path(args.path), args.name, replace=args.replace)
-    print(f"imported {manifest['name']}: {manifest['num_items']} images, {len(manifest['classes'])} classes "
-          f"({', '.join(manifest['classes'])}), hash {manifest['hash']}")
-    return 0
-
-
-def cmd_datasets_list(args) -> int:
-    datasets = list_datasets(Storage(_settings(args).data_dir))
-    if args.json:
-        print(json.dumps(datasets))
-        return 0
-    for d in datasets:
-        print(f"{d['name']:<24} {d['num_items']:>7} images {len(d['classes']):>4} classes  {d['hash']}")
-    if not datasets:
-        print("no datasets yet: browsertrain datasets import PATH --name NAME")
-    return 0
-
-
-def cmd_datasets_delete(args) -> int:
-    delete_dataset(Storage(_settings(args).data_dir), args.name)
-    print(f"deleted {args.name}")
-    return 0
-
-
-def cmd_runs_list(args) -> int:
-    settings = _settings(args)
-    Storage(settings.data_dir)
-    runs = list_runs(db.connect(settings.database_url), args.dataset)
-    if args.json:
-        print(json.dumps(runs))
-        return 0
-    for r in runs:
-        loss = (r["summary"] or {}).get("final_loss")
-        print(f"{r['id']}  {r['dataset']:<20} {r['kind']:<7} {r['status']:<9} epochs {r['epochs_done']:>4}  "
-              f"loss {loss if loss is not None else '-'}  {r['created_at']}")
-    if not runs:
-        print("no runs yet: browsertrain train --dataset NAME")
-    return 0
-
-
-def cmd_train(args) -> int:
-    from .headless import train
-
-    return train(args)
-
-
-def cmd_export(args) -> int:
-    from .artifacts import exports
-    from .runs.service import RunError, RunNotFound
-    from .storage import atomic_write_bytes, check_run_id
-
-    settings = _settings(args)
-    if not args.max_accuracy_drop >= 0:
-        print("browsertrain: error: --max-accuracy-drop must be 0 or more points", file=sys.stderr)
-        return 2
-    try:
-        sx = exports.open_snapshot(Storage(settings.data_dir), db.connect(settings.database_url),
-                                   check_run_id(args.run_id), args.seq)
-        path, filename, verdict = exports.export(sx, args.format, max_drop=args.max_accuracy_drop,
-                                                 confirm=args.confirm, raw=args.raw)
-    except exports.NeedsConfirm as exc:
-        print(f"browsertrain: {exc} (--confirm)", file=sys.stderr)
-        return 3
-    except RunNotFound as exc:
-        print(f"browsertrain: error: no run {exc}", file=sys.stderr)
-        return 2
-    except FileNotFoundError:
-        print(f"browsertrain: error: run {args.run_id} has no snapshot {args.seq}", file=sys.stderr)
-        return 2
-    except (RunError, exports.ConversionFailed) as exc:
-        print(f"browsertrain: error: {exc}", file=sys.stderr)
-        return 2
-    out = Path(args.out) if args.out else Path(filename)
-    if out.is_dir():
-        out = out / filename
-    atomic_write_bytes(out, path.read_bytes())
-    entry = exports.summary(sx, args.max_accuracy_drop)
-    row = next(f for f in entry["formats"] if f["format"] == args.format)
-    if args.json:
-        print(json.dumps({"path": str(out), "bytes": out.stat().st_size, "format": args.format, "seq": sx.seq,
-                          "verdict": verdict, "gate": row["gate"],
-                          "reference_accuracy": entry["gate"]["reference_accuracy"], "labels": entry["labels"]}))
-        return 0
-    print(f"wrote {out} ({out.stat().st_size:,} bytes, snapshot {sx.seq})")
-    known = entry["labels"] is not None
-    print(f"labels: {', '.join(entry['labels'])}" if known else f"labels unknown: {entry['labels_unavailable']}")
-    if row["gate"]:
-        print(f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
-              f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
-              f"max |Δ output| {row['gate']['max_abs_diff']:.3g}")
-    elif verdict.get("reason"):
-        print(f"quality gate: {verdict['status']}: {verdict['reason']}")
-    return 0
+def _lazy(module: str, name: str):
+    """A command whose module loads only when it runs: a mistyped argument is answered before SQLAlchemy loads."""
+    def run(args) -> int:
+        return getattr(importlib.import_module(f".{module}", __package__), name)(args)
+    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,46 +67,35 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True)
     imp = with_data_dir(datasets.add_parser("import", help="import a folder or .zip"))
     imp.add_argument("path", help="an ImageFolder tree or images + labels.csv, as a folder or a .zip")
-    imp.add_argument("--name", required=True)
+    imp.add_argument("--name", help="the dataset's name (default: the folder's or the zip's name)")
     imp.add_argument("--replace", action="store_true", help="replace a dataset of the same name")
-    imp.set_defaults(func=cmd_datasets_import)
+    imp.set_defaults(func=_lazy("cli_data", "cmd_datasets_import"))
     lst = with_data_dir(datasets.add_parser("list", help="list datasets"))
     lst.add_argument("--json", action="store_true")
-    lst.set_defaults(func=cmd_datasets_list)
+    lst.set_defaults(func=_lazy("cli_data", "cmd_datasets_list"))
     delete = with_data_dir(datasets.add_parser("delete", help="delete a dataset"))
     delete.add_argument("name")
-    delete.set_defaults(func=cmd_datasets_delete)
+    delete.set_defaults(func=_lazy("cli_data", "cmd_datasets_delete"))
 
     runs = commands.add_parser("runs", help="list runs").add_subparsers(dest="action", required=True)
     runs_list = with_data_dir(runs.add_parser("list", help="list runs"))
     runs_list.add_argument("--dataset")
     runs_list.add_argument("--json", action="store_true")
-    runs_list.set_defaults(func=cmd_runs_list)
-
-    from .headless import add_train_arguments
+    runs_list.set_defaults(func=_lazy("cli_data", "cmd_runs_list"))
 
     train = with_data_dir(commands.add_parser("train", help="train in headless Chromium, the same page a person uses"))
     add_train_arguments(train)
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=_lazy("headless", "train"), parser=train)
 
-    from .artifacts.exports import FORMATS
-    from .artifacts.gate import DEFAULT_MAX_ACCURACY_DROP
+    predict = with_data_dir(commands.add_parser(
+        "predict", help="predict image files with a run's model, in headless Chromium (the run page's try-it)"))
+    add_predict_arguments(predict)
+    predict.set_defaults(func=_lazy("predict", "cmd_predict"), parser=predict)
 
     export = with_data_dir(commands.add_parser(
         "export", help="export a run's snapshot: tfjs, quantized tfjs, Keras H5, SavedModel, TFLite"))
-    export.add_argument("run_id", metavar="RUN_ID")
-    export.add_argument("--format", required=True, choices=FORMATS)
-    export.add_argument("--out", metavar="PATH", help="file or folder to write (default: a descriptive name here)")
-    export.add_argument("--seq", type=int, help="the snapshot (default: the latest)")
-    export.add_argument("--max-accuracy-drop", type=float, default=DEFAULT_MAX_ACCURACY_DROP, metavar="POINTS",
-                        help="validation accuracy points an export may lose before it needs --confirm "
-                             f"(default {DEFAULT_MAX_ACCURACY_DROP:g})")
-    export.add_argument("--confirm", action="store_true", help="write an export the quality gate flagged")
-    export.add_argument("--raw", action="store_true",
-                        help="keras, tflite, tflite-dynamic: the bare model file (labels inside) instead of a zip "
-                             "with labels.txt and metadata.json beside it")
-    export.add_argument("--json", action="store_true", help="print one JSON line: path, size, gate numbers")
-    export.set_defaults(func=cmd_export)
+    add_export_arguments(export)
+    export.set_defaults(func=_lazy("cli_export", "cmd_export"))
     return parser
 
 
@@ -205,11 +103,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (DatasetError, DiskFull, UnsafePath, UnsafeSettings, FileNotFoundError, WorkFolderLost) as exc:
-        print(f"browsertrain: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"browsertrain: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """What a user can fix (a bad dataset, a bad path or name, a full disk): exit status 2 and the message."""
+    from .config import UnsafeSettings
+    from .datasets.importer import DatasetError
+    from .storage import DiskFull, UnsafePath, WorkFolderLost
+
+    return DatasetError, DiskFull, UnsafePath, UnsafeSettings, FileNotFoundError, WorkFolderLost
 
 
 if __name__ == "__main__":

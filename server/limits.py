@@ -33,6 +33,8 @@ MAX_IMAGE_FRAMES = 500
 MAX_IMAGE_BYTES_PER_PIXEL = 16
 MAX_IMAGE_METADATA_BYTES = 4 * MIB    # EXIF, ICC profiles, XMP, an MPO's preview pictures
 MAX_DATASET_ITEMS = 100_000
+# A classifier needs at least two classes to tell apart: a one-class set would import and then fail to train.
+MIN_CLASSES = 2
 MAX_LABELS_CSV_BYTES = 64 * MIB    # a labels.csv: 100,000 lines of a path and a label, with room to spare
 
 # Bulk reads: items per pack response.

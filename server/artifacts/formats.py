@@ -23,13 +23,10 @@ from sqlalchemy.engine import Engine
 from ..runs.service import RunError, get_run
 from ..runs.snapshots import MODEL_FILE, checked_weight_bytes, latest_seq, snapshot_dir
 from ..storage import Storage, read_json
+from .format_names import FORMATS, REFERENCE, TF_FORMATS, TFJS_FORMATS  # noqa: F401  (re-exported)
 
 EXPORTS = "exports"
 LAYOUT = "v2"
-REFERENCE = "tfjs"
-TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
-TF_FORMATS = ("keras", "savedmodel", "tflite", "tflite-dynamic")
-FORMATS = TFJS_FORMATS + TF_FORMATS
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The versions CI tested, for every package the extra brings (constraints/lock.sh regenerates them).
 EXPORT_CONSTRAINTS = "constraints/export.txt"

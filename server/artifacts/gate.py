@@ -23,13 +23,12 @@ from PIL import Image, ImageOps
 from ..datasets.importer import load_manifest
 from ..limits import MAX_GATE_PIXEL_BYTES
 from ..storage import Storage, inside
+from .format_names import DEFAULT_MAX_ACCURACY_DROP  # noqa: F401  (re-exported)
 
 EVALUATE_SCRIPT = Path(__file__).with_name("evaluate.mjs")
 NODE_TIMEOUT_SECONDS = 900
 # What a run's config means when a key is missing: DEFAULT_RUN_CONFIG in static/js/train/session.js.
 RUN_DEFAULTS = {"task": "classification", "normalization": "unit", "valFraction": 0.2, "seed": 1}
-# An export that loses more than this many points of validation accuracy is flagged and needs a confirm.
-DEFAULT_MAX_ACCURACY_DROP = 1.0
 CHANNELS = 3
 
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES
+from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES
 from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
                        read_json)
 from . import zipsafe
@@ -131,6 +131,10 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
         )
     if len(found) > MAX_DATASET_ITEMS:
         raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
+    labels = sorted({label for label, _ in found})
+    if len(labels) < MIN_CLASSES:
+        raise DatasetError(f"only one class ({labels[0]!r}): a classifier needs at least {MIN_CLASSES} classes to tell "
+                           "apart; add a folder (or labels.csv label) for each other class")
     found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
     try:
         # Never mkdir(parents=True): if the work folder was removed under us, recreating it would import whatever

@@ -150,7 +150,14 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
 
 
 def read_epochs(storage: Storage, run_id: str) -> list[dict]:
+    """One record per epoch, in epoch order. A resumed run trains again from its last snapshot and posts those epochs
+    anew: the later record of an epoch replaces the earlier (the log itself stays append-only)."""
     path = storage.run_dir(run_id) / EPOCH_LOG
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    latest = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            latest[record["epoch"]] = record
+    return [latest[epoch] for epoch in sorted(latest)]

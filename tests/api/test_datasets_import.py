@@ -146,7 +146,7 @@ def test_cli_import_of_a_missing_path_fails_clearly(tmp_path, module_server):
 
 
 def test_cli_import_with_a_bad_name_fails_clearly(tmp_path, module_server):
-    source = write_tree(tmp_path / "ok", imagefolder({"x": 1}, seed=70))
+    source = write_tree(tmp_path / "ok", imagefolder({"x": 1, "y": 1}, seed=70))
     before = disk_state(module_server.data_dir)
     for bad in ("../escape", "with space", "a/b", ".hidden"):
         done = cli("datasets", "import", str(source), "--name", bad, data_dir=module_server.data_dir)
@@ -175,8 +175,8 @@ def test_cli_delete_of_an_unknown_name_fails_clearly(module_server):
 
 
 def test_cli_import_refuses_an_existing_name_unless_replace(tmp_path, module_server, mclient):
-    first = write_tree(tmp_path / "v1", imagefolder({"x": 1}, seed=80))
-    second = write_tree(tmp_path / "v2", imagefolder({"x": 1, "y": 1}, seed=90))
+    first = write_tree(tmp_path / "v1", imagefolder({"x": 1, "y": 1}, seed=80))
+    second = write_tree(tmp_path / "v2", imagefolder({"x": 2, "y": 1}, seed=90))
     assert cli("datasets", "import", str(first), "--name", "versioned", data_dir=module_server.data_dir).returncode == 0
     old_hash = mclient.get("/api/datasets/versioned").json()["hash"]
     before = disk_state(module_server.data_dir)
@@ -187,21 +187,21 @@ def test_cli_import_refuses_an_existing_name_unless_replace(tmp_path, module_ser
                    data_dir=module_server.data_dir)
     assert replaced.returncode == 0, replaced.stderr
     manifest = mclient.get("/api/datasets/versioned").json()
-    assert manifest["num_items"] == 2 and manifest["hash"] != old_hash
+    assert manifest["num_items"] == 3 and manifest["hash"] != old_hash
     assert list((module_server.data_dir / ".staging").iterdir()) == []
 
 
 def test_upload_under_an_existing_name_is_refused(module_server, mclient):
-    assert upload(mclient, "taken", zip_bytes(imagefolder({"x": 1}, seed=95))).status_code == 201
+    assert upload(mclient, "taken", zip_bytes(imagefolder({"x": 1, "y": 1}, seed=95))).status_code == 201
     before = disk_state(module_server.data_dir)
-    response = upload(mclient, "taken", zip_bytes(imagefolder({"y": 2}, seed=96)))
+    response = upload(mclient, "taken", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=96)))
     assert response.status_code == 409
     assert "already exists" in response.json()["detail"]
     assert_unchanged(module_server.data_dir, before)
 
 
 def test_upload_with_replace_true_replaces_an_existing_dataset(module_server, mclient):
-    assert upload(mclient, "replaced-by-upload", zip_bytes(imagefolder({"x": 1}, seed=97))).status_code == 201
+    assert upload(mclient, "replaced-by-upload", zip_bytes(imagefolder({"x": 1, "w": 1}, seed=97))).status_code == 201
     response = mclient.post("/api/datasets", data={"name": "replaced-by-upload", "replace": "true"},
                             files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=98)), "application/zip")})
     assert response.status_code == 201, response.text
@@ -211,10 +211,10 @@ def test_upload_with_replace_true_replaces_an_existing_dataset(module_server, mc
 
 
 def test_upload_with_a_replace_value_other_than_true_or_false_is_refused(module_server, mclient):
-    assert upload(mclient, "not-replaced", zip_bytes(imagefolder({"x": 1}, seed=99))).status_code == 201
+    assert upload(mclient, "not-replaced", zip_bytes(imagefolder({"x": 1, "y": 1}, seed=99))).status_code == 201
     before = disk_state(module_server.data_dir)
     response = mclient.post("/api/datasets", data={"name": "not-replaced", "replace": "yes please"},
-                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2}, seed=100)), "application/zip")})
+                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=100)), "application/zip")})
     assert response.status_code == 400 and "replace" in response.json()["detail"]
     assert_unchanged(module_server.data_dir, before)
 
@@ -256,7 +256,7 @@ def test_upload_of_something_that_is_not_a_zip_is_refused(module_server, mclient
 
 
 def test_api_delete_removes_the_dataset(module_server, mclient):
-    assert upload(mclient, "short-lived", zip_bytes(imagefolder({"x": 2}, seed=97))).status_code == 201
+    assert upload(mclient, "short-lived", zip_bytes(imagefolder({"x": 2, "y": 1}, seed=97))).status_code == 201
     response = mclient.delete("/api/datasets/short-lived")
     assert response.status_code == 204
     assert mclient.get("/api/datasets/short-lived").status_code == 404

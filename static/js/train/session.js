@@ -16,6 +16,7 @@ import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
 import { FeatureCache } from './feature_cache.js';
+import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
 
 const MAX_RECOVERIES = 2;
@@ -209,7 +210,7 @@ export class TrainingSession {
       reason: result.reason === 'stopped' && this.endedBy ? this.endedBy : result.reason,
       epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
-      val_accuracy: final.val_accuracy ?? null, images_per_second: final.images_per_second ?? null,
+      val_accuracy: final.val_accuracy ?? null, ...runSpeed(result.epochs),
       backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length, split_seed: splitSeedOf(config),
       defaults: config.defaults ?? {},
       ...(this.leak ? { leak: this.leak } : {}),

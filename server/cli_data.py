@@ -1,0 +1,89 @@
+"""`browsertrain datasets import|list|delete` and `browsertrain runs list`: the data folder from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from . import db
+from .config import from_env
+from .datasets.importer import DatasetExists, delete_dataset, import_dataset, list_datasets
+from .runs.service import list_runs
+from .storage import Storage, UnsafePath, check_name
+
+
+def _settings(args):
+    return from_env(data_dir=args.data_dir)
+
+
+def cmd_datasets_import(args) -> int:
+    storage = Storage(_settings(args).data_dir)
+    source = Path(args.path)
+    name = args.name or _name_from_path(source)
+    try:
+        manifest = import_dataset(storage, source, name, replace=args.replace)
+    except DatasetExists as exc:
+        raise DatasetExists(f"{exc}: add --replace to replace it, or choose another --name") from None
+    print(f"imported {manifest['name']}: {manifest['num_items']} images, {len(manifest['classes'])} classes "
+          f"({', '.join(manifest['classes'])}), hash {manifest['hash']}")
+    return 0
+
+
+def _name_from_path(source: Path) -> str:
+    """A dataset named after its folder or zip ('digits.zip' → 'digits'), held to the server's name rule."""
+    name = (source.resolve().name if source.is_dir() else source.stem)
+    try:
+        return check_name(name, "dataset name")
+    except UnsafePath as exc:
+        raise UnsafePath(f"{exc}; name it with --name NAME") from None
+
+
+def cmd_datasets_list(args) -> int:
+    datasets = list_datasets(Storage(_settings(args).data_dir))
+    if args.json:
+        print(json.dumps(datasets))
+        return 0
+    for d in datasets:
+        print(f"{d['name']:<24} {d['num_items']:>7} images {len(d['classes']):>4} classes  {d['hash']}")
+    if not datasets:
+        print("no datasets yet: browsertrain datasets import PATH (named after the folder or zip; --name to choose)")
+    return 0
+
+
+def cmd_datasets_delete(args) -> int:
+    delete_dataset(Storage(_settings(args).data_dir), args.name)
+    print(f"deleted {args.name}")
+    return 0
+
+
+def cmd_runs_list(args) -> int:
+    settings = _settings(args)
+    storage = Storage(settings.data_dir)
+    runs = list_runs(db.connect(settings.database_url), args.dataset)
+    if args.json:
+        print(json.dumps(runs))
+        return 0
+    if runs:
+        print(f"{'run':<{len(runs[0]['id'])}}  {'dataset':<20} {'kind':<7} {'status':<9} {'epochs':>6}  "
+              f"{'loss':>10} {'val acc':>7}  created")
+    for r in runs:
+        summary = r["summary"] or {}
+        val = summary.get("val_accuracy")
+        print(f"{r['id']}  {r['dataset']:<20} {r['kind']:<7} {r['status']:<9} {r['epochs_done']:>6}  "
+              f"{_significant(summary.get('final_loss')):>10} {'-' if val is None else f'{val:.1%}':>7}  "
+              f"{r['created_at']}")
+    if runs:
+        return 0
+    if args.dataset and args.dataset not in {d["name"] for d in list_datasets(storage)}:
+        print(f"browsertrain: error: there is no dataset named {args.dataset!r} (and no runs of one); "
+              "see `browsertrain datasets list`", file=sys.stderr)
+        return 2
+    print(f"no runs of {args.dataset} yet: browsertrain train --dataset {args.dataset}" if args.dataset
+          else "no runs yet: browsertrain train --dataset NAME")
+    return 0
+
+
+def _significant(value, digits: int = 4) -> str:
+    """A loss to `digits` significant digits (0.6931, 1.386e-05), or '-' when there is none."""
+    return "-" if value is None else f"{value:.{digits}g}"
