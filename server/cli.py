@@ -1,4 +1,4 @@
-"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export."""
+"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export, db upgrade."""
 
 from __future__ import annotations
 
@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "export", help="export a run's snapshot: tfjs, quantized tfjs, Keras H5, SavedModel, TFLite"))
     add_export_arguments(export)
     export.set_defaults(func=_lazy("cli_export", "cmd_export"))
+
+    database = commands.add_parser("db", help="the metadata database").add_subparsers(dest="action", required=True)
+    upgrade = with_data_dir(database.add_parser(
+        "upgrade", help="bring the database's schema to this version (a server start does it too)"))
+    upgrade.set_defaults(func=_lazy("cli_db", "cmd_db_upgrade"))
     return parser
 
 

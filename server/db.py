@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, case, create_engine, event, \
     inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from .storage import DiskFull
 
 metadata = MetaData()
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# The schema's versions (Alembic), inside the package so an installed copy finds them. The tables below describe the
+# newest version; a change to them needs a new version there.
+MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
+FIRST_REVISION = "0001"   # runs without parent_run_id, and sessions
+# PostgreSQL: one advisory lock (any fixed number) serialises servers that start on one database at once.
+POSTGRES_MIGRATION_LOCK = 7_020_011
 
 runs = Table(
     "runs", metadata,
@@ -32,10 +39,6 @@ runs = Table(
     Column("parent_run_id", String(12), nullable=True, index=True),  # "train more": the run this one continues
 )
 
-# Columns added to `runs` after its first release. create_all never alters an existing table, so a database made by
-# an older version gets them here, once, at connect (additive and nullable: old rows read as before).
-ADDED_RUN_COLUMNS = ("parent_run_id",)
-
 # Login sessions (server/sessions.py). Neither the session id nor the token is stored: the row is found by the id's
 # SHA-256 and holds an HMAC of the id keyed with the token that opened it, so it is valid only under that token.
 sessions = Table(
@@ -52,7 +55,13 @@ def now() -> str:
 
 
 def connect(url: str) -> Engine:
-    """Create the engine and the tables (first start creates the database)."""
+    """The engine, with the schema brought to the newest version (the first start creates the database)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         # Several server processes may share one database: a writer waits up to this long for another's lock
         # instead of failing at once with "database is locked".
@@ -64,33 +73,52 @@ def connect(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")   # readers never block the writer
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    try:
-        metadata.create_all(engine)
-    except OperationalError as exc:
-        if "already exists" not in str(exc.orig):
-            raise
-        metadata.create_all(engine)  # another process created the tables between our check and our CREATE
-    _add_missing_columns(engine)
-    return engine
+        return engine
+    return create_engine(url, pool_pre_ping=True)
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Brings a `runs` table made by an older version up to date (see ADDED_RUN_COLUMNS)."""
-    present = {column["name"] for column in inspect(engine).get_columns("runs")}
-    for name in ADDED_RUN_COLUMNS:
-        if name in present:
-            continue
-        column = runs.c[name]
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(f"ALTER TABLE runs ADD COLUMN {name} {column.type.compile(engine.dialect)}"))
-                if column.index:  # named as create_all names it, so old and new databases match
-                    conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_runs_{name} ON runs ({name})"))
-        except OperationalError as exc:
-            if "duplicate column" not in str(exc.orig):  # another process added it first
-                raise
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Runs the schema versions this database lacks; returns its revision before and after.
+
+    All of it happens in one transaction that first takes a write lock (SQLite's BEGIN IMMEDIATE, a PostgreSQL
+    advisory lock): servers starting together on one database take turns, and each after the first finds it done.
+    A database made before versions were kept (tables, no alembic_version) is first marked with the version its
+    tables match."""
+    from alembic import command                       # imported here: the CLI's quick paths never load Alembic
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    with engine.connect() as conn:
+        _lock_for_migration(conn)
+        config.attributes["connection"] = conn
+        before = MigrationContext.configure(conn).get_current_revision()
+        if before is None and (found := _unversioned_revision(conn)):
+            command.stamp(config, found)
+            before = MigrationContext.configure(conn).get_current_revision()
+        command.upgrade(config, "head")
+        after = MigrationContext.configure(conn).get_current_revision()
+        conn.commit()
+    return before, after
+
+
+def _lock_for_migration(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits up to SQLITE_BUSY_TIMEOUT_SECONDS for another writer
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_MIGRATION_LOCK})
+
+
+def _unversioned_revision(conn: Connection) -> str | None:
+    """The version an older release's database matches (None for an empty one). Those releases made the sessions
+    table with create_all, so one that lacks it gets it here, as the first version has it (unchanged since)."""
+    inspector = inspect(conn)
+    if not inspector.has_table("runs"):
+        return None
+    sessions.create(conn, checkfirst=True)
+    columns = {column["name"] for column in inspector.get_columns("runs")}
+    return "head" if "parent_run_id" in columns else FIRST_REVISION
 
 
 def at_least(column, value: int):
