@@ -8,12 +8,13 @@ import sys
 
 from . import __version__
 from .cli_export import add_export_arguments
-from .config import from_env, is_loopback
 from .headless import add_train_arguments
 from .predict import add_predict_arguments
 
 
 def _settings(args):
+    from .config import from_env  # pydantic-settings loads only for a command that runs
+
     return from_env(data_dir=getattr(args, "data_dir", None), host=getattr(args, "host", None),
                     port=getattr(args, "port", None), extra_hosts=getattr(args, "allow_host", None))
 
@@ -22,6 +23,7 @@ def cmd_serve(args) -> int:
     import uvicorn
 
     from .app import create_app
+    from .config import is_loopback
     from .security import install_log_redaction
 
     settings = _settings(args)

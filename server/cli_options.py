@@ -7,7 +7,7 @@ import json
 import re
 from functools import cache
 
-from .config import PROJECT_ROOT
+from . import PROJECT_ROOT
 
 OPTIONS_FILE = PROJECT_ROOT / "static" / "train_options.json"
 AUTO = "auto"
