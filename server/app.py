@@ -14,6 +14,7 @@ from . import __version__, db
 from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
+from .errors import StatusError
 from .headers import SecurityHeadersMiddleware
 from .routes import datasets, exports, pages, runs
 from .routes.errors import error_answer
@@ -68,6 +69,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Unknown URLs and missing runs or datasets: a page with a way back for browsers, JSON for API clients.
     app.add_exception_handler(HTTPException, error_answer)
+
+    @app.exception_handler(StatusError)
+    async def _status_error(request: Request, exc: StatusError):
+        """The one place the domain's errors become answers: each carries its status (server/errors.py)."""
+        return await error_answer(request, HTTPException(exc.status, exc.detail))
 
     app.include_router(datasets.router)
     app.include_router(runs.router)

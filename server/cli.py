@@ -123,9 +123,10 @@ def _user_errors() -> tuple[type[Exception], ...]:
     """What a user can fix (a bad dataset, a bad path or name, a full disk): exit status 2 and the message."""
     from .config import UnsafeSettings
     from .datasets.importer import DatasetError
+    from .errors import NotFound
     from .storage import DiskFull, UnsafePath, WorkFolderLost
 
-    return DatasetError, DiskFull, UnsafePath, UnsafeSettings, FileNotFoundError, WorkFolderLost
+    return DatasetError, DiskFull, UnsafePath, UnsafeSettings, NotFound, FileNotFoundError, WorkFolderLost
 
 
 if __name__ == "__main__":

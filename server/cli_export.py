@@ -70,6 +70,7 @@ def _here(args):
     from . import db
     from .artifacts import exports
     from .config import from_env
+    from .errors import NotFound
     from .runs.service import RunError, RunNotFound
     from .storage import Storage, check_run_id
 
@@ -84,7 +85,7 @@ def _here(args):
         return EXIT_NEEDS_CONFIRM
     except RunNotFound as exc:
         return _fail(f"no run {exc}")
-    except FileNotFoundError:
+    except NotFound:
         return _fail(f"run {args.run_id} has no snapshot {args.seq}")
     except (RunError, exports.ConversionFailed) as exc:
         return _fail(str(exc))

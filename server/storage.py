@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import StatusError
 from .limits import MAX_NAME_LENGTH
 
 # A name is one plain path segment: it starts with a letter or digit, so never "." / ".." / "-x",
@@ -28,16 +29,22 @@ _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _RUN_ID_RE = re.compile(r"[0-9a-f]{12}")
 
 
-class WorkFolderLost(RuntimeError):
-    """A work folder vanished under a running import or snapshot write: something outside this process removed it."""
+class WorkFolderLost(StatusError, RuntimeError):
+    """A work folder vanished under a running import or snapshot write: something outside this process removed it.
+    Not the user's fault, but said plainly rather than as a bare 500."""
+
+    status = 500
 
 
-class UnsafePath(ValueError):
-    """A name or path that would leave the data folder, or is not a plain name."""
+class UnsafePath(StatusError, ValueError):
+    """A name or path that would leave the data folder, or is not a plain name (400)."""
 
 
-class DiskFull(RuntimeError):
-    """The disk filled up during a write; what was being written was rolled back (HTTP 507, CLI exit 2)."""
+class DiskFull(StatusError, RuntimeError):
+    """The disk filled up during a write; what was being written was rolled back (CLI exit 2). 507 Insufficient
+    Storage: a 5xx, so the page keeps what it sent and retries later."""
+
+    status = 507
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from ..errors import StatusError
 from ..runs.service import RunError, get_run
 from ..runs.snapshots import MODEL_FILE, checked_weight_bytes, latest_seq, snapshot_dir
 from ..storage import Storage, read_json
@@ -69,20 +70,28 @@ class ExportError(RunError):
 
 
 class ExtraMissing(ExportError):
+    """The format needs the optional `export` extra (501 Not Implemented: this install cannot, another can)."""
+
+    status = 501
+
     def __init__(self, fmt: str):
         super().__init__(f"{fmt}: {INSTALL_HINT}")
 
 
 class NeedsConfirm(ExportError):
-    """The gate flagged this export (or could not evaluate a quantized one): it is served only when confirmed."""
+    """The gate flagged this export (or could not evaluate a quantized one): it is served only when confirmed (409)."""
+
+    status = 409
 
     def __init__(self, message: str, entry: dict | None):
         super().__init__(message)
         self.entry = entry
 
 
-class ConversionFailed(RuntimeError):
-    """A conversion subprocess failed: our bug or a broken install, not the user's request."""
+class ConversionFailed(StatusError, RuntimeError):
+    """A conversion subprocess failed: our bug or a broken install, not the user's request (500, said plainly)."""
+
+    status = 500
 
 
 class ExtraBroken(ConversionFailed):

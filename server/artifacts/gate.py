@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..datasets.importer import load_manifest
+from ..errors import NotFound
 from ..limits import MAX_GATE_PIXEL_BYTES
 from ..storage import Storage, inside
 from .format_names import DEFAULT_MAX_ACCURACY_DROP  # noqa: F401  (re-exported)
@@ -112,7 +113,7 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
     config = {**RUN_DEFAULTS, **(run.get("config") or {})}
     try:
         manifest = load_manifest(storage, run["dataset"])
-    except FileNotFoundError:
+    except NotFound:
         raise GateUnavailable(f"dataset {run['dataset']!r} is gone, so there is no validation split") from None
     if manifest["hash"] != run["dataset_hash"]:
         raise GateUnavailable(f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..datasets.importer import load_manifest
+from ..errors import NotFound
 from ..storage import Storage
 from .gate import RUN_DEFAULTS
 from .tfjs_model import LayersModel
@@ -52,7 +53,7 @@ def class_names(storage: Storage, run: dict, outputs: int) -> tuple[list[str] | 
     or None and why they cannot be known: only the exact dataset version the run trained on names its outputs."""
     try:
         manifest = load_manifest(storage, run["dataset"])
-    except FileNotFoundError:
+    except NotFound:
         return None, f"dataset {run['dataset']!r} is gone, so its class names are unknown"
     if manifest["hash"] != run["dataset_hash"]:
         return None, (f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, the run trained "

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..errors import NotFound, StatusError
 from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES
 from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
                        read_json)
@@ -24,12 +25,14 @@ _COPY_CHUNK = 1024 * 1024
 _JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 
 
-class DatasetError(ValueError):
+class DatasetError(StatusError, ValueError):
     """A user's dataset problem: the message says what and where; nothing was written."""
 
 
 class DatasetExists(DatasetError):
-    pass
+    """A dataset of that name is there already (409)."""
+
+    status = 409
 
 
 def _visible(folder: Path) -> list[Path]:
@@ -217,7 +220,7 @@ def load_manifest(storage: Storage, name: str) -> dict:
     except FileNotFoundError:
         stat = None
     if stat is None or not stat_mode.S_ISREG(stat.st_mode):
-        raise FileNotFoundError(f"no dataset named {name!r}")
+        raise NotFound(f"no dataset named {name!r}")
     version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     key = str(path)
     with _manifest_cache_lock:
@@ -247,11 +250,11 @@ def list_datasets(storage: Storage) -> list[dict]:
 def delete_dataset(storage: Storage, name: str) -> None:
     folder = storage.dataset_dir(name)
     if not (folder / MANIFEST).is_file():
-        raise FileNotFoundError(f"no dataset named {name!r}")
+        raise NotFound(f"no dataset named {name!r}")
     # Rename first so a half-deleted dataset is never visible under its name.
     with storage.work_folder() as trash:
         try:
             with locked(storage.datasets_dir):
                 folder.rename(trash / "deleted")
         except FileNotFoundError:  # deleted by someone else meanwhile
-            raise FileNotFoundError(f"no dataset named {name!r}") from None
+            raise NotFound(f"no dataset named {name!r}") from None

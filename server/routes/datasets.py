@@ -12,7 +12,7 @@ from ..datasets.importer import delete_dataset, import_dataset, list_datasets, l
 from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
 from ..security import multipart_form
 from ..storage import full_disk, inside
-from .common import storage, user_errors
+from .deps import DatasetName, StorageDep
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 _COPY_CHUNK = 1024 * 1024
@@ -27,8 +27,8 @@ def _flag(value, field: str) -> bool:
 
 
 @router.get("")
-def get_datasets(request: Request) -> dict:
-    return {"datasets": list_datasets(storage(request))}
+def get_datasets(storage: StorageDep) -> dict:
+    return {"datasets": list_datasets(storage)}
 
 
 @router.post("", status_code=201, openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
@@ -37,9 +37,8 @@ def get_datasets(request: Request) -> dict:
                    "name": {"type": "string"},
                    "replace": {"type": "string", "enum": ["true", "false"],
                                "description": "'true' replaces a dataset of the same name (default: 409)"}}}}}}})
-async def upload_dataset(request: Request) -> dict:
+async def upload_dataset(request: Request, store: StorageDep) -> dict:
     """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
-    store = storage(request)
     async with multipart_form(request, max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
         upload, name = form.get("file"), form.get("name")
         if not isinstance(upload, UploadFile):
@@ -49,18 +48,16 @@ async def upload_dataset(request: Request) -> dict:
         replace = _flag(form.get("replace"), "replace")
         with store.work_folder() as work:
             staged = work / "upload.zip"  # the client's filename is never used as a path
-            with user_errors():
-                with full_disk("nothing was imported"), open(staged, "wb") as out:
-                    while chunk := await upload.read(_COPY_CHUNK):
-                        out.write(chunk)
-                manifest = await run_in_threadpool(import_dataset, store, staged, name, replace=replace)
+            with full_disk("nothing was imported"), open(staged, "wb") as out:
+                while chunk := await upload.read(_COPY_CHUNK):
+                    out.write(chunk)
+            manifest = await run_in_threadpool(import_dataset, store, staged, name, replace=replace)
     return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
 
 
 @router.get("/{name}")
-def get_manifest(request: Request, name: str) -> dict:
-    with user_errors():
-        return load_manifest(storage(request), name)
+def get_manifest(storage: StorageDep, name: DatasetName) -> dict:
+    return load_manifest(storage, name)
 
 
 def _item(manifest: dict, item_id: int) -> dict:
@@ -70,13 +67,11 @@ def _item(manifest: dict, item_id: int) -> dict:
 
 
 @router.api_route("/{name}/items/{item_id}", methods=["GET", "HEAD"])
-def get_item(request: Request, name: str, item_id: int):
+def get_item(request: Request, storage: StorageDep, name: DatasetName, item_id: int):
     """One image's bytes with its real content type; revalidate with If-None-Match for a 304."""
-    with user_errors():
-        manifest = load_manifest(storage(request), name)
-        folder = storage(request).dataset_dir(name)
-        item = _item(manifest, item_id)
-        path = inside(folder, item["file"])  # a symlinked item file is refused, not followed out
+    manifest = load_manifest(storage, name)
+    item = _item(manifest, item_id)
+    path = inside(storage.dataset_dir(name), item["file"])  # a symlinked item file is refused, not followed out
     etag = f'"{item["sha256"][:32]}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -86,15 +81,14 @@ def get_item(request: Request, name: str, item_id: int):
 
 @router.get("/{name}/bulk", responses={200: {"content": {pack.MEDIA_TYPE: {}},
                                              "description": "a pack; see server/datasets/pack.py for the layout"}})
-def get_bulk(request: Request, name: str, start: int = Query(0, ge=0),
+def get_bulk(storage: StorageDep, name: DatasetName, start: int = Query(0, ge=0),
              count: int = Query(MAX_BULK_ITEMS, ge=1, le=MAX_BULK_ITEMS)):
     """Many items in one streamed response: magic, header length, JSON header with offsets, then the bytes."""
-    with user_errors():
-        manifest = load_manifest(storage(request), name)
-        folder = storage(request).dataset_dir(name)
-        items = manifest["items"][start:start + count]
-        for item in items:  # checked before the first byte goes out
-            inside(folder, item["file"])
+    manifest = load_manifest(storage, name)
+    folder = storage.dataset_dir(name)
+    items = manifest["items"][start:start + count]
+    for item in items:  # checked before the first byte goes out
+        inside(folder, item["file"])
     header = pack.pack_header(manifest, items)  # built once: it sizes the response and starts it
     size = len(header) + sum(item["bytes"] for item in items)
     headers = {"Content-Length": str(size), "X-Dataset-Hash": manifest["hash"],
@@ -103,7 +97,6 @@ def get_bulk(request: Request, name: str, start: int = Query(0, ge=0),
 
 
 @router.delete("/{name}", status_code=204)
-def remove_dataset(request: Request, name: str) -> Response:
-    with user_errors():
-        delete_dataset(storage(request), name)
+def remove_dataset(storage: StorageDep, name: DatasetName) -> Response:
+    delete_dataset(storage, name)
     return Response(status_code=204)

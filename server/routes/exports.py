@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import exports, gate
-from .common import engine, storage, user_errors
+from .deps import EngineDep, RunId, StorageDep
 
 router = APIRouter(prefix="/api/runs", tags=["exports"])
 
@@ -19,22 +19,6 @@ MaxDrop = Query(gate.DEFAULT_MAX_ACCURACY_DROP, ge=0, le=100,
                 description="points of validation accuracy an export may lose before it needs confirm=true")
 
 
-def _open(request: Request, run_id: str, seq: int | None) -> exports.SnapshotExports:
-    storage(request).run_dir(run_id)
-    return exports.open_snapshot(storage(request), engine(request), run_id, seq)
-
-
-def _export_errors(call, *args, **kwargs):
-    """Run a build in this worker thread, mapping what users can fix to 4xx/501 and a failed conversion to 500."""
-    with user_errors():
-        try:
-            return call(*args, **kwargs)
-        except exports.ExtraMissing as exc:
-            raise HTTPException(501, str(exc)) from None
-        except exports.NeedsConfirm as exc:
-            raise HTTPException(409, str(exc)) from None
-        except exports.ConversionFailed as exc:
-            raise HTTPException(500, str(exc)) from None
 
 
 @router.get("/{run_id}/export", response_class=FileResponse, responses={
@@ -42,7 +26,7 @@ def _export_errors(call, *args, **kwargs):
                  "bare .h5 or .tflite file, which holds its labels inside)"},
     409: {"description": "the quality gate flagged this export; repeat with confirm=true to download it"},
     501: {"description": "the format needs the optional `export` extra; the message says how to install it"}})
-async def download_export(request: Request, run_id: str, format: FormatName = Query(...),  # noqa: A002
+async def download_export(storage: StorageDep, engine: EngineDep, run_id: RunId, format: FormatName = Query(...),  # noqa: A002
                           seq: int | None = Query(None, ge=1, description="the snapshot (default: the latest)"),
                           confirm: bool = False, max_accuracy_drop: float = MaxDrop,
                           raw: bool = Query(False, description="keras, tflite, tflite-dynamic: the bare model file "
@@ -50,29 +34,29 @@ async def download_export(request: Request, run_id: str, format: FormatName = Qu
                           ) -> FileResponse:
     """One snapshot in one format, built on first request and cached; quantized exports pass the quality gate."""
     def run():
-        sx = _open(request, run_id, seq)
+        sx = exports.open_snapshot(storage, engine, run_id, seq)
         return exports.export(sx, format, max_drop=max_accuracy_drop, confirm=confirm, raw=raw)
 
-    path, filename, verdict = await run_in_threadpool(_export_errors, run)
+    path, filename, verdict = await run_in_threadpool(run)
     return FileResponse(path, media_type=_MEDIA_TYPES[path.suffix], filename=filename,
                         headers={"X-Browsertrain-Gate": verdict["status"], "Cache-Control": "private, no-cache"})
 
 
 @router.get("/{run_id}/exports")
-def export_summary(request: Request, run_id: str, seq: int | None = Query(None, ge=1),
+def export_summary(storage: StorageDep, engine: EngineDep, run_id: RunId, seq: int | None = Query(None, ge=1),
                    max_accuracy_drop: float = MaxDrop) -> dict:
     """What is built for the snapshot: sizes per format, the gate's numbers and verdicts; builds nothing."""
-    return _export_errors(lambda: exports.summary(_open(request, run_id, seq), max_accuracy_drop))
+    return exports.summary(exports.open_snapshot(storage, engine, run_id, seq), max_accuracy_drop)
 
 
 @router.post("/{run_id}/exports")
-async def build_exports(request: Request, run_id: str, group: Literal["tfjs", "tf"] = "tfjs",
+async def build_exports(storage: StorageDep, engine: EngineDep, run_id: RunId, group: Literal["tfjs", "tf"] = "tfjs",
                         seq: int | None = Query(None, ge=1), max_accuracy_drop: float = MaxDrop) -> dict:
     """Build a group of formats and its gate numbers: 'tfjs' (float32 + quantized, milliseconds plus the gate) or
     'tf' (Keras, SavedModel, TFLite through TensorFlow in a subprocess: seconds; needs the `export` extra)."""
     def run():
-        sx = _open(request, run_id, seq)
+        sx = exports.open_snapshot(storage, engine, run_id, seq)
         reason = exports.build(sx, group)
         return {**exports.summary(sx, max_accuracy_drop), "gate_unavailable": reason}
 
-    return await run_in_threadpool(_export_errors, run)
+    return await run_in_threadpool(run)

@@ -3,13 +3,16 @@ out."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from ..datasets.importer import load_manifest
+from ..errors import NotFound
 from ..runs.service import RunNotFound, get_run
 from ..storage import UnsafePath, check_name, check_run_id
-from .common import engine, storage, user_errors
+from .deps import EngineDep, StorageDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,18 +21,21 @@ def _page(request: Request, template: str, **context) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, template, context)
 
 
-def _existing_run(request: Request, run_id: str) -> None:
+def _existing_run(engine: EngineDep, run_id: str) -> str:
     """A missing run is a 404 page, not a page with live Resume and Export buttons.
 
     An unsafe segment is refused (400) as on every route; a plain word such as 'nope' is simply no run (404).
     """
-    with user_errors():
-        check_name(run_id, "run id")
+    check_name(run_id, "run id")
     try:
         check_run_id(run_id)
-        get_run(engine(request), run_id)
+        get_run(engine, run_id)
     except (UnsafePath, RunNotFound):
         raise HTTPException(404, f"There is no run '{run_id}' on this server.") from None
+    return run_id
+
+
+ExistingRun = Annotated[str, Depends(_existing_run)]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -43,12 +49,11 @@ def upload(request: Request):
 
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)
-def dataset(request: Request, name: str):
-    with user_errors():  # an unsafe name (.., NUL, backslash) is refused as on every route: 400
-        check_name(name, "dataset name")
+def dataset(request: Request, storage: StorageDep, name: str):
+    check_name(name, "dataset name")  # an unsafe name (.., NUL, backslash) is refused as on every route: 400
     try:
-        load_manifest(storage(request), name)
-    except FileNotFoundError:  # a missing dataset is a 404 page, not an empty grid
+        load_manifest(storage, name)
+    except NotFound:  # a missing dataset is a 404 page, not an empty grid
         raise HTTPException(404, f"There is no dataset named '{name}' on this server.") from None
     return _page(request, "dataset.html", page="dataset", dataset=name)
 
@@ -65,14 +70,12 @@ def compare(request: Request):
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run(request: Request, run_id: str):
-    _existing_run(request, run_id)
+def run(request: Request, run_id: ExistingRun):
     return _page(request, "run.html", page="run", run_id=run_id)
 
 
 @router.get("/runs/{run_id}/export", response_class=HTMLResponse)
-def export(request: Request, run_id: str):
-    _existing_run(request, run_id)
+def export(request: Request, run_id: ExistingRun):
     return _page(request, "export.html", page="export", run_id=run_id)
 
 

@@ -19,7 +19,8 @@ from ..datasets.importer import load_manifest
 from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
 from ..security import multipart_form
-from .common import engine, storage, user_errors
+from .deps import EngineDep, RunId, StorageDep
+
 
 def _finite(value):
     """JSON has no NaN or Infinity: such floats become null."""
@@ -84,50 +85,42 @@ class EpochRecord(BaseModel):
     epoch: int = Field(ge=0, le=MAX_EPOCH)
 
 
-def _full(request: Request, run: dict) -> dict:
+def _full(storage: StorageDep, engine: EngineDep, run: dict) -> dict:
     run_id = run["id"]
-    return {**run, "epochs": service.read_epochs(storage(request), run_id),
-            "snapshots": snapshots.list_snapshots(storage(request), run_id),
-            "child_run_ids": service.child_run_ids(engine(request), run_id)}
+    return {**run, "epochs": service.read_epochs(storage, run_id),
+            "snapshots": snapshots.list_snapshots(storage, run_id),
+            "child_run_ids": service.child_run_ids(engine, run_id)}
 
 
 @router.post("", status_code=201)
-def create_run(request: Request, body: RunCreate) -> dict:
-    with user_errors():
-        manifest = load_manifest(storage(request), body.dataset)
-        if body.dataset_hash and body.dataset_hash != manifest["hash"]:
-            raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
-        if body.parent_run_id is not None:
-            storage(request).run_dir(body.parent_run_id)  # validates the id's form
-        return service.create_run(engine(request), storage(request), dataset=body.dataset,
-                                  dataset_hash=manifest["hash"], kind=body.kind, config=body.config, info=body.info,
-                                  parent_run_id=body.parent_run_id)
+def create_run(storage: StorageDep, engine: EngineDep, body: RunCreate) -> dict:
+    manifest = load_manifest(storage, body.dataset)
+    if body.dataset_hash and body.dataset_hash != manifest["hash"]:
+        raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
+    if body.parent_run_id is not None:
+        storage.run_dir(body.parent_run_id)  # validates the id's form
+    return service.create_run(engine, storage, dataset=body.dataset, dataset_hash=manifest["hash"], kind=body.kind,
+                              config=body.config, info=body.info, parent_run_id=body.parent_run_id)
 
 
 @router.get("")
-def get_runs(request: Request, dataset: str | None = None) -> dict:
-    return {"runs": service.list_runs(engine(request), dataset)}
+def get_runs(engine: EngineDep, dataset: str | None = None) -> dict:
+    return {"runs": service.list_runs(engine, dataset)}
 
 
 @router.get("/{run_id}")
-def get_run(request: Request, run_id: str) -> dict:
-    with user_errors():
-        storage(request).run_dir(run_id)
-        return _full(request, service.get_run(engine(request), run_id))
+def get_run(storage: StorageDep, engine: EngineDep, run_id: RunId) -> dict:
+    return _full(storage, engine, service.get_run(engine, run_id))
 
 
 @router.patch("/{run_id}")
-def patch_run(request: Request, run_id: str, body: RunUpdate) -> dict:
-    with user_errors():
-        storage(request).run_dir(run_id)
-        return service.update_run(engine(request), run_id, status=body.status, summary=body.summary, info=body.info)
+def patch_run(engine: EngineDep, run_id: RunId, body: RunUpdate) -> dict:
+    return service.update_run(engine, run_id, status=body.status, summary=body.summary, info=body.info)
 
 
 @router.post("/{run_id}/epochs", status_code=201)
-def post_epoch(request: Request, run_id: str, body: EpochRecord) -> dict:
-    with user_errors():
-        storage(request).run_dir(run_id)
-        service.append_epoch(engine(request), storage(request), run_id, body.model_dump())
+def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: EpochRecord) -> dict:
+    service.append_epoch(engine, storage, run_id, body.model_dump())
     return {"ok": True}
 
 
@@ -135,10 +128,9 @@ def post_epoch(request: Request, run_id: str, body: EpochRecord) -> dict:
     "multipart/form-data": {"schema": {"type": "object", "properties": {
         "model.json": {"type": "string", "format": "binary"},
         "model.weights.bin": {"type": "string", "format": "binary"}}}}}}})
-async def post_snapshot(request: Request, run_id: str, epoch: int | None = Query(None, ge=0)) -> dict:
+async def post_snapshot(request: Request, storage: StorageDep, engine: EngineDep, run_id: RunId,
+                        epoch: int | None = Query(None, ge=0)) -> dict:
     """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
-    with user_errors():
-        storage(request).run_dir(run_id)
     async with multipart_form(request, max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
         parts = {}
         for key in (snapshots.MODEL_FILE, snapshots.WEIGHTS_FILE):
@@ -146,38 +138,32 @@ async def post_snapshot(request: Request, run_id: str, epoch: int | None = Query
             if not isinstance(part, UploadFile):
                 raise HTTPException(400, f"the form needs a '{key}' file part")
             parts[key] = await part.read()
-    with user_errors():
-        return await run_in_threadpool(snapshots.save_snapshot, engine(request), storage(request), run_id,
-                                       parts[snapshots.MODEL_FILE], parts[snapshots.WEIGHTS_FILE], epoch)
+    return await run_in_threadpool(snapshots.save_snapshot, engine, storage, run_id, parts[snapshots.MODEL_FILE],
+                                   parts[snapshots.WEIGHTS_FILE], epoch)
 
 
 @router.get("/{run_id}/snapshots")
-def get_snapshots(request: Request, run_id: str) -> dict:
-    with user_errors():
-        storage(request).run_dir(run_id)
-        service.get_run(engine(request), run_id)
-        return {"snapshots": snapshots.list_snapshots(storage(request), run_id)}
+def get_snapshots(storage: StorageDep, engine: EngineDep, run_id: RunId) -> dict:
+    service.get_run(engine, run_id)
+    return {"snapshots": snapshots.list_snapshots(storage, run_id)}
 
 
 @router.get("/{run_id}/model.json")
-def latest_model(request: Request, run_id: str) -> dict:
+def latest_model(storage: StorageDep, run_id: RunId) -> dict:
     """The latest snapshot, loadable as-is with tf.loadLayersModel(url); its weights path is pinned to it."""
-    with user_errors():
-        seq = snapshots.latest_seq(storage(request), run_id)
-        if seq is None:
-            raise HTTPException(404, "this run has no snapshot yet")
-        return snapshots.model_json_for(storage(request), run_id, seq, f"snapshots/{seq}/")
+    seq = snapshots.latest_seq(storage, run_id)
+    if seq is None:
+        raise HTTPException(404, "this run has no snapshot yet")
+    return snapshots.model_json_for(storage, run_id, seq, f"snapshots/{seq}/")
 
 
 @router.get("/{run_id}/snapshots/{seq}/model.json")
-def snapshot_model(request: Request, run_id: str, seq: int) -> dict:
-    with user_errors():
-        return snapshots.model_json_for(storage(request), run_id, seq, "")
+def snapshot_model(storage: StorageDep, run_id: RunId, seq: int) -> dict:
+    return snapshots.model_json_for(storage, run_id, seq, "")
 
 
 @router.get("/{run_id}/snapshots/{seq}/model.weights.bin")
-def snapshot_weights(request: Request, run_id: str, seq: int) -> FileResponse:
-    with user_errors():
-        folder = snapshots.snapshot_dir(storage(request), run_id, seq)
+def snapshot_weights(storage: StorageDep, run_id: RunId, seq: int) -> FileResponse:
+    folder = snapshots.snapshot_dir(storage, run_id, seq)
     return FileResponse(folder / snapshots.WEIGHTS_FILE, media_type="application/octet-stream",
                         headers={"Cache-Control": "private, max-age=31536000, immutable"})

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from .. import db
+from ..errors import NotFound, StatusError
 from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
 from ..storage import Storage, append_line, full_disk, new_run_id
 
@@ -16,16 +17,18 @@ RUN_KINDS = ("train", "sanity")
 RUN_STATUSES = ("created", "running", "finished", "stopped", "failed")
 
 
-class RunError(ValueError):
+class RunError(StatusError, ValueError):
     """A request about runs that cannot be honoured as sent."""
 
 
-class RunNotFound(LookupError):
-    pass
+class RunNotFound(NotFound):
+    """No run with this id (404)."""
 
 
 class RunFinished(RunError):
     """A finished run is a record: its epochs, snapshots and summary never change (a 409)."""
+
+    status = 409
 
     def __init__(self, run_id: str):
         super().__init__(f"run {run_id} is finished, and a finished run is never changed; to train it further, start "

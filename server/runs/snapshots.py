@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from .. import db, json_depth
+from ..errors import NotFound
 from ..limits import MAX_WEIGHT_ELEMENTS
 from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
                        read_json)
@@ -161,7 +162,7 @@ def list_snapshots(storage: Storage, run_id: str) -> list[dict]:
 def snapshot_dir(storage: Storage, run_id: str, seq: int) -> Path:
     folder = storage.run_dir(run_id) / SNAPSHOTS / f"s{int(seq):06d}"
     if not (folder / "meta.json").exists():
-        raise FileNotFoundError(f"snapshot {seq}")
+        raise NotFound(f"snapshot {seq}")
     return folder
 
 
