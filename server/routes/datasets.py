@@ -13,6 +13,7 @@ from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
 from ..security import multipart_form
 from ..storage import full_disk, inside
 from .deps import DatasetName, StorageDep
+from .models import DatasetList, DatasetSummary
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 _COPY_CHUNK = 1024 * 1024
@@ -26,12 +27,13 @@ def _flag(value, field: str) -> bool:
     raise HTTPException(400, f"the form field '{field}' must be 'true' or 'false'")
 
 
-@router.get("")
+@router.get("", response_model=DatasetList)
 def get_datasets(storage: StorageDep) -> dict:
     return {"datasets": list_datasets(storage)}
 
 
-@router.post("", status_code=201, openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+@router.post("", status_code=201, response_model=DatasetSummary, openapi_extra={"requestBody": {"content": {
+    "multipart/form-data": {"schema": {
     "type": "object", "required": ["file", "name"],
     "properties": {"file": {"type": "string", "format": "binary", "description": "a .zip"},
                    "name": {"type": "string"},

@@ -20,6 +20,7 @@ from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
 from ..security import multipart_form
 from .deps import EngineDep, RunId, StorageDep
+from .models import Recorded, Run, RunDetail, RunList, SnapshotList
 
 
 def _finite(value):
@@ -92,7 +93,7 @@ def _full(storage: StorageDep, engine: EngineDep, run: dict) -> dict:
             "child_run_ids": service.child_run_ids(engine, run_id)}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=Run)
 def create_run(storage: StorageDep, engine: EngineDep, body: RunCreate) -> dict:
     manifest = load_manifest(storage, body.dataset)
     if body.dataset_hash and body.dataset_hash != manifest["hash"]:
@@ -103,22 +104,22 @@ def create_run(storage: StorageDep, engine: EngineDep, body: RunCreate) -> dict:
                               config=body.config, info=body.info, parent_run_id=body.parent_run_id)
 
 
-@router.get("")
+@router.get("", response_model=RunList)
 def get_runs(engine: EngineDep, dataset: str | None = None) -> dict:
     return {"runs": service.list_runs(engine, dataset)}
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", response_model=RunDetail)
 def get_run(storage: StorageDep, engine: EngineDep, run_id: RunId) -> dict:
     return _full(storage, engine, service.get_run(engine, run_id))
 
 
-@router.patch("/{run_id}")
+@router.patch("/{run_id}", response_model=Run)
 def patch_run(engine: EngineDep, run_id: RunId, body: RunUpdate) -> dict:
     return service.update_run(engine, run_id, status=body.status, summary=body.summary, info=body.info)
 
 
-@router.post("/{run_id}/epochs", status_code=201)
+@router.post("/{run_id}/epochs", status_code=201, response_model=Recorded)
 def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: EpochRecord) -> dict:
     service.append_epoch(engine, storage, run_id, body.model_dump())
     return {"ok": True}
@@ -142,7 +143,7 @@ async def post_snapshot(request: Request, storage: StorageDep, engine: EngineDep
                                    parts[snapshots.WEIGHTS_FILE], epoch)
 
 
-@router.get("/{run_id}/snapshots")
+@router.get("/{run_id}/snapshots", response_model=SnapshotList)
 def get_snapshots(storage: StorageDep, engine: EngineDep, run_id: RunId) -> dict:
     service.get_run(engine, run_id)
     return {"snapshots": snapshots.list_snapshots(storage, run_id)}
