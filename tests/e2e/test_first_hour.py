@@ -108,14 +108,14 @@ def test_a_keyboard_user_can_choose_a_file_and_upload_it(shared_server, page, tm
     page.focus("#upload-name")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "drop-zone"
-    with page.expect_file_chooser(timeout=5000) as chooser:
+    with page.expect_file_chooser(timeout=30_000) as chooser:
         page.keyboard.press("Enter")
     chooser.value.set_files(str(archive))
     assert "keyboard-set.zip" in page.inner_text("#upload-chosen")
     assert page.input_value("#upload-name") == "keyboard-set"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "choose-file", "'choose a file' cannot be focused"
-    with page.expect_file_chooser(timeout=5000):
+    with page.expect_file_chooser(timeout=30_000):
         page.keyboard.press(" ")
     page.focus("#upload-submit")
     page.keyboard.press("Enter")
