@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, start_server
+from support import (ROOT, start_server, assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes,
+                     png_bytes, upload, write_tree, zip_bytes)
 
-from .support import (assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes, png_bytes, upload,
-                      write_tree, zip_bytes)
 
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:

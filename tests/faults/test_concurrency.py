@@ -6,7 +6,11 @@ import hashlib
 import json
 import threading
 
-from api.support import imagefolder, latest_model, model_json, new_run, post_snapshot, upload, weights_for, zip_bytes
+import pytest
+
+from support import imagefolder, latest_model, model_json, new_run, post_snapshot, upload, weights_for, zip_bytes
+
+pytestmark = pytest.mark.live_server  # concurrent clients against one real server process
 
 CLIENTS = 20
 EPOCHS_PER_CLIENT = 10

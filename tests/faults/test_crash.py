@@ -9,9 +9,8 @@ import socket
 import time
 from pathlib import Path
 
-from api.support import (imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes, post_snapshot,
-                         start_isolated, weights_for, zip_bytes)
-from conftest import LiveServer, start_server
+from support import (imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes, post_snapshot,
+                     start_isolated, weights_for, zip_bytes, LiveServer, start_server)
 
 SMALL = [{"name": "dense/kernel", "shape": [64, 10], "dtype": "float32"},
          {"name": "dense/bias", "shape": [10], "dtype": "float32"}]

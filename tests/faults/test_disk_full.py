@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                         post_snapshot, upload, weights_for, write_tree, zip_bytes)
-from conftest import ROOT, start_server
+from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run, post_snapshot,
+                     upload, weights_for, write_tree, zip_bytes, ROOT, start_server)
 
 TMPFS_SIZE = "4m"
 

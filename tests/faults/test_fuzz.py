@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
+from support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
+
+pytestmark = pytest.mark.live_server  # fuzzed requests against a real server process
 
 EXPLORE = os.environ.get("BROWSERTRAIN_FUZZ_EXAMPLES")
 fuzz = settings(max_examples=int(EXPLORE or 300), derandomize=not EXPLORE, deadline=None, database=None,

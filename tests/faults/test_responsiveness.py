@@ -10,9 +10,12 @@ import zipfile
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
-from api.support import multipart_body, parse_response, read_until_closed, zip_bytes
+from support import multipart_body, parse_response, read_until_closed, zip_bytes
+
+pytestmark = pytest.mark.live_server  # a real server process must keep answering while it works
 
 BOUND_SECONDS = 2.0  # generous: this checks that nothing blocks the event loop, it is not a benchmark
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.support import imagefolder, model_json, new_run, post_snapshot, upload, weights_for, write_tree, zip_bytes
-from conftest import ROOT, start_server
+from support import (imagefolder, model_json, new_run, post_snapshot, upload, weights_for, write_tree, zip_bytes, ROOT,
+                     start_server)
 from server.datasets.importer import build_dataset
 from server.storage import WorkFolderLost
 

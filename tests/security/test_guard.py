@@ -13,9 +13,11 @@ import time
 
 import pytest
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, log_text, model_json,
-                         multipart_body, raw_request, start_isolated, weights_for, zip_bytes)
-from conftest import ROOT, free_port
+from server.headless import free_port
+from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, log_text, model_json, multipart_body,
+                     raw_request, start_isolated, weights_for, zip_bytes, ROOT)
+
+pytestmark = pytest.mark.live_server  # raw request bytes (Host headers, targets), the access log
 
 SNAPSHOT = multipart_body([
     ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),

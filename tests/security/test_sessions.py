@@ -9,8 +9,7 @@ import sqlite3
 
 import pytest
 
-from api.support import assert_unchanged, disk_state, raw_request, start_isolated
-from conftest import start_server
+from support import assert_unchanged, disk_state, raw_request, start_isolated, start_server
 
 TOKEN = "session-" + secrets.token_urlsafe(24)
 
