@@ -97,6 +97,7 @@ def test_fuzz_run_routes(fuzzed, data):
     check(client.request(method, path, params=query))
 
 
+@pytest.mark.slow
 @fuzz
 @given(data=st.data())
 def test_fuzz_json_bodies(fuzzed, data):
@@ -119,6 +120,7 @@ def test_fuzz_json_bodies(fuzzed, data):
     check(client.get(f"/api/runs/{real_run}"))
 
 
+@pytest.mark.slow
 @fuzz
 @given(data=st.data())
 def test_fuzz_snapshot_forms(fuzzed, data):

@@ -27,6 +27,7 @@ def noise_png(seed: int, side: int = 1024) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_listing_answers_quickly_during_a_large_slow_upload(module_server):
     members = {f"{'ab'[i % 2]}/{i:03d}.png": noise_png(i) for i in range(20)}
     body, content_type = multipart_body([("name", None, None, b"large"),

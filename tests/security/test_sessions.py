@@ -35,6 +35,7 @@ def two_servers(tmp_path):
     first.stop()
 
 
+@pytest.mark.slow
 def test_the_login_cookie_holds_a_session_id_not_the_token(two_servers):
     server, _ = two_servers
     cookie = login(server)
@@ -53,6 +54,7 @@ def test_the_login_cookie_holds_a_session_id_not_the_token(two_servers):
     assert login(server) != cookie  # every login opens its own session
 
 
+@pytest.mark.slow
 def test_a_session_cookie_is_named_for_its_port_and_valid_on_every_process_with_the_token(two_servers, tmp_path):
     first, second = two_servers
     cookie = login(first)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from support import (RUN_ID_OUTSIDE, RUN_ID_SIBLING, DENSE_WEIGHTS, assert_not_leaked, assert_unchanged, disk_state,
+from support import (DENSE_WEIGHTS, RUN_ID_OUTSIDE, RUN_ID_SIBLING, assert_not_leaked, assert_unchanged, disk_state,
                      model_json, multipart_body, plant_outside, raw_request, start_isolated, weights_for)
 
 SNAPSHOT_BODY = multipart_body([

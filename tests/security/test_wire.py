@@ -12,8 +12,8 @@ import socket
 
 import pytest
 
-from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, model_json, multipart_body, new_run, parse_response,
-                     latest_model, png_bytes, post_snapshot, raw_request, read_until_closed, upload, weights_for,
+from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, multipart_body, new_run,
+                     parse_response, png_bytes, post_snapshot, raw_request, read_until_closed, upload, weights_for,
                      zip_bytes)
 
 from .test_headers import HTML
