@@ -12,7 +12,7 @@ import zipfile
 import httpx
 import pytest
 
-from conftest import ROOT, start_server
+from support import ROOT, start_server
 
 from .conftest import wait_for_phase
 

@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from conftest import start_server
+from support import start_server
 
 from .conftest import train_url, wait_for_phase
 

@@ -7,7 +7,7 @@ import sys
 
 import httpx
 
-from conftest import ROOT
+from support import ROOT
 
 from .conftest import train_url, wait_for_phase
 
