@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-js test-py chromium export-extra bench lock screenshots clean
+.PHONY: setup run test test-fast test-js test-py chromium export-extra bench lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -51,6 +51,11 @@ test-js: node_modules/.installed
 
 test-py: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest
+
+# The quick loop while working on the server: every Python test but the `browser` and `slow` tiers (no Chromium
+# needed; most API tests run the app in-process). The node tests (`make test-js`) and `make test` stay separate.
+test-fast: $(VENV)/.installed $(VENV)/.export-installed
+	$(PY) -m pytest -m "not browser and not slow"
 
 # Benchmarks, not tests: PyTorch (CPU) and matplotlib are installed for them alone; tables and plots go to bench/results/.
 # Installed under the export extra's pins too (bench.txt holds them), so that `make bench` cannot break exports.

@@ -76,7 +76,8 @@ def _overfit_images(text: str) -> int:
     return value
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port that is free now (the OS picks it); the tests start their servers on these too."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -90,7 +91,7 @@ def own_server(data_dir):
     from .app import create_app
     from .config import from_env
 
-    port = _free_port()
+    port = free_port()
     settings = from_env(data_dir=data_dir, host="127.0.0.1", port=port)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -21,7 +21,7 @@ EXPORT_READY_SECONDS = 300  # quantizing + gate (and the TensorFlow formats when
 
 
 def wait_until(page, expression: str, seconds: float) -> None:
-    page.wait_for_function(expression, timeout=seconds * 1000, polling=250)
+    page.wait_for_function(f"() => {expression}", timeout=seconds * 1000, polling=250)  # a function: the CSP forbids eval
 
 
 def capture(url: str, browser, out: Path, epochs: int) -> list[Path]:

@@ -68,7 +68,8 @@ def _item(manifest: dict, item_id: int) -> dict:
     return manifest["items"][item_id]
 
 
-@router.api_route("/{name}/items/{item_id}", methods=["GET", "HEAD"])
+@router.get("/{name}/items/{item_id}")
+@router.head("/{name}/items/{item_id}", include_in_schema=False)  # one operation in /docs, not two with one id
 def get_item(request: Request, storage: StorageDep, name: DatasetName, item_id: int):
     """One image's bytes with its real content type; revalidate with If-None-Match for a 304."""
     manifest = load_manifest(storage, name)

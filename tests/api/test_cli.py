@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT, imagefolder, png_bytes, upload, write_tree, zip_bytes
 from server.cli import main
 
-from .support import imagefolder, png_bytes, upload, write_tree, zip_bytes
 
 # The old way a bad argument was found: after a server and Chromium had started (about 3 s).
 ANSWER_SECONDS = 1.0

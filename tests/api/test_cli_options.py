@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from server.cli import build_parser
 from server.cli_options import definition, dest_of, flag_of, page_options
 from server.headless import page_url

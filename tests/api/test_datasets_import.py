@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, start_server
+import pytest
 
-from .support import (assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes, png_bytes, upload,
-                      write_tree, zip_bytes)
+from support import (ROOT, assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes, png_bytes,
+                     start_server, upload, write_tree, zip_bytes)
+
 
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
@@ -281,6 +282,7 @@ def test_fresh_server_lists_the_sample_dataset_shapes(shared_server):
         assert hashlib.sha256(body).hexdigest() == first["sha256"]
 
 
+@pytest.mark.slow
 def test_database_file_is_created_on_first_start(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -9,7 +9,7 @@ import pytest
 
 from server.datasets.pack import unpack
 
-from .support import imagefolder, jpeg_bytes, png_bytes, upload, zip_bytes
+from support import imagefolder, jpeg_bytes, png_bytes, upload, zip_bytes
 
 MEMBERS = {**imagefolder({"ant": 3, "bee": 4}, seed=200), "bee/photo.jpg": jpeg_bytes(5, size=(12, 10)),
            "ant/big.png": png_bytes(6, size=(64, 48))}

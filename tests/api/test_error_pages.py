@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .support import new_run
+from support import new_run
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what Chromium sends
 

@@ -3,7 +3,7 @@ it."""
 
 from __future__ import annotations
 
-from .support import new_run
+from support import new_run
 
 
 def schema_of(spec: dict, path: str, method: str, status: str = "200") -> dict:

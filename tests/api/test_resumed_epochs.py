@@ -3,7 +3,7 @@ with the later record."""
 
 from __future__ import annotations
 
-from .support import new_run
+from support import new_run
 
 
 def test_an_epoch_posted_again_after_a_resume_replaces_the_earlier_record(mclient):

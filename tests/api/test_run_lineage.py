@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from server import db
 
-from .support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
+from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
 
 
 def finished_run(client) -> tuple[str, bytes]:

@@ -12,7 +12,7 @@ import zipfile
 import httpx
 import pytest
 
-from conftest import ROOT, start_server
+from support import ROOT, start_server
 
 from .conftest import wait_for_phase
 
@@ -126,5 +126,5 @@ def test_cli_backbone_flag_is_recorded_and_an_unknown_one_fails_clearly(tmp_path
         [sys.executable, "-m", "server.cli", "train", "--dataset", "shapes", "--backbone", "resnet",
          "--backend", "cpu", "--json", "--data-dir", str(data)],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 1
-    assert "unknown backbone 'resnet'" in bad.stderr and "mobilenet_v2" in bad.stderr
+    assert bad.returncode == 2  # refused before any server or browser starts
+    assert "invalid choice: 'resnet'" in bad.stderr and "mobilenet_v2" in bad.stderr

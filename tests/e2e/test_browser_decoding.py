@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.support import mpo_bytes
+from support import mpo_bytes
 from export.test_gate_inputs import SAMPLES_16, png16
 from server.artifacts import gate
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from api.support import imagefolder, zip_bytes
+from support import imagefolder, zip_bytes
 from server.headers import CONTENT_SECURITY_POLICY
 
 from .conftest import train_url, wait_for_phase

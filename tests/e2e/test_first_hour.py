@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from conftest import start_server
+from support import start_server
 
 from .conftest import train_url, wait_for_phase
 
@@ -46,13 +46,18 @@ def trained(tmp_path_factory, browser):
     page = context.new_page()
     try:
         page.goto(train_url(server, epochs=3, backend="wasm", inputSize=32, snapshotEvery=1))
-        state = wait_for_phase(page)
-        assert state["phase"] == "done", state
+        running = wait_for_phase(page, ("train", "error"))
+        assert running["phase"] == "train", running
         # What an 'auto' run records: every backend's probe in one line, the line that widened the run page to 1,415 px.
+        # Written while the run is paused: once it is finished, a run never changes.
+        page.evaluate("() => browsertrainControls.pause()")
         reason = ("fastest in a training probe (webgpu failed: webgpu is not available on this device; "
                   "webgl 38 img/s; wasm 274 img/s; cpu 14 img/s)")
         with server.client() as client:
-            client.patch(f"/api/runs/{state['runId']}", json={"info": {"backend_reason": reason * 2}}).raise_for_status()
+            client.patch(f"/api/runs/{running['runId']}", json={"info": {"backend_reason": reason * 2}}).raise_for_status()
+        page.evaluate("() => browsertrainControls.resume()")
+        state = wait_for_phase(page)
+        assert state["phase"] == "done", state
         yield server, state["runId"]
     finally:
         context.close()
@@ -103,14 +108,14 @@ def test_a_keyboard_user_can_choose_a_file_and_upload_it(shared_server, page, tm
     page.focus("#upload-name")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "drop-zone"
-    with page.expect_file_chooser(timeout=5000) as chooser:
+    with page.expect_file_chooser(timeout=30_000) as chooser:
         page.keyboard.press("Enter")
     chooser.value.set_files(str(archive))
     assert "keyboard-set.zip" in page.inner_text("#upload-chosen")
     assert page.input_value("#upload-name") == "keyboard-set"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "choose-file", "'choose a file' cannot be focused"
-    with page.expect_file_chooser(timeout=5000):
+    with page.expect_file_chooser(timeout=30_000):
         page.keyboard.press(" ")
     page.focus("#upload-submit")
     page.keyboard.press("Enter")

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from bench.pretrained import DIGIT_SIDE, write_digits
-from conftest import ROOT, start_server
+from support import ROOT, start_server
 
 from .conftest import train_url, wait_for_phase
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CLASSES = {"circle", "square", "triangle"}

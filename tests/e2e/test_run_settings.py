@@ -7,11 +7,11 @@ import httpx
 
 from .conftest import wait_for_phase
 
-# One epoch on the cpu backend, at 16 px: the split, the config and the optimizer are what is looked at here.
+# One epoch on the wasm backend, at 16 px: the split, the config and the optimizer are what is looked at here.
 RUN_AND_SPLIT = """async (config) => {
   const { TrainingSession } = await import('/static/js/train/session.js');
   let validation = null;
-  const session = new TrainingSession({ dataset: 'shapes', config: { epochs: 1, backend: 'cpu', inputSize: 16, ...config } }, {
+  const session = new TrainingSession({ dataset: 'shapes', config: { epochs: 1, backend: 'wasm', inputSize: 16, ...config } }, {
     onTrained: (model, { split, inputs }) => {
       const item = inputs.itemOf(split.val);
       validation = split.val.map((_, i) => item(i).item_id).sort((a, b) => a - b);

@@ -7,7 +7,7 @@ import sys
 
 import httpx
 
-from conftest import ROOT
+from support import ROOT
 
 from .conftest import train_url, wait_for_phase
 
@@ -70,9 +70,12 @@ def test_a_finished_run_is_never_changed_and_trains_further_as_a_child_run(serve
     page.goto(f"{server.url}/train?resume={parent_id}")
     refused = wait_for_phase(page)
     assert refused["phase"] == "error" and "is finished" in refused["error"] and "Train more" in refused["error"]
-    cli = subprocess.run([sys.executable, "-m", "server.cli", "train", "--resume", parent_id, "--epochs", "25",
+    cli = subprocess.run([sys.executable, "-m", "server.cli", "train", "--resume", parent_id,
                           "--server", server.url, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert cli.returncode == 1 and "is finished" in cli.stderr, cli.stderr
+    assert cli.returncode == 1 and "is finished" in cli.stderr and f"--from {parent_id}" in cli.stderr, cli.stderr
+    more = subprocess.run([sys.executable, "-m", "server.cli", "train", "--resume", parent_id, "--epochs", "25",
+                           "--server", server.url, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert more.returncode == 2, more.stderr  # a resumed run keeps its own settings: refused before any browser
     assert httpx.get(f"{server.url}/api/runs/{parent_id}").content == stored, "a finished run was changed"
 
     # Its page offers Train more instead of Resume; two more epochs make a new run that names its parent.

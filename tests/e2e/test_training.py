@@ -9,7 +9,7 @@ import sys
 import httpx
 import pytest
 
-from conftest import ROOT, start_server
+from support import ROOT, start_server
 
 from .conftest import train_url, wait_for_phase
 

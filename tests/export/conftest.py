@@ -19,7 +19,8 @@ import httpx
 import numpy as np
 import pytest
 
-from conftest import ROOT, STARTUP_SECONDS, LiveServer, free_port, start_server
+from server.headless import free_port
+from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 
 HERE = Path(__file__).resolve().parent
 # Enough epochs for the sample to reach ~75% validation accuracy (chance is 33%), so a broken export shows.

@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from api.support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
-from conftest import start_server
+from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, start_server, weights_for
 
 from .conftest import download, require_extra
 

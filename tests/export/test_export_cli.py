@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from conftest import start_server
+from support import start_server
 
 from .conftest import cli, download, require_extra
 

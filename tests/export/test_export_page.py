@@ -12,7 +12,7 @@ import sys
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import ROOT
+from support import ROOT
 
 from .conftest import (FORMATS, HERE, download, lossy_under_uint8, new_run_with_snapshot, read_snapshot,
                        require_extra, static_files, unzip)

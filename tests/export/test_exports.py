@@ -160,7 +160,7 @@ def test_the_gate_flags_an_export_built_to_lose_accuracy_and_serves_it_only_when
 
 def test_a_quantized_export_the_gate_cannot_evaluate_needs_a_confirm(trained, tmp_path):
     """The run's dataset is deleted: float32 still downloads, quantized ones say why they are unvouched for."""
-    from api.support import imagefolder, upload, zip_bytes
+    from support import imagefolder, upload, zip_bytes
 
     model_raw, weights = read_snapshot(trained.snapshot_dir())
     with trained.server.client() as client:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from support import ROOT
 
 from .conftest import HERE, download, node, require_extra, static_files, unzip
 

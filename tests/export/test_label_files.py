@@ -48,7 +48,7 @@ def test_normalisation_numbers_are_normalize_js_formula():
 
 
 def test_class_names_come_only_from_the_dataset_version_the_run_trained_on(tmp_path):
-    from api.support import imagefolder, zip_bytes
+    from support import imagefolder, zip_bytes
 
     storage = Storage(tmp_path / "data")
     archive = tmp_path / "set.zip"

@@ -12,7 +12,7 @@ import zipfile
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 from server import __version__
 
 from .conftest import (HERE, cli, download, new_run_with_snapshot, node, read_snapshot, require_extra, static_files,
@@ -147,7 +147,7 @@ def test_h5_and_tflite_files_hold_the_labels_inside(trained, tmp_path):
 def test_labels_stay_once_exported_and_are_said_unknown_when_the_dataset_went_first(trained):
     """Only the dataset version a run trained on names its outputs: a run whose dataset is deleted before its first
     export says so (metadata.json with labels null and why, no labels.txt); one exported before keeps its labels."""
-    from api.support import imagefolder, upload, zip_bytes
+    from support import imagefolder, upload, zip_bytes
 
     model_raw, weights = read_snapshot(trained.snapshot_dir())
     with trained.server.client() as client:

@@ -6,7 +6,11 @@ import hashlib
 import json
 import threading
 
-from api.support import imagefolder, latest_model, model_json, new_run, post_snapshot, upload, weights_for, zip_bytes
+import pytest
+
+from support import imagefolder, latest_model, model_json, new_run, post_snapshot, upload, weights_for, zip_bytes
+
+pytestmark = pytest.mark.live_server  # concurrent clients against one real server process
 
 CLIENTS = 20
 EPOCHS_PER_CLIENT = 10
@@ -38,6 +42,7 @@ def run_together(count: int, work) -> list:
     return results
 
 
+@pytest.mark.slow
 def test_twenty_clients_posting_snapshots_and_epochs_to_one_run(module_server, mclient):
     run_id = new_run(mclient)
     posted = {i: weights_for(SPECS, seed=1000 + i) for i in range(CLIENTS)}
@@ -105,6 +110,7 @@ def test_two_uploads_racing_for_one_name_give_one_dataset(module_server, mclient
     assert list((module_server.data_dir / ".staging").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_twenty_clients_reading_while_runs_are_written(module_server):
     """Reads never see a half-written dataset listing, run list or manifest."""
     def client_work(index: int) -> set[int]:

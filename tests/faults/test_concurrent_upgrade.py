@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from api.test_migrations import HEAD, OLD_RUN, first_release_database, version_of
-from conftest import ROOT
+from support import ROOT
 
 PROCESSES = 4
 

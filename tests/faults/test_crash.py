@@ -9,9 +9,12 @@ import socket
 import time
 from pathlib import Path
 
-from api.support import (imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes, post_snapshot,
-                         start_isolated, weights_for, zip_bytes)
-from conftest import LiveServer, start_server
+import pytest
+
+from support import (LiveServer, imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes,
+                     post_snapshot, start_isolated, start_server, weights_for, zip_bytes)
+
+pytestmark = pytest.mark.slow  # each test starts, kills and restarts a server
 
 SMALL = [{"name": "dense/kernel", "shape": [64, 10], "dtype": "float32"},
          {"name": "dense/bias", "shape": [10], "dtype": "float32"}]

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                         post_snapshot, upload, weights_for, write_tree, zip_bytes)
-from conftest import ROOT, start_server
+from support import (DENSE_WEIGHTS, ROOT, assert_unchanged, disk_state, latest_model, model_json, new_run,
+                     post_snapshot, start_server, upload, weights_for, write_tree, zip_bytes)
 
 TMPFS_SIZE = "4m"
 
@@ -71,6 +70,7 @@ def noise_images(total: int, side: int = 256) -> dict[str, bytes]:
     return members
 
 
+@pytest.mark.slow
 def test_upload_bigger_than_the_free_space_fails_clearly(full_server):
     with full_server.client() as c:
         archive = zip_bytes(noise_images(free_bytes(full_server.data_dir) + 512 * 1024),
@@ -148,6 +148,7 @@ def epoch_lines(data_dir: Path, run_id: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("leave", [0, 4096], ids=["no-space", "one-page"])
 def test_epoch_on_a_full_disk_is_refused_whole_and_taken_once_space_returns(full_server, leave):
     with full_server.client() as c:

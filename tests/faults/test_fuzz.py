@@ -16,7 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
+from support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
+
+pytestmark = pytest.mark.live_server  # fuzzed requests against a real server process
 
 EXPLORE = os.environ.get("BROWSERTRAIN_FUZZ_EXAMPLES")
 fuzz = settings(max_examples=int(EXPLORE or 300), derandomize=not EXPLORE, deadline=None, database=None,
@@ -95,6 +97,7 @@ def test_fuzz_run_routes(fuzzed, data):
     check(client.request(method, path, params=query))
 
 
+@pytest.mark.slow
 @fuzz
 @given(data=st.data())
 def test_fuzz_json_bodies(fuzzed, data):
@@ -117,6 +120,7 @@ def test_fuzz_json_bodies(fuzzed, data):
     check(client.get(f"/api/runs/{real_run}"))
 
 
+@pytest.mark.slow
 @fuzz
 @given(data=st.data())
 def test_fuzz_snapshot_forms(fuzzed, data):

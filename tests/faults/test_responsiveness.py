@@ -10,9 +10,12 @@ import zipfile
 
 import httpx
 import numpy as np
+import pytest
 from PIL import Image
 
-from api.support import multipart_body, parse_response, read_until_closed, zip_bytes
+from support import multipart_body, parse_response, read_until_closed, zip_bytes
+
+pytestmark = pytest.mark.live_server  # a real server process must keep answering while it works
 
 BOUND_SECONDS = 2.0  # generous: this checks that nothing blocks the event loop, it is not a benchmark
 
@@ -24,6 +27,7 @@ def noise_png(seed: int, side: int = 1024) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_listing_answers_quickly_during_a_large_slow_upload(module_server):
     members = {f"{'ab'[i % 2]}/{i:03d}.png": noise_png(i) for i in range(20)}
     body, content_type = multipart_body([("name", None, None, b"large"),

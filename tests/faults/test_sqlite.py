@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from api.support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
-from conftest import start_server
+from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, start_server, weights_for
 
 from .test_disk_full import epoch_lines, fill, small_filesystem
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.support import imagefolder, model_json, new_run, post_snapshot, upload, weights_for, write_tree, zip_bytes
-from conftest import ROOT, start_server
+from support import (ROOT, imagefolder, model_json, new_run, post_snapshot, start_server, upload, weights_for,
+                     write_tree, zip_bytes)
 from server.datasets.importer import build_dataset
 from server.storage import WorkFolderLost
 
@@ -55,6 +55,7 @@ def result_of(thread: threading.Thread, outcome: dict, timeout: float = 300):
     return outcome["result"]
 
 
+@pytest.mark.slow
 def test_second_server_start_keeps_the_first_servers_import_whole(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -78,6 +79,7 @@ def test_second_server_start_keeps_the_first_servers_import_whole(tmp_path):
         first.stop()
 
 
+@pytest.mark.slow
 def test_snapshots_in_flight_survive_other_servers_starting(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -8,21 +8,12 @@ import socket
 import time
 
 import pytest
-from api.support import (
-    assert_unchanged,
-    disk_state,
-    imagefolder,
-    model_json,
-    multipart_body,
-    new_run,
-    parse_response,
-    png_bytes,
-    read_until_closed,
-    weights_for,
-    zip_bytes,
-)
+from support import (assert_unchanged, disk_state, imagefolder, model_json, multipart_body, new_run, parse_response,
+                     png_bytes, read_until_closed, weights_for, zip_bytes)
 
 from server.limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES
+
+pytestmark = pytest.mark.live_server  # bodies streamed over a raw socket, clients that hang up
 
 GOOD = imagefolder({"cat": 2, "dog": 2}, seed=300)
 

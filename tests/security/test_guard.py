@@ -13,9 +13,11 @@ import time
 
 import pytest
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, log_text, model_json,
-                         multipart_body, raw_request, start_isolated, weights_for, zip_bytes)
-from conftest import ROOT, free_port
+from server.headless import free_port
+from support import (DENSE_WEIGHTS, ROOT, assert_unchanged, disk_state, imagefolder, log_text, model_json,
+                     multipart_body, raw_request, start_isolated, weights_for, zip_bytes)
+
+pytestmark = pytest.mark.live_server  # raw request bytes (Host headers, targets), the access log
 
 SNAPSHOT = multipart_body([
     ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
@@ -278,6 +280,7 @@ def test_an_allowed_host_name_is_accepted_and_others_still_refused(tmp_path):
         live.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["http://devbox.lan", "devbox.lan:8000", "*.lan", "dev box"])
 def test_an_allowed_host_that_is_not_a_plain_name_is_refused_at_start(tmp_path, name):
     done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path / "data"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from api.support import imagefolder, png_bytes, start_isolated, upload, zip_bytes
+from support import imagefolder, png_bytes, start_isolated, upload, zip_bytes
 from server.limits import MAX_IMAGE_BYTES_PER_PIXEL, MAX_IMAGE_METADATA_BYTES, MAX_ZIP_MEMBER_RATIO
 
 from .test_uploads import GOOD, forge_sizes, refused

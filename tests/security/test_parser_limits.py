@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import zipfile
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, latest_model, model_json, new_run,
-                         post_snapshot, upload, weights_for, zip_bytes)
+from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, latest_model, model_json, new_run,
+                     post_snapshot, upload, weights_for, zip_bytes)
 from server.limits import MAX_JSON_DEPTH
 
 WEIGHTS = weights_for(DENSE_WEIGHTS, seed=7)

@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from api.support import (DENSE_WEIGHTS, imagefolder, model_json, multipart_body, parse_response, raw_request,
-                         read_until_closed, start_isolated, weights_for, zip_bytes)
+from support import (DENSE_WEIGHTS, imagefolder, model_json, multipart_body, parse_response, raw_request,
+                     read_until_closed, start_isolated, weights_for, zip_bytes)
 from server.headers import CONTENT_SECURITY_POLICY
 from server.limits import MAX_JSON_BODY_BYTES
 

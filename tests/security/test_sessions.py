@@ -9,8 +9,7 @@ import sqlite3
 
 import pytest
 
-from api.support import assert_unchanged, disk_state, raw_request, start_isolated
-from conftest import start_server
+from support import assert_unchanged, disk_state, raw_request, start_isolated, start_server
 
 TOKEN = "session-" + secrets.token_urlsafe(24)
 
@@ -36,6 +35,7 @@ def two_servers(tmp_path):
     first.stop()
 
 
+@pytest.mark.slow
 def test_the_login_cookie_holds_a_session_id_not_the_token(two_servers):
     server, _ = two_servers
     cookie = login(server)
@@ -54,6 +54,7 @@ def test_the_login_cookie_holds_a_session_id_not_the_token(two_servers):
     assert login(server) != cookie  # every login opens its own session
 
 
+@pytest.mark.slow
 def test_a_session_cookie_is_named_for_its_port_and_valid_on_every_process_with_the_token(two_servers, tmp_path):
     first, second = two_servers
     cookie = login(first)

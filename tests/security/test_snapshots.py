@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from api.support import (ADAM_WEIGHTS, DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json,
-                         multipart_body, new_run, post_snapshot, raw_request, weights_for)
+from support import (ADAM_WEIGHTS, DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
+                     post_snapshot, weights_for)
 from server.limits import MAX_WEIGHT_ELEMENTS
 
 GOOD_WEIGHTS = weights_for(DENSE_WEIGHTS, seed=42)
@@ -120,20 +120,6 @@ def test_a_form_missing_a_part_is_refused(module_server, mclient, run_with_snaps
     not_a_form = mclient.post(f"/api/runs/{run_with_snapshot}/snapshots", content=GOOD_WEIGHTS,
                               headers={"Content-Type": "application/octet-stream"})
     assert not_a_form.status_code == 400
-    assert_unchanged(module_server.data_dir, before)
-    assert latest_model(mclient, run_with_snapshot)[1] == GOOD_WEIGHTS
-
-
-def test_truncated_body_is_refused(module_server, mclient, run_with_snapshot):
-    body, content_type = multipart_body([
-        ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
-        ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(DENSE_WEIGHTS, 7))])
-    before = disk_state(module_server.data_dir)
-    for cut in (len(body) - 5, len(body) - 20, len(body) // 2, 40):
-        response = raw_request(module_server.port, "POST", f"/api/runs/{run_with_snapshot}/snapshots",
-                               headers={"Content-Type": content_type}, body=body[:cut])
-        assert response.status == 400, (cut, response.body)
-        assert response.detail
     assert_unchanged(module_server.data_dir, before)
     assert latest_model(mclient, run_with_snapshot)[1] == GOOD_WEIGHTS
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from api.support import (DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, multipart_body,
-                         new_run, post_snapshot, raw_request, weights_for)
-from conftest import ROOT
+from support import (DENSE_WEIGHTS, ROOT, assert_unchanged, disk_state, latest_model, model_json, new_run,
+                     post_snapshot, weights_for)
 
 HERE = Path(__file__).resolve().parent
 GOOD_WEIGHTS = weights_for(DENSE_WEIGHTS, seed=42)
@@ -154,14 +153,8 @@ def test_two_weights_manifest_groups_pointing_at_one_file_are_refused(module_ser
     model["weightsManifest"] = [{"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[0]]},
                                 {"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[1]]}]
     refused(module_server, mclient, run_with_snapshot, model, GOOD_WEIGHTS, says="exactly one group")
-    # Read byte for byte: a whole answer comes back, not a reset connection.
+    # The same refusal read byte for byte from a real socket (a whole answer, not a reset): test_wire.py.
     before = disk_state(module_server.data_dir)
-    body, content_type = multipart_body([
-        ("model.json", "model.json", "application/json", json.dumps(model).encode()),
-        ("model.weights.bin", "model.weights.bin", "application/octet-stream", GOOD_WEIGHTS * 2)])
-    response = raw_request(module_server.port, "POST", f"/api/runs/{run_with_snapshot}/snapshots",
-                           headers={"Content-Type": content_type}, body=body)
-    assert response.status == 400 and "exactly one group" in response.detail
     one_group_twice = model_json(paths=["./model.weights.bin", "./model.weights.bin"])
     refused(module_server, mclient, run_with_snapshot, one_group_twice, GOOD_WEIGHTS, says="weight paths")
     assert_unchanged(module_server.data_dir, before)

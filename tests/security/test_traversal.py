@@ -12,9 +12,8 @@ from urllib.parse import quote
 
 import pytest
 
-from api.support import (RUN_ID_OUTSIDE, RUN_ID_SIBLING, DENSE_WEIGHTS, assert_not_leaked, assert_unchanged,
-                         disk_state, model_json, multipart_body, plant_outside, raw_request, start_isolated,
-                         weights_for)
+from support import (DENSE_WEIGHTS, RUN_ID_OUTSIDE, RUN_ID_SIBLING, assert_not_leaked, assert_unchanged, disk_state,
+                     model_json, multipart_body, plant_outside, raw_request, start_isolated, weights_for)
 
 SNAPSHOT_BODY = multipart_body([
     ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),

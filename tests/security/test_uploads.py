@@ -10,7 +10,7 @@ import warnings
 import zipfile
 import zlib
 
-from api.support import assert_unchanged, disk_state, imagefolder, multipart_body, png_bytes, upload, zip_bytes
+from support import assert_unchanged, disk_state, imagefolder, multipart_body, png_bytes, upload, zip_bytes
 from PIL import Image
 
 from server.limits import (
@@ -271,7 +271,7 @@ def cli_import(source, name, data_dir):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from support import ROOT
 
     return subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
                            "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -220,6 +220,7 @@ export class TrainingSession {
     summary.warnings = this.diagnose({ records: trainer.history, classes: data.classes, plannedEpochs: config.epochs,
       evaluation: summary.evaluation ?? null });
     for (const warning of summary.warnings) this.hooks.onLearning?.(warning);
+    await Promise.all(this.pending ?? []);  // a finished run takes no more updates: what was sent mid-run lands first
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
     this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
@@ -246,7 +247,13 @@ export class TrainingSession {
     }
     const warnings = [...(this.midRunWarnings ?? []), ...fresh.map((w) => ({ ...w, epoch: records.length }))];
     this.midRunWarnings = warnings;
-    api.updateRun(run.id, { info: { warnings } }).catch((err) => this.hooks.onWarning?.(`could not record a warning: ${err.message}`));
+    this.background(api.updateRun(run.id, { info: { warnings } })
+      .catch((err) => this.hooks.onWarning?.(`could not record a warning: ${err.message}`)));
+  }
+
+  /** An update sent without holding up training (it catches its own errors); awaited before the run ends. */
+  background(promise) {
+    (this.pending ??= []).push(promise);
   }
 
   /** Hook for sanity runs: after each epoch record, a reason to end training there (e.g. 'converged'), or null. */
@@ -274,7 +281,8 @@ export class TrainingSession {
     this.trainer.pause();
     this.status(`Paused by the leak watchdog: ${leak.message}`, 'paused');
     this.hooks.onLeak?.(leak);
-    api.updateRun(run.id, { info: { leak } }).catch((err) => this.hooks.onWarning?.(`could not record the leak: ${err.message}`));
+    this.background(api.updateRun(run.id, { info: { leak } })
+      .catch((err) => this.hooks.onWarning?.(`could not record the leak: ${err.message}`)));
   }
 
   /** Hook for sanity runs: they train on a fixed small subset (see overfit). Plain runs use the split as is. */

@@ -22,7 +22,8 @@ function answer(top) {
 export function mountTryIt(container, load) {
   const mirror = { done: 0, results: [], error: null };
   globalThis.browsertrainTry = mirror;
-  const input = el('input', { type: 'file', id: 'try-file', accept: 'image/*', multiple: '' });
+  // Visually hidden but focusable: its label is the button people see.
+  const input = el('input', { type: 'file', id: 'try-file', accept: 'image/*', multiple: '', class: 'visually-hidden' });
   const status = el('p', { class: 'hint', role: 'status', id: 'try-status',
     text: 'Drop or paste images here, choose files, or use the webcam: the model answers with its top 3 labels.' });
   const results = el('div', { id: 'try-results', class: 'try-results' });

@@ -30,7 +30,8 @@ function resetProgress() {
 }
 
 const zone = $('#drop-zone');
-const openPicker = () => fileInput.click();
+// showPicker() where there is one: Chromium 156 opens no chooser for click() from a keydown handler.
+const openPicker = () => (fileInput.showPicker ? fileInput.showPicker() : fileInput.click());
 zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
 zone.addEventListener('dragleave', () => zone.classList.remove('over'));
 zone.addEventListener('drop', (e) => { e.preventDefault(); zone.classList.remove('over'); choose(e.dataTransfer.files[0]); });
