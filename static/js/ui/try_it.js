@@ -19,7 +19,11 @@ function answer(top) {
     el('span', { class: 'probability', text: percent(probability) }))));
 }
 
+/** Undoes the panel mounted last (its page-wide paste listener, its webcam), so a new run's panel replaces it. */
+let unmountPrevious = null;
+
 export function mountTryIt(container, load) {
+  unmountPrevious?.();
   const mirror = { done: 0, results: [], error: null };
   globalThis.browsertrainTry = mirror;
   // Visually hidden but focusable: its label is the button people see.
@@ -99,7 +103,12 @@ export function mountTryIt(container, load) {
     container.classList.remove('over');
     predictFiles(e.dataTransfer.files);
   });
-  document.addEventListener('paste', (e) => predictFiles([...e.clipboardData.items]
-    .filter((item) => item.kind === 'file').map((item) => item.getAsFile())));
+  const onPaste = (e) => predictFiles([...e.clipboardData.items]
+    .filter((item) => item.kind === 'file').map((item) => item.getAsFile()));
+  document.addEventListener('paste', onPaste);
+  unmountPrevious = () => {
+    document.removeEventListener('paste', onPaste);
+    if (timer) toggleWebcam();
+  };
   return mirror;
 }
