@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-fast test-js test-py chromium export-extra bench lock screenshots clean
+.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -56,6 +56,18 @@ test-py: $(VENV)/.installed $(VENV)/.export-installed
 # needed; most API tests run the app in-process). The node tests (`make test-js`) and `make test` stay separate.
 test-fast: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest -m "not browser and not slow"
+
+# ruff (lint and format, configured in pyproject.toml) and eslint (eslint.config.js); CI runs this before the tests.
+lint: $(VENV)/.installed node_modules/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
+
+# Rewrites what `make lint` would refuse and can fix by itself.
+format: $(VENV)/.installed node_modules/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	npx --no-install eslint --fix .
 
 # Benchmarks, not tests: PyTorch (CPU) and matplotlib are installed for them alone; tables and plots go to bench/results/.
 # Installed under the export extra's pins too (bench.txt holds them), so that `make bench` cannot break exports.

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 JS_DIR = BENCH_DIR / "js"
 SERVER_START_SECONDS = 30
-PAGE_TIMEOUT_MS = 15 * 60 * 1000   # one page.evaluate may run a whole benchmark
+PAGE_TIMEOUT_MS = 15 * 60 * 1000  # one page.evaluate may run a whole benchmark
 # The train page initialises tfjs's default backend as it loads (`await tf.ready()`); a benchmark that picks its own
 # backend before then would be overridden by it. The page says 'ready' once that is done.
 TRAIN_PAGE_READY = "globalThis.browsertrain?.phase === 'ready'"
@@ -44,9 +44,24 @@ def running_server(data_dir: Path):
     log_path = data_dir.parent / f"server-{port}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + SERVER_START_SECONDS
@@ -107,8 +122,9 @@ def fresh_page(browser, url: str, hardware_concurrency: int | None = None, ready
         page.set_default_timeout(PAGE_TIMEOUT_MS)
         if hardware_concurrency is not None:
             # What navigator.hardwareConcurrency reports; the tfjs wasm backend sizes its thread pool from it.
-            context.new_cdp_session(page).send("Emulation.setHardwareConcurrencyOverride",
-                                               {"hardwareConcurrency": hardware_concurrency})
+            context.new_cdp_session(page).send(
+                "Emulation.setHardwareConcurrencyOverride", {"hardwareConcurrency": hardware_concurrency}
+            )
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(url)
@@ -199,7 +215,7 @@ def _memory_gib() -> float | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024 ** 2
+                return int(line.split()[1]) / 1024**2
     except OSError:
         pass
     return None
@@ -208,7 +224,7 @@ def _memory_gib() -> float | None:
 def machine(browser_version: str | None = None) -> dict:
     """What the numbers were measured on."""
     info = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": _cpu_model(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),

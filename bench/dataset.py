@@ -1,4 +1,4 @@
-"""Synthetic image datasets for the benchmarks: small JPEGs of shapes on textured backgrounds, imported as a user would."""
+"""Synthetic image datasets for the benchmarks: small JPEGs of shapes on textured backgrounds, imported as users do."""
 
 from __future__ import annotations
 
@@ -53,7 +53,9 @@ def make_image(kind: str, size: int, rng: random.Random) -> bytes:
     a = [rng.randrange(256) for _ in range(3)]
     b = [rng.randrange(256) for _ in range(3)]
     gradient = Image.linear_gradient("L").resize((size, size)).rotate(rng.uniform(0, 360))
-    image = Image.composite(Image.new("RGB", (size, size), tuple(a)), Image.new("RGB", (size, size), tuple(b)), gradient)
+    image = Image.composite(
+        Image.new("RGB", (size, size), tuple(a)), Image.new("RGB", (size, size), tuple(b)), gradient
+    )
     draw = ImageDraw.Draw(image)
     for _ in range(3):  # clutter
         x, y = rng.uniform(0, size), rng.uniform(0, size)
@@ -84,12 +86,27 @@ def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: 
     """Writes the images next to data_dir and imports them with `browsertrain datasets import`."""
     source = data_dir.parent / f"{name}-source"
     total = write_image_folder(source, count, size, seed)
-    subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
-                    "--data-dir", str(data_dir)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "datasets",
+            "import",
+            str(source),
+            "--name",
+            name,
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return {"name": name, "items": count, "size": size, "bytes": total, "mean_bytes": total / count}
 
 
-DATASET = "synthetic5k"   # the name the sync and server benchmarks import their 5,000 images under
+DATASET = "synthetic5k"  # the name the sync and server benchmarks import their 5,000 images under
 
 
 def dataset_in(tmp: str, items: int, dataset: tuple[Path, dict] | None = None) -> tuple[Path, dict]:

@@ -51,7 +51,9 @@ def write_digits(folder: Path) -> None:
         rows = [i for i, target in enumerate(digits.target) if target == label][:DIGITS_PER_CLASS]
         for n, i in enumerate(rows):
             pixels = (digits.images[i] * (255 / 16)).round().astype("uint8")
-            Image.fromarray(pixels, "L").resize((DIGIT_SIDE, DIGIT_SIDE), Image.BILINEAR).save(folder / str(label) / f"{n:03d}.png")
+            Image.fromarray(pixels, "L").resize((DIGIT_SIDE, DIGIT_SIDE), Image.BILINEAR).save(
+                folder / str(label) / f"{n:03d}.png"
+            )
 
 
 def write_faces(folder: Path) -> None:
@@ -67,22 +69,46 @@ def write_faces(folder: Path) -> None:
 
 
 def cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, text=True, capture_output=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, text=True, capture_output=True, **kwargs
+    )
 
 
 def train(server: str, dataset: str, seed: int, options: list[str], backend: str) -> dict:
     started = time.monotonic()
-    done = cli("train", "--server", server, "--dataset", dataset, "--seed", str(seed), "--epochs", str(EPOCHS),
-               "--backend", backend, "--json", *options)
+    done = cli(
+        "train",
+        "--server",
+        server,
+        "--dataset",
+        dataset,
+        "--seed",
+        str(seed),
+        "--epochs",
+        str(EPOCHS),
+        "--backend",
+        backend,
+        "--json",
+        *options,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"train {dataset} {options} seed {seed} failed: {done.stderr[-2000:]}")
     summary = json.loads(done.stdout.strip().splitlines()[-1])
-    return {"seed": seed, "val_accuracy": summary["val_accuracy"], "final_loss": summary["final_loss"],
-            "seconds": round(time.monotonic() - started, 1), "run_id": summary["run_id"]}
+    return {
+        "seed": seed,
+        "val_accuracy": summary["val_accuracy"],
+        "final_loss": summary["final_loss"],
+        "seconds": round(time.monotonic() - started, 1),
+        "run_id": summary["run_id"],
+    }
 
 
 def describe(values: list[float]) -> tuple[str, str, str]:
-    return (f"{statistics.mean(values):.3f}", f"{statistics.pstdev(values):.3f}", f"{min(values):.2f}–{max(values):.2f}")
+    return (
+        f"{statistics.mean(values):.3f}",
+        f"{statistics.pstdev(values):.3f}",
+        f"{min(values):.2f}–{max(values):.2f}",
+    )
 
 
 def main(argv=None) -> int:
@@ -111,14 +137,18 @@ def main(argv=None) -> int:
         for label, result in configs.items():
             accuracies = [r["val_accuracy"] for r in result["runs"]]
             seconds = statistics.median(r["seconds"] for r in result["runs"])
-            rows.append([dataset, label, *describe(accuracies), " ".join(f"{a:.2f}" for a in accuracies), f"{seconds:.0f}"])
-    body = (f"{machine_line(data['machine'])}\n\n"
-            f"`browsertrain train --dataset SET --seed S --epochs {EPOCHS} --backend {args.backend}` plus the options "
-            f"below, seeds {', '.join(map(str, SEEDS))}; every other setting is the default (no augmentation, lr 0.001, "
-            "batch 32, 20% validation split drawn from the seed, so each seed's configs share one split). "
-            "digits: 3 classes x 30 of scikit-learn's `load_digits` at 32x32; faces: scikit-image's `lfw_subset`, "
-            "100 faces + 100 non-faces at 25x25.\n\n"
-            + markdown_table(["set", "start", "val accuracy mean", "std", "range", "per seed", "s per run (median)"], rows))
+            rows.append(
+                [dataset, label, *describe(accuracies), " ".join(f"{a:.2f}" for a in accuracies), f"{seconds:.0f}"]
+            )
+    body = (
+        f"{machine_line(data['machine'])}\n\n"
+        f"`browsertrain train --dataset SET --seed S --epochs {EPOCHS} --backend {args.backend}` plus the options "
+        f"below, seeds {', '.join(map(str, SEEDS))}; every other setting is the default (no augmentation, lr 0.001, "
+        "batch 32, 20% validation split drawn from the seed, so each seed's configs share one split). "
+        "digits: 3 classes x 30 of scikit-learn's `load_digits` at 32x32; faces: scikit-image's `lfw_subset`, "
+        "100 faces + 100 non-faces at 25x25.\n\n"
+        + markdown_table(["set", "start", "val accuracy mean", "std", "range", "per seed", "s per run (median)"], rows)
+    )
     print(write_result("pretrained", "Scratch against a pretrained start on small sets", body, data), file=sys.stderr)
     return 0
 

@@ -64,49 +64,87 @@ async def load(url: str, kind: str, items: int, concurrency: int, max_requests: 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         seconds = time.perf_counter() - started
     per_request = 1 if kind == "item" else BULK_COUNT
-    return {"kind": kind, "concurrency": concurrency, "requests": len(latencies), "errors": errors,
-            "seconds": seconds, "requests_per_second": len(latencies) / seconds,
-            "items_per_second": len(latencies) * per_request / seconds,
-            "p50_ms": 1000 * percentile(latencies, 0.50), "p99_ms": 1000 * percentile(latencies, 0.99)}
+    return {
+        "kind": kind,
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": seconds,
+        "requests_per_second": len(latencies) / seconds,
+        "items_per_second": len(latencies) * per_request / seconds,
+        "p50_ms": 1000 * percentile(latencies, 0.50),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+    }
 
 
 def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
-    data = {"load_before": os.getloadavg(), "machine": common.machine(), "results": [],
-            "max_seconds": args.max_seconds}
+    data = {"load_before": os.getloadavg(), "machine": common.machine(), "results": [], "max_seconds": args.max_seconds}
     with tempfile.TemporaryDirectory(prefix="bench-server-") as tmp:
         data_dir, data["dataset"] = dataset_in(tmp, args.items, dataset)
         with common.running_server(data_dir) as url:
             for kind, max_requests in (("item", args.max_item_requests), ("bulk", args.max_bulk_requests)):
                 for concurrency in CONCURRENCY:
                     common.wait_for_quiet(max_wait=5)
-                    result = asyncio.run(load(url, kind, data["dataset"]["items"], concurrency, max_requests,
-                                              args.max_seconds))
+                    result = asyncio.run(
+                        load(url, kind, data["dataset"]["items"], concurrency, max_requests, args.max_seconds)
+                    )
                     data["results"].append(result)
-                    print(f"{kind} x{concurrency}: {result['items_per_second']:,.0f} items/s, "
-                          f"p99 {result['p99_ms']:.1f} ms", file=sys.stderr)
+                    print(
+                        f"{kind} x{concurrency}: {result['items_per_second']:,.0f} items/s, "
+                        f"p99 {result['p99_ms']:.1f} ms",
+                        file=sys.stderr,
+                    )
     data["load_after"] = os.getloadavg()
     return data
 
 
 def report(data: dict) -> str:
-    lines = [common.machine_line(data["machine"]),
-             common.load_line(data), "",
-             f"One uvicorn process (the app as `browsertrain serve` runs it) and the clients share the machine's "
-             f"cores. item = GET /api/datasets/{{name}}/items/{{id}} (one JPEG of "
-             f"{data['dataset']['mean_bytes'] / 1024:.1f} KB on average); bulk = GET /api/datasets/{{name}}/bulk?"
-             f"count={BULK_COUNT} (a pack of {BULK_COUNT}); random ids over {data['dataset']['items']:,} items; "
-             f"each row at most {data['max_seconds']:.0f} s.", ""]
+    lines = [
+        common.machine_line(data["machine"]),
+        common.load_line(data),
+        "",
+        f"One uvicorn process (the app as `browsertrain serve` runs it) and the clients share the machine's "
+        f"cores. item = GET /api/datasets/{{name}}/items/{{id}} (one JPEG of "
+        f"{data['dataset']['mean_bytes'] / 1024:.1f} KB on average); bulk = GET /api/datasets/{{name}}/bulk?"
+        f"count={BULK_COUNT} (a pack of {BULK_COUNT}); random ids over {data['dataset']['items']:,} items; "
+        f"each row at most {data['max_seconds']:.0f} s.",
+        "",
+    ]
     rows = []
     base = {r["kind"]: r["items_per_second"] for r in data["results"] if r["concurrency"] == 1}
     item_rate = {r["concurrency"]: r["items_per_second"] for r in data["results"] if r["kind"] == "item"}
     for r in data["results"]:
-        rows.append([r["kind"], r["concurrency"], r["requests"], r["errors"], f"{r['requests_per_second']:,.0f}",
-                     f"{r['items_per_second']:,.0f}", f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}",
-                     common.ratio(r["items_per_second"], base[r["kind"]]),
-                     common.ratio(r["items_per_second"], item_rate.get(r["concurrency"]))])
-    lines.append(common.markdown_table(
-        ["endpoint", "clients", "requests", "errors", "requests/s", "items/s", "p50 ms", "p99 ms",
-         "items/s vs 1 client", "items/s vs item endpoint, same clients"], rows))
+        rows.append(
+            [
+                r["kind"],
+                r["concurrency"],
+                r["requests"],
+                r["errors"],
+                f"{r['requests_per_second']:,.0f}",
+                f"{r['items_per_second']:,.0f}",
+                f"{r['p50_ms']:.1f}",
+                f"{r['p99_ms']:.1f}",
+                common.ratio(r["items_per_second"], base[r["kind"]]),
+                common.ratio(r["items_per_second"], item_rate.get(r["concurrency"])),
+            ]
+        )
+    lines.append(
+        common.markdown_table(
+            [
+                "endpoint",
+                "clients",
+                "requests",
+                "errors",
+                "requests/s",
+                "items/s",
+                "p50 ms",
+                "p99 ms",
+                "items/s vs 1 client",
+                "items/s vs item endpoint, same clients",
+            ],
+            rows,
+        )
+    )
     return "\n".join(lines)
 
 

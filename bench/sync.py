@@ -42,12 +42,15 @@ def measure(args, dataset: tuple[Path, dict] | None = None) -> dict:
                     with common.fresh_page(browser, f"{url}/") as page:
                         result = page.evaluate(source, {"name": DATASET, **options})
                     if result["items"] != data["dataset"]["items"]:
-                        raise RuntimeError(f"{label}: {result['items']} items in IndexedDB, "
-                                           f"expected {data['dataset']['items']}")
+                        raise RuntimeError(
+                            f"{label}: {result['items']} items in IndexedDB, expected {data['dataset']['items']}"
+                        )
                     data["runs"][label].append(result)
                 latest = ", ".join(f"{label} {runs[-1]['seconds']:.2f} s" for label, runs in data["runs"].items())
-                print(f"round {round_index + 1}/{args.rounds}: {time.monotonic() - started:.0f} s ({latest})",
-                      file=sys.stderr)
+                print(
+                    f"round {round_index + 1}/{args.rounds}: {time.monotonic() - started:.0f} s ({latest})",
+                    file=sys.stderr,
+                )
     data["load_after"] = os.getloadavg()
     data["medians"] = {label: common.median([r["seconds"] for r in runs]) for label, runs in data["runs"].items()}
     return data
@@ -57,20 +60,39 @@ def report(data: dict) -> str:
     ds = data["dataset"]
     medians = data["medians"]
     base = medians[BASELINE]
-    lines = [common.machine_line(data["machine"]),
-             common.load_line(data), "",
-             f"{ds['items']:,} JPEGs of {ds.get('size', 64)}×{ds.get('size', 64)} px"
-             + (f", {ds['mean_bytes'] / 1024:.1f} KB each on average ({ds['bytes'] / 1024 ** 2:.1f} MB)"
-                if "bytes" in ds else "")
-             + f", from a server on loopback into IndexedDB in headless Chromium, then read back; median of "
-               f"{data['rounds']} rounds, each in a new browser context.", ""]
+    lines = [
+        common.machine_line(data["machine"]),
+        common.load_line(data),
+        "",
+        f"{ds['items']:,} JPEGs of {ds.get('size', 64)}×{ds.get('size', 64)} px"
+        + (
+            f", {ds['mean_bytes'] / 1024:.1f} KB each on average ({ds['bytes'] / 1024**2:.1f} MB)"
+            if "bytes" in ds
+            else ""
+        )
+        + f", from a server on loopback into IndexedDB in headless Chromium, then read back; median of "
+        f"{data['rounds']} rounds, each in a new browser context.",
+        "",
+    ]
     rows = []
     for label, runs in data["runs"].items():
         seconds = medians[label]
-        rows.append([label, runs[0]["requests"], f"{seconds:.2f}", common.spread([r["seconds"] for r in runs]),
-                     f"{ds['items'] / seconds:,.0f}", common.ratio(base, seconds)])
-    lines.append(common.markdown_table(
-        ["way", "HTTP requests", "seconds (median)", "seconds (min–max)", "items/s", f"speed-up vs {BASELINE}"], rows))
+        rows.append(
+            [
+                label,
+                runs[0]["requests"],
+                f"{seconds:.2f}",
+                common.spread([r["seconds"] for r in runs]),
+                f"{ds['items'] / seconds:,.0f}",
+                common.ratio(base, seconds),
+            ]
+        )
+    lines.append(
+        common.markdown_table(
+            ["way", "HTTP requests", "seconds (median)", "seconds (min–max)", "items/s", f"speed-up vs {BASELINE}"],
+            rows,
+        )
+    )
     return "\n".join(lines)
 
 
@@ -78,14 +100,23 @@ def main(argv=None, dataset: tuple[Path, dict] | None = None) -> int:
     """`dataset`: (data folder, import_dataset's summary) of an already imported 5,000-image dataset."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3, help="each way once per round (one per-item sync "
-                        "of 5,000 takes ~1-2 min on 2 cores)")
-    parser.add_argument("--parallel", type=int, default=0,
-                        help="also time per-item fetches with this many in flight (a browser opens 6 per host)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="each way once per round (one per-item sync of 5,000 takes ~1-2 min on 2 cores)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=0,
+        help="also time per-item fetches with this many in flight (a browser opens 6 per host)",
+    )
     args = parser.parse_args(argv)
     data = measure(args, dataset)
-    path = common.write_result("sync", "Dataset sync into IndexedDB: bulk packs vs one request per item",
-                               report(data), data)
+    path = common.write_result(
+        "sync", "Dataset sync into IndexedDB: bulk packs vs one request per item", report(data), data
+    )
     print(path.read_text())
     return 0
 

@@ -39,8 +39,9 @@ class TorchWorker:
         command = [sys.executable, "-m", "bench.torch_reference", "--serve"]
         if threads:
             command += ["--threads", str(threads)]
-        self.process = subprocess.Popen(command, cwd=common.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        text=True)
+        self.process = subprocess.Popen(
+            command, cwd=common.ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def ask(self, request: dict) -> dict:
         self.process.stdin.write(json.dumps(request) + "\n")
@@ -56,8 +57,16 @@ class TorchWorker:
 
 
 def measure(args) -> dict:
-    data = {"batch_sizes": list(args.batch_sizes), "windows": args.windows, "window_seconds": args.window_seconds,
-            "load_before": os.getloadavg(), "browser": {}, "torch": {}, "rates": {}, "losses": {}}
+    data = {
+        "batch_sizes": list(args.batch_sizes),
+        "windows": args.windows,
+        "window_seconds": args.window_seconds,
+        "load_before": os.getloadavg(),
+        "browser": {},
+        "torch": {},
+        "rates": {},
+        "losses": {},
+    }
     source = common.page_function("throughput")
     with common.app_and_browser(data, prefix="bench-throughput-") as (url, browser):
         with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
@@ -67,8 +76,9 @@ def measure(args) -> dict:
         workers = {}
         for label, threads in TORCH_CONFIGS:
             worker = TorchWorker(threads)
-            data["torch"][label] = worker.ask({"op": "setup", "batch_sizes": list(args.batch_sizes),
-                                               "window_seconds": args.window_seconds})
+            data["torch"][label] = worker.ask(
+                {"op": "setup", "batch_sizes": list(args.batch_sizes), "window_seconds": args.window_seconds}
+            )
             workers[label] = worker
             print(f"{label}: {data['torch'][label]['threads']} threads", file=sys.stderr)
 
@@ -78,16 +88,26 @@ def measure(args) -> dict:
                 if args.backends and backend not in args.backends:
                     continue
                 started = time.monotonic()
-                context = common.fresh_page(browser, f"{url}/train", hardware_concurrency=concurrency,
-                                            ready=common.TRAIN_PAGE_READY)
+                context = common.fresh_page(
+                    browser, f"{url}/train", hardware_concurrency=concurrency, ready=common.TRAIN_PAGE_READY
+                )
                 page = context.__enter__()
                 contexts.append(context)
-                info = page.evaluate(source, {"op": "setup", "backend": backend,
-                                              "batchSizes": list(args.batch_sizes),
-                                              "windowSeconds": args.window_seconds})
+                info = page.evaluate(
+                    source,
+                    {
+                        "op": "setup",
+                        "backend": backend,
+                        "batchSizes": list(args.batch_sizes),
+                        "windowSeconds": args.window_seconds,
+                    },
+                )
                 data["browser"][label] = info
-                print(f"{label}: set up in {time.monotonic() - started:.0f} s: "
-                      f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}", file=sys.stderr)
+                print(
+                    f"{label}: set up in {time.monotonic() - started:.0f} s: "
+                    f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}",
+                    file=sys.stderr,
+                )
                 if info.get("available"):
                     pages[label] = page
 
@@ -109,21 +129,28 @@ def measure(args) -> dict:
                             result = pages[label].evaluate(source, {"op": "window", "batchSize": b})
                         data["rates"][label][b].append(result["imagesPerSecond"])
                         data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
-                print(f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
-                      f"{quiet['busy_cores']:.2f} cores busy before it (waited {quiet['waited_s']:.0f} s)",
-                      file=sys.stderr)
+                print(
+                    f"round {round_index + 1}/{args.windows}: {time.monotonic() - started:.0f} s, "
+                    f"{quiet['busy_cores']:.2f} cores busy before it (waited {quiet['waited_s']:.0f} s)",
+                    file=sys.stderr,
+                )
             if PROFILE_BACKEND in pages:
-                data["profile"] = {b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
-                                   for b in (args.batch_sizes[0], args.batch_sizes[-1])}
+                data["profile"] = {
+                    b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
+                    for b in (args.batch_sizes[0], args.batch_sizes[-1])
+                }
         finally:
             for context in reversed(contexts):
                 context.__exit__(None, None, None)
             for worker in workers.values():
                 worker.close()
     data["load_after"] = os.getloadavg()
-    data["medians"] = {label: {b: common.median(rates) for b, rates in per_batch.items()}
-                       for label, per_batch in data["rates"].items()}
-    data["best"] = {label: {b: max(rates) for b, rates in per_batch.items()} for label, per_batch in data["rates"].items()}
+    data["medians"] = {
+        label: {b: common.median(rates) for b, rates in per_batch.items()} for label, per_batch in data["rates"].items()
+    }
+    data["best"] = {
+        label: {b: max(rates) for b, rates in per_batch.items()} for label, per_batch in data["rates"].items()
+    }
     return data
 
 
@@ -156,10 +183,27 @@ def profile_table(profile: dict, top: int = 8) -> str:
         kernels = sorted(p["kernels"].items(), key=lambda kv: -kv[1]["ms"])
         in_kernels = sum(k["ms"] for k in p["kernels"].values())
         shown = ", ".join(f"{name} {k['ms']:.1f} ({k['calls']})" for name, k in kernels[:top])
-        rows.append([b, f"{p['wallMs']:.1f}", p["kernelCalls"], f"{in_kernels:.1f}",
-                     f"{max(0.0, p['wallMs'] - in_kernels):.1f} ({max(0.0, 1 - in_kernels / p['wallMs']):.0%})", shown])
-    return common.markdown_table(["batch", "step wall ms", "kernel calls", "ms in kernels", "ms outside kernels",
-                                  f"top {top} kernels: ms (calls)"], rows)
+        rows.append(
+            [
+                b,
+                f"{p['wallMs']:.1f}",
+                p["kernelCalls"],
+                f"{in_kernels:.1f}",
+                f"{max(0.0, p['wallMs'] - in_kernels):.1f} ({max(0.0, 1 - in_kernels / p['wallMs']):.0%})",
+                shown,
+            ]
+        )
+    return common.markdown_table(
+        [
+            "batch",
+            "step wall ms",
+            "kernel calls",
+            "ms in kernels",
+            "ms outside kernels",
+            f"top {top} kernels: ms (calls)",
+        ],
+        rows,
+    )
 
 
 def report(data: dict) -> str:
@@ -167,13 +211,15 @@ def report(data: dict) -> str:
     medians = data["medians"]
     browser_labels = [label for label in medians if label in data["browser"]]
     torch_labels = [label for label in medians if label in data["torch"]]
-    lines = [common.machine_line(data["machine"]),
-             common.load_line(data),
-             "",
-             f"Images per second, training (forward, backward, Adam step) the reference CNN (37,466 parameters, "
-             f"64×64×3) on one fixed batch; median of {data['windows']} timed windows of ~{data['window_seconds']} s "
-             f"each after warm-up, the configurations interleaved round by round.",
-             ""]
+    lines = [
+        common.machine_line(data["machine"]),
+        common.load_line(data),
+        "",
+        f"Images per second, training (forward, backward, Adam step) the reference CNN (37,466 parameters, "
+        f"64×64×3) on one fixed batch; median of {data['windows']} timed windows of ~{data['window_seconds']} s "
+        f"each after warm-up, the configurations interleaved round by round.",
+        "",
+    ]
     header = ["batch"] + browser_labels + torch_labels
     rows = [[b] + [common.fmt(medians[label][b]) for label in browser_labels + torch_labels] for b in sizes]
     lines.append(common.markdown_table(header, rows))
@@ -182,38 +228,57 @@ def report(data: dict) -> str:
         lines.append(f"\n{label}: unavailable ({reason}).")
 
     lines += ["", "## Ratios (same run, medians)", "", ratio_table(data, medians)]
-    lines += ["", "## Ratios of the best windows (the least disturbed window of each configuration)", "",
-              ratio_table(data, data["best"])]
+    lines += [
+        "",
+        "## Ratios of the best windows (the least disturbed window of each configuration)",
+        "",
+        ratio_table(data, data["best"]),
+    ]
     lines += ["", "## Spread of the timed windows (images/s, min–max)", ""]
-    rows = [[label] + [common.spread(data["rates"][label][b]) for b in sizes] for label in browser_labels + torch_labels]
+    rows = [
+        [label] + [common.spread(data["rates"][label][b]) for b in sizes] for label in browser_labels + torch_labels
+    ]
     lines.append(common.markdown_table(["configuration"] + [f"batch {b}" for b in sizes], rows))
 
     busy = [r["busy_cores"] for r in data.get("rounds", []) if r["busy_cores"] is not None]
     if busy:
-        lines += ["", f"Other work on the machine just before each round (cores busy, of "
-                      f"{data['machine']['usable_cores']}): {', '.join(f'{x:.2f}' for x in busy)}."]
+        lines += [
+            "",
+            f"Other work on the machine just before each round (cores busy, of "
+            f"{data['machine']['usable_cores']}): {', '.join(f'{x:.2f}' for x in busy)}.",
+        ]
     if data.get("profile"):
-        lines += ["", f"## Where a {PROFILE_BACKEND} step goes (tf.profile of one step; wall time: median of 3 "
-                      f"unprofiled steps)", "", profile_table(data["profile"])]
+        lines += [
+            "",
+            f"## Where a {PROFILE_BACKEND} step goes (tf.profile of one step; wall time: median of 3 unprofiled steps)",
+            "",
+            profile_table(data["profile"]),
+        ]
 
     lines += ["", "## Threads and builds actually used", ""]
     for label, info in data["torch"].items():
-        lines.append(f"- {label}: torch {info['torch']}, torch.get_num_threads() = {info['threads']} "
-                     f"(interop {info['interop_threads']}).")
+        lines.append(
+            f"- {label}: torch {info['torch']}, torch.get_num_threads() = {info['threads']} "
+            f"(interop {info['interop_threads']})."
+        )
     for label, info in data["browser"].items():
         if label.startswith("wasm") and info.get("wasm"):
             w = info["wasm"]
-            lines.append(f"- {label}: crossOriginIsolated = {w['crossOriginIsolated']}, "
-                         f"navigator.hardwareConcurrency = {w['hardwareConcurrency']}"
-                         f"{' (emulated)' if label != 'wasm' else ''}, binary {', '.join(w['binary'])}, "
-                         f"tf.wasm.getThreadsCount() = {w['threads']}.")
+            lines.append(
+                f"- {label}: crossOriginIsolated = {w['crossOriginIsolated']}, "
+                f"navigator.hardwareConcurrency = {w['hardwareConcurrency']}"
+                f"{' (emulated)' if label != 'wasm' else ''}, binary {', '.join(w['binary'])}, "
+                f"tf.wasm.getThreadsCount() = {w['threads']}."
+            )
         elif info.get("renderer"):
             lines.append(f"- {label}: {info['renderer']}.")
         elif info.get("adapter"):
             lines.append(f"- {label}: adapter {info['adapter']}.")
     stock = data.get("stock_wasm", {})
-    lines.append(f"- wasm as tfjs ships it (no kernels of ours): "
-                 f"{'trains' if stock.get('trains') else 'cannot train: ' + str(stock.get('error'))}.")
+    lines.append(
+        f"- wasm as tfjs ships it (no kernels of ours): "
+        f"{'trains' if stock.get('trains') else 'cannot train: ' + str(stock.get('error'))}."
+    )
 
     lines += ["", f"## It trains: loss on the fixed batch of {sizes[-1]}, first warm-up step → last timed step", ""]
     rows = []
@@ -246,8 +311,11 @@ def plot(data: dict, path: Path) -> None:
     ax.set_xlabel("batch size")
     ax.set_ylabel("training images / s (log)")
     m = data["machine"]
-    ax.set_title(f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (webgl/webgpu: SwiftShader)\n"
-                 f"median of {data['windows']} windows, bars: min–max", fontsize=10)
+    ax.set_title(
+        f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (webgl/webgpu: SwiftShader)\n"
+        f"median of {data['windows']} windows, bars: min–max",
+        fontsize=10,
+    )
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
@@ -268,19 +336,29 @@ def main(argv=None) -> int:
     parser.add_argument("--replot", action="store_true", help="only redraw the plot from results/throughput.json")
     parser.add_argument("--batch-sizes", type=lambda s: tuple(int(x) for x in s.split(",")), default=BATCH_SIZES)
     parser.add_argument("--windows", type=int, default=7, help="timed windows per configuration (the median is kept)")
-    parser.add_argument("--quiet-wait", type=float, default=15.0,
-                        help="before each round, wait up to this long for other work on the machine to pause")
-    parser.add_argument("--window-seconds", type=float, default=0.5,
-                        help="target length of one timed window (at least one step)")
-    parser.add_argument("--backends", type=lambda s: set(s.split(",")), default=None,
-                        help="only these browser backends (default: all)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=15.0,
+        help="before each round, wait up to this long for other work on the machine to pause",
+    )
+    parser.add_argument(
+        "--window-seconds", type=float, default=0.5, help="target length of one timed window (at least one step)"
+    )
+    parser.add_argument(
+        "--backends", type=lambda s: set(s.split(",")), default=None, help="only these browser backends (default: all)"
+    )
     args = parser.parse_args(argv)
     if args.replot:
         plot(load_results(common.RESULTS_DIR / "throughput.json"), common.RESULTS_DIR / "throughput.png")
         return 0
     data = measure(args)
-    path = common.write_result("throughput", "Training throughput: tfjs backends in Chromium vs PyTorch on the CPU",
-                               report(data) + "\n\n![throughput](throughput.png)\n", data)
+    path = common.write_result(
+        "throughput",
+        "Training throughput: tfjs backends in Chromium vs PyTorch on the CPU",
+        report(data) + "\n\n![throughput](throughput.png)\n",
+        data,
+    )
     plot(data, common.RESULTS_DIR / "throughput.png")
     print(path.read_text())
     return 0

@@ -94,8 +94,13 @@ class ReferenceRun:
         losses = [self.step() for _ in range(self.steps)]
         last = float(losses[-1].item())  # one read per window, as the browser loop reads its losses
         seconds = time.perf_counter() - started
-        return {"steps": self.steps, "seconds": seconds, "imagesPerSecond": self.steps * self.batch_size / seconds,
-                "firstLoss": self.first_loss, "lastLoss": last}
+        return {
+            "steps": self.steps,
+            "seconds": seconds,
+            "imagesPerSecond": self.steps * self.batch_size / seconds,
+            "firstLoss": self.first_loss,
+            "lastLoss": last,
+        }
 
 
 def serve(args) -> int:
@@ -105,12 +110,19 @@ def serve(args) -> int:
         request = json.loads(line)
         if request["op"] == "setup":
             for b in request["batch_sizes"]:
-                runs[b] = ReferenceRun(b, args.warmup_steps, request.get("window_seconds", args.window_seconds),
-                                       args.seed)
-            reply = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-                     "interop_threads": torch.get_num_interop_threads(), "params": parameter_count(ReferenceCNN()),
-                     "calibration": {b: {"warmupSeconds": r.warmup_seconds, "stepSeconds": r.step_seconds,
-                                         "stepsPerWindow": r.steps} for b, r in runs.items()}}
+                runs[b] = ReferenceRun(
+                    b, args.warmup_steps, request.get("window_seconds", args.window_seconds), args.seed
+                )
+            reply = {
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "interop_threads": torch.get_num_interop_threads(),
+                "params": parameter_count(ReferenceCNN()),
+                "calibration": {
+                    b: {"warmupSeconds": r.warmup_seconds, "stepSeconds": r.step_seconds, "stepsPerWindow": r.steps}
+                    for b, r in runs.items()
+                },
+            }
         elif request["op"] == "window":
             reply = runs[request["batch_size"]].window()
         else:
@@ -138,8 +150,15 @@ def main(argv=None) -> int:
         run = ReferenceRun(b, args.warmup_steps, args.window_seconds, args.seed)
         rates = [run.window()["imagesPerSecond"] for _ in range(args.windows)]
         results.append({"batch_size": b, "rates": rates, "images_per_second": statistics.median(rates)})
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(),
-               "params": parameter_count(ReferenceCNN()), "results": results}, sys.stdout)
+    json.dump(
+        {
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "params": parameter_count(ReferenceCNN()),
+            "results": results,
+        },
+        sys.stdout,
+    )
     print()
     return 0
 

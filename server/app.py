@@ -7,8 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from . import __version__, db
 from .config import Settings
@@ -52,8 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
             ensure_sample(storage, settings.sample_dir)
         except DatasetExists:  # another process created it first
             pass
-    app = BrowsertrainApp(title="browsertrain", version=__version__, docs_url=None, redoc_url=None,
-                          description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.")
+    app = BrowsertrainApp(
+        title="browsertrain",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.",
+    )
     app.state.settings = settings
     app.state.storage = storage
     app.state.engine = db.connect(settings.database_url)

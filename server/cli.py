@@ -15,8 +15,12 @@ from .predict import add_predict_arguments
 def _settings(args):
     from .config import from_env  # pydantic-settings loads only for a command that runs
 
-    return from_env(data_dir=getattr(args, "data_dir", None), host=getattr(args, "host", None),
-                    port=getattr(args, "port", None), extra_hosts=getattr(args, "allow_host", None))
+    return from_env(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        extra_hosts=getattr(args, "allow_host", None),
+    )
 
 
 def cmd_serve(args) -> int:
@@ -33,8 +37,10 @@ def cmd_serve(args) -> int:
     url = f"http://{shown_host}:{settings.port}/"
     if settings.token and not is_loopback(settings.host):
         # Printed once, on the terminal only; the access log redacts it.
-        print(f"browsertrain is listening on {url}\nOpen this URL once to log in: {url}?token={settings.token}",
-              flush=True)
+        print(
+            f"browsertrain is listening on {url}\nOpen this URL once to log in: {url}?token={settings.token}",
+            flush=True,
+        )
     else:
         print(f"browsertrain is listening on {url}", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level)
@@ -43,8 +49,10 @@ def cmd_serve(args) -> int:
 
 def _lazy(module: str, name: str):
     """A command whose module loads only when it runs: a mistyped argument is answered before SQLAlchemy loads."""
+
     def run(args) -> int:
         return getattr(importlib.import_module(f".{module}", __package__), name)(args)
+
     return run
 
 
@@ -60,13 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = with_data_dir(commands.add_parser("serve", help="run the web app"))
     serve.add_argument("--host", help="address to bind (default 127.0.0.1; others require a token)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
-    serve.add_argument("--allow-host", action="append", metavar="NAME",
-                       help="another Host name browsers may use (e.g. this machine's LAN name); repeatable")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="another Host name browsers may use (e.g. this machine's LAN name); repeatable",
+    )
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(func=cmd_serve)
 
     datasets = commands.add_parser("datasets", help="import, list and delete datasets").add_subparsers(
-        dest="action", required=True)
+        dest="action", required=True
+    )
     imp = with_data_dir(datasets.add_parser("import", help="import a folder or .zip"))
     imp.add_argument("path", help="an ImageFolder tree or images + labels.csv, as a folder or a .zip")
     imp.add_argument("--name", help="the dataset's name (default: the folder's or the zip's name)")
@@ -89,19 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_train_arguments(train)
     train.set_defaults(func=_lazy("headless", "train"), parser=train)
 
-    predict = with_data_dir(commands.add_parser(
-        "predict", help="predict image files with a run's model, in headless Chromium (the run page's try-it)"))
+    predict = with_data_dir(
+        commands.add_parser(
+            "predict", help="predict image files with a run's model, in headless Chromium (the run page's try-it)"
+        )
+    )
     add_predict_arguments(predict)
     predict.set_defaults(func=_lazy("predict", "cmd_predict"), parser=predict)
 
-    export = with_data_dir(commands.add_parser(
-        "export", help="export a run's snapshot: tfjs, quantized tfjs, Keras H5, SavedModel, TFLite"))
+    export = with_data_dir(
+        commands.add_parser(
+            "export", help="export a run's snapshot: tfjs, quantized tfjs, Keras H5, SavedModel, TFLite"
+        )
+    )
     add_export_arguments(export)
     export.set_defaults(func=_lazy("cli_export", "cmd_export"))
 
     database = commands.add_parser("db", help="the metadata database").add_subparsers(dest="action", required=True)
-    upgrade = with_data_dir(database.add_parser(
-        "upgrade", help="bring the database's schema to this version (a server start does it too)"))
+    upgrade = with_data_dir(
+        database.add_parser("upgrade", help="bring the database's schema to this version (a server start does it too)")
+    )
     upgrade.set_defaults(func=_lazy("cli_db", "cmd_db_upgrade"))
     return parser
 

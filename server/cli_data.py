@@ -25,14 +25,16 @@ def cmd_datasets_import(args) -> int:
         manifest = import_dataset(storage, source, name, replace=args.replace)
     except DatasetExists as exc:
         raise DatasetExists(f"{exc}: add --replace to replace it, or choose another --name") from None
-    print(f"imported {manifest['name']}: {manifest['num_items']} images, {len(manifest['classes'])} classes "
-          f"({', '.join(manifest['classes'])}), hash {manifest['hash']}")
+    print(
+        f"imported {manifest['name']}: {manifest['num_items']} images, {len(manifest['classes'])} classes "
+        f"({', '.join(manifest['classes'])}), hash {manifest['hash']}"
+    )
     return 0
 
 
 def _name_from_path(source: Path) -> str:
     """A dataset named after its folder or zip ('digits.zip' → 'digits'), held to the server's name rule."""
-    name = (source.resolve().name if source.is_dir() else source.stem)
+    name = source.resolve().name if source.is_dir() else source.stem
     try:
         return check_name(name, "dataset name")
     except UnsafePath as exc:
@@ -65,22 +67,32 @@ def cmd_runs_list(args) -> int:
         print(json.dumps(runs))
         return 0
     if runs:
-        print(f"{'run':<{len(runs[0]['id'])}}  {'dataset':<20} {'kind':<7} {'status':<9} {'epochs':>6}  "
-              f"{'loss':>10} {'val acc':>7}  created")
+        print(
+            f"{'run':<{len(runs[0]['id'])}}  {'dataset':<20} {'kind':<7} {'status':<9} {'epochs':>6}  "
+            f"{'loss':>10} {'val acc':>7}  created"
+        )
     for r in runs:
         summary = r["summary"] or {}
         val = summary.get("val_accuracy")
-        print(f"{r['id']}  {r['dataset']:<20} {r['kind']:<7} {r['status']:<9} {r['epochs_done']:>6}  "
-              f"{_significant(summary.get('final_loss')):>10} {'-' if val is None else f'{val:.1%}':>7}  "
-              f"{r['created_at']}")
+        print(
+            f"{r['id']}  {r['dataset']:<20} {r['kind']:<7} {r['status']:<9} {r['epochs_done']:>6}  "
+            f"{_significant(summary.get('final_loss')):>10} {'-' if val is None else f'{val:.1%}':>7}  "
+            f"{r['created_at']}"
+        )
     if runs:
         return 0
     if args.dataset and args.dataset not in {d["name"] for d in list_datasets(storage)}:
-        print(f"browsertrain: error: there is no dataset named {args.dataset!r} (and no runs of one); "
-              "see `browsertrain datasets list`", file=sys.stderr)
+        print(
+            f"browsertrain: error: there is no dataset named {args.dataset!r} (and no runs of one); "
+            "see `browsertrain datasets list`",
+            file=sys.stderr,
+        )
         return 2
-    print(f"no runs of {args.dataset} yet: browsertrain train --dataset {args.dataset}" if args.dataset
-          else "no runs yet: browsertrain train --dataset NAME")
+    print(
+        f"no runs of {args.dataset} yet: browsertrain train --dataset {args.dataset}"
+        if args.dataset
+        else "no runs yet: browsertrain train --dataset NAME"
+    )
     return 0
 
 

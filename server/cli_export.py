@@ -22,16 +22,27 @@ def add_export_arguments(export) -> None:
     export.add_argument("--format", required=True, choices=FORMATS)
     export.add_argument("--out", metavar="PATH", help="file or folder to write (default: a descriptive name here)")
     export.add_argument("--seq", type=int, help="the snapshot (default: the latest)")
-    export.add_argument("--max-accuracy-drop", type=float, default=DEFAULT_MAX_ACCURACY_DROP, metavar="POINTS",
-                        help="validation accuracy points an export may lose before it needs --confirm "
-                             f"(default {DEFAULT_MAX_ACCURACY_DROP:g})")
+    export.add_argument(
+        "--max-accuracy-drop",
+        type=float,
+        default=DEFAULT_MAX_ACCURACY_DROP,
+        metavar="POINTS",
+        help="validation accuracy points an export may lose before it needs --confirm "
+        f"(default {DEFAULT_MAX_ACCURACY_DROP:g})",
+    )
     export.add_argument("--confirm", action="store_true", help="write an export the quality gate flagged")
-    export.add_argument("--raw", action="store_true",
-                        help="keras, tflite, tflite-dynamic: the bare model file (labels inside) instead of a zip "
-                             "with labels.txt and metadata.json beside it")
-    export.add_argument("--server", metavar="URL",
-                        help="have this running server build the export, through its HTTP API "
-                             "(a token from $BROWSERTRAIN_TOKEN is sent along)")
+    export.add_argument(
+        "--raw",
+        action="store_true",
+        help="keras, tflite, tflite-dynamic: the bare model file (labels inside) instead of a zip "
+        "with labels.txt and metadata.json beside it",
+    )
+    export.add_argument(
+        "--server",
+        metavar="URL",
+        help="have this running server build the export, through its HTTP API "
+        "(a token from $BROWSERTRAIN_TOKEN is sent along)",
+    )
     export.add_argument("--json", action="store_true", help="print one JSON line: path, size, gate numbers")
 
 
@@ -76,10 +87,15 @@ def _here(args):
 
     settings = from_env(data_dir=args.data_dir)
     try:
-        sx = exports.open_snapshot(Storage(settings.data_dir), db.connect(settings.database_url),
-                                   check_run_id(args.run_id), args.seq)
-        path, filename, verdict = with_progress(build_message(args.format), lambda: exports.export(
-            sx, args.format, max_drop=args.max_accuracy_drop, confirm=args.confirm, raw=args.raw))
+        sx = exports.open_snapshot(
+            Storage(settings.data_dir), db.connect(settings.database_url), check_run_id(args.run_id), args.seq
+        )
+        path, filename, verdict = with_progress(
+            build_message(args.format),
+            lambda: exports.export(
+                sx, args.format, max_drop=args.max_accuracy_drop, confirm=args.confirm, raw=args.raw
+            ),
+        )
     except exports.NeedsConfirm as exc:
         print(f"browsertrain: {exc} (--confirm)", file=sys.stderr)
         return EXIT_NEEDS_CONFIRM
@@ -99,16 +115,22 @@ def _from_server(args):
     from .preflight import api_headers
 
     base = f"{args.server.rstrip('/')}/api/runs/{args.run_id}"
-    query = {"format": args.format, "max_accuracy_drop": args.max_accuracy_drop, "confirm": args.confirm,
-             "raw": args.raw, **({"seq": args.seq} if args.seq is not None else {})}
+    query = {
+        "format": args.format,
+        "max_accuracy_drop": args.max_accuracy_drop,
+        "confirm": args.confirm,
+        "raw": args.raw,
+        **({"seq": args.seq} if args.seq is not None else {}),
+    }
     query = {key: (str(value).lower() if isinstance(value, bool) else value) for key, value in query.items()}
     try:
         with httpx.Client(headers=api_headers(args.server), timeout=DOWNLOAD_TIMEOUT_SECONDS) as client:
             download = with_progress(build_message(args.format), lambda: client.get(f"{base}/export", params=query))
             if download.status_code != 200:
                 return _server_refused(download)
-            summary = client.get(f"{base}/exports", params={
-                key: query[key] for key in ("seq", "max_accuracy_drop") if key in query})
+            summary = client.get(
+                f"{base}/exports", params={key: query[key] for key in ("seq", "max_accuracy_drop") if key in query}
+            )
             if summary.status_code != 200:
                 return _server_refused(summary)
     except httpx.HTTPError as exc:
@@ -142,16 +164,29 @@ def _report(args, out: Path, entry: dict, verdict: dict) -> None:
     row = next(f for f in entry["formats"] if f["format"] == args.format)
     size = out.stat().st_size
     if args.json:
-        print(json.dumps({"path": str(out), "bytes": size, "format": args.format, "seq": entry["seq"],
-                          "verdict": verdict, "gate": row["gate"],
-                          "reference_accuracy": entry["gate"]["reference_accuracy"], "labels": entry["labels"]}))
+        print(
+            json.dumps(
+                {
+                    "path": str(out),
+                    "bytes": size,
+                    "format": args.format,
+                    "seq": entry["seq"],
+                    "verdict": verdict,
+                    "gate": row["gate"],
+                    "reference_accuracy": entry["gate"]["reference_accuracy"],
+                    "labels": entry["labels"],
+                }
+            )
+        )
         return
     print(f"wrote {out} ({size:,} bytes, snapshot {entry['seq']})")
     known = entry["labels"] is not None
     print(f"labels: {', '.join(entry['labels'])}" if known else f"labels unknown: {entry['labels_unavailable']}")
     if row["gate"]:
-        print(f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
-              f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
-              f"max |Δ output| {row['gate']['max_abs_diff']:.3g}")
+        print(
+            f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
+            f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
+            f"max |Δ output| {row['gate']['max_abs_diff']:.3g}"
+        )
     elif verdict.get("reason"):
         print(f"quality gate: {verdict['status']}: {verdict['reason']}")

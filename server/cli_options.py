@@ -63,8 +63,12 @@ def _number(option: dict):
             raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise argparse.ArgumentTypeError(f"{text!r} is not {kind}")
-        bounds = [("min", lambda v, b: v >= b, "at least"), ("max", lambda v, b: v <= b, "at most"),
-                  ("above", lambda v, b: v > b, "above"), ("below", lambda v, b: v < b, "below")]
+        bounds = [
+            ("min", lambda v, b: v >= b, "at least"),
+            ("max", lambda v, b: v <= b, "at most"),
+            ("above", lambda v, b: v > b, "above"),
+            ("below", lambda v, b: v < b, "below"),
+        ]
         for key, holds, words in bounds:
             if key in option and not holds(value, option[key]):
                 raise argparse.ArgumentTypeError(f"must be {words} {option[key]:g}, not {text}")
@@ -89,8 +93,11 @@ def add_page_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("the train page's options (unset: the page's default, shown here)")
     for option in page_options():
         default = _default_text(option)
-        kwargs = {"dest": dest_of(option), "default": None,
-                  "help": f"{option['help']} ({default})" if default else option["help"]}
+        kwargs = {
+            "dest": dest_of(option),
+            "default": None,
+            "help": f"{option['help']} ({default})" if default else option["help"],
+        }
         if option["type"] in ("int", "float"):
             kwargs.update(type=_number(option), metavar="N" if option["type"] == "int" else "X")
         elif option["type"] == "choice":

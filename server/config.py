@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     host: str = "127.0.0.1"
     port: int = 8000
-    db_url: str | None = None          # None: SQLite in the data folder
+    db_url: str | None = None  # None: SQLite in the data folder
     token: str | None = Field(default=None, repr=False)  # required (and generated when missing) off loopback
     static_dir: Path = PROJECT_ROOT / "static"
     templates_dir: Path = PROJECT_ROOT / "templates"
@@ -73,8 +73,9 @@ class Settings(BaseSettings):
     extra_hosts: tuple[str, ...] = ()
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         return init_settings, _Environment(settings_cls)  # arguments first, then the environment
 
     @field_validator("extra_hosts", mode="before")

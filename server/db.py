@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Column, Integer, MetaData, String, Table, case, create_engine, event, \
-    inspect, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    case,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -18,19 +30,20 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # The schema's versions (Alembic), inside the package so an installed copy finds them. The tables below describe the
 # newest version; a change to them needs a new version there.
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
-FIRST_REVISION = "0001"   # runs without parent_run_id, and sessions
+FIRST_REVISION = "0001"  # runs without parent_run_id, and sessions
 # PostgreSQL: one advisory lock (any fixed number) serialises servers that start on one database at once.
 POSTGRES_MIGRATION_LOCK = 7_020_011
 
 runs = Table(
-    "runs", metadata,
+    "runs",
+    metadata,
     Column("id", String(12), primary_key=True),
     Column("dataset", String(64), nullable=False, index=True),
     Column("dataset_hash", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),         # train | sanity (overfit check)
-    Column("status", String(16), nullable=False),       # created | running | finished | stopped | failed
+    Column("kind", String(16), nullable=False),  # train | sanity (overfit check)
+    Column("status", String(16), nullable=False),  # created | running | finished | stopped | failed
     Column("config", JSON, nullable=False),
-    Column("info", JSON, nullable=False),               # backend, user agent, GPU renderer, split seed
+    Column("info", JSON, nullable=False),  # backend, user agent, GPU renderer, split seed
     Column("summary", JSON, nullable=True),
     Column("epochs_done", Integer, nullable=False, default=0),
     Column("latest_snapshot", Integer, nullable=True),
@@ -42,16 +55,17 @@ runs = Table(
 # Login sessions (server/sessions.py). Neither the session id nor the token is stored: the row is found by the id's
 # SHA-256 and holds an HMAC of the id keyed with the token that opened it, so it is valid only under that token.
 sessions = Table(
-    "sessions", metadata,
+    "sessions",
+    metadata,
     Column("id_hash", String(64), primary_key=True),
     Column("token_proof", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
-    Column("expires_at", BigInteger, nullable=False, index=True),   # Unix seconds
+    Column("expires_at", BigInteger, nullable=False, index=True),  # Unix seconds
 )
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def connect(url: str) -> Engine:
@@ -70,9 +84,10 @@ def make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")   # readers never block the writer
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -84,7 +99,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     advisory lock): servers starting together on one database take turns, and each after the first finds it done.
     A database made before versions were kept (tables, no alembic_version) is first marked with the version its
     tables match."""
-    from alembic import command                       # imported here: the CLI's quick paths never load Alembic
+    from alembic import command  # imported here: the CLI's quick paths never load Alembic
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
 

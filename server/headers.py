@@ -9,20 +9,22 @@ from starlette.datastructures import MutableHeaders
 # started from blob: URLs, which importScripts() the backend from another blob: URL: only script already running on
 # this origin can mint one), images decoded from blob: and data: URLs. No inline script or style anywhere, no plugin,
 # no <base>, and no site may frame a page (frame-ancestors; X-Frame-Options for older browsers).
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval' blob:",
-    "style-src 'self'",
-    "img-src 'self' blob: data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "media-src 'self' blob: mediastream:",
-    "worker-src 'self' blob:",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval' blob:",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "media-src 'self' blob: mediastream:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 RESPONSE_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -12,15 +12,30 @@ from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from .cli_options import OptionConflict, add_page_options, given_flags, page_query
-from .preflight import ServerUnreachable, UsageError, api_headers, check_dataset, fetch_run
-from .preflight import find_chromium  # noqa: F401  (tests and benchmarks find the browser here too)
+from .preflight import (
+    ServerUnreachable,
+    UsageError,
+    api_headers,
+    check_dataset,
+    fetch_run,
+    find_chromium,
+)
 from .train_report import describe, progress_line
 
 # Flags measured to work with Debian's Chromium on machines without a display or GPU (WebGL via SwiftShader).
 CHROMIUM_FLAGS = (
-    "--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-dev-shm-usage", "--use-gl=angle", "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader", "--enable-webgl", "--ignore-gpu-blocklist", "--enable-unsafe-webgpu",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--use-gl=angle",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--enable-webgl",
+    "--ignore-gpu-blocklist",
+    "--enable-unsafe-webgpu",
     "--enable-features=Vulkan",
 )
 POLL_SECONDS = 0.5
@@ -37,31 +52,54 @@ class HeadlessError(RuntimeError):
 
 def add_browser_arguments(parser) -> None:
     """The flags of every command that drives a page: where the server and the browser are."""
-    parser.add_argument("--server", metavar="URL", help="use a running server instead of starting one "
-                                                        "(a token from $BROWSERTRAIN_TOKEN is sent along)")
-    parser.add_argument("--chromium", metavar="PATH",
-                        help="the browser (default: $BROWSERTRAIN_CHROMIUM or chromium on PATH)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
-                        help=f"give up after this many seconds (default {DEFAULT_TIMEOUT_SECONDS})")
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="use a running server instead of starting one (a token from $BROWSERTRAIN_TOKEN is sent along)",
+    )
+    parser.add_argument(
+        "--chromium", metavar="PATH", help="the browser (default: $BROWSERTRAIN_CHROMIUM or chromium on PATH)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help=f"give up after this many seconds (default {DEFAULT_TIMEOUT_SECONDS})",
+    )
 
 
 def add_train_arguments(parser) -> None:
     start = parser.add_mutually_exclusive_group(required=True)
     start.add_argument("--dataset", help="train a new run on this dataset")
     start.add_argument("--resume", metavar="RUN_ID", help="continue an unfinished run from its latest snapshot")
-    start.add_argument("--from", dest="from_run", metavar="RUN_ID",
-                       help="train more: a new run that starts from this run's last snapshot and optimizer state "
-                            "and trains --epochs more epochs")
+    start.add_argument(
+        "--from",
+        dest="from_run",
+        metavar="RUN_ID",
+        help="train more: a new run that starts from this run's last snapshot and optimizer state "
+        "and trains --epochs more epochs",
+    )
     add_page_options(parser)
     tools = parser.add_argument_group("debugging tools (instead of a plain run)")
-    tools.add_argument("--overfit", type=_overfit_images, metavar="N",
-                       help="sanity run: train on N images until the loss is near zero, then predict them "
-                            "(exit status 1 when the model could not overfit them)")
-    tools.add_argument("--lr-range-test", action="store_true",
-                       help="sweep the learning rate over a short run and suggest one (no run is recorded)")
-    tools.add_argument("--find-batch-size", action="store_true",
-                       help="time training steps per batch size on this browser's backend and propose the fastest "
-                            "that fits (with --lr-range-test, the sweep then runs at that batch size)")
+    tools.add_argument(
+        "--overfit",
+        type=_overfit_images,
+        metavar="N",
+        help="sanity run: train on N images until the loss is near zero, then predict them "
+        "(exit status 1 when the model could not overfit them)",
+    )
+    tools.add_argument(
+        "--lr-range-test",
+        action="store_true",
+        help="sweep the learning rate over a short run and suggest one (no run is recorded)",
+    )
+    tools.add_argument(
+        "--find-batch-size",
+        action="store_true",
+        help="time training steps per batch size on this browser's backend and propose the fastest "
+        "that fits (with --lr-range-test, the sweep then runs at that batch size)",
+    )
     add_browser_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one final JSON line with the run's summary")
 
@@ -151,8 +189,15 @@ def page_url(server: str, args) -> str:
 def check_train_args(args) -> str:
     """Everything that can be known before a server or a browser starts; returns the browser. UsageError if not."""
     chromium = find_chromium(args.chromium)
-    tools = [flag for flag, on in (("--overfit", args.overfit), ("--lr-range-test", args.lr_range_test),
-                                   ("--find-batch-size", args.find_batch_size)) if on]
+    tools = [
+        flag
+        for flag, on in (
+            ("--overfit", args.overfit),
+            ("--lr-range-test", args.lr_range_test),
+            ("--find-batch-size", args.find_batch_size),
+        )
+        if on
+    ]
     if args.dataset:
         try:
             page_query(args)
@@ -173,8 +218,9 @@ def check_train_args(args) -> str:
     return chromium
 
 
-def drive_page(url: str, chromium: str, timeout: float, total_epochs: int | None, show_progress: bool,
-               headers: dict | None = None) -> dict:
+def drive_page(
+    url: str, chromium: str, timeout: float, total_epochs: int | None, show_progress: bool, headers: dict | None = None
+) -> dict:
     """Open the train page, follow `window.browsertrain` until it is done or failed, return its final state."""
     from playwright.sync_api import Error as PlaywrightError
 
@@ -212,21 +258,34 @@ def train(args) -> int:
         except UsageError as exc:
             args.parser.error(str(exc))
         with served(args) as server:
-            state = drive_page(page_url(server, args), chromium, args.timeout, total,
-                               sys.stderr.isatty() or not args.json, api_headers(args.server))
+            state = drive_page(
+                page_url(server, args),
+                chromium,
+                args.timeout,
+                total,
+                sys.stderr.isatty() or not args.json,
+                api_headers(args.server),
+            )
     except (HeadlessError, ServerUnreachable) as exc:
         print(f"browsertrain: error: {exc}", file=sys.stderr)
         return 1
     if state["phase"] == "error":
         print(f"browsertrain: training failed: {state['error']}", file=sys.stderr)
         return 1
-    summary = {**state["summary"], "backend_reason": (state.get("backend") or {}).get("reason"),
-               "dataset_source": (state.get("sync") or {}).get("source"), "page_warnings": state.get("warnings", []),
-               "warnings": state["summary"].get("warnings", [])}
+    summary = {
+        **state["summary"],
+        "backend_reason": (state.get("backend") or {}).get("reason"),
+        "dataset_source": (state.get("sync") or {}).get("source"),
+        "page_warnings": state.get("warnings", []),
+        "warnings": state["summary"].get("warnings", []),
+    }
     print(json.dumps(summary) if args.json else describe(summary))
     for warning in summary["warnings"]:
-        print(f"browsertrain: warning: this run may not have learned: {warning['message']}. "
-              f"Next: {warning['next_step']}.", file=sys.stderr)
+        print(
+            f"browsertrain: warning: this run may not have learned: {warning['message']}. "
+            f"Next: {warning['next_step']}.",
+            file=sys.stderr,
+        )
     if summary.get("leak"):
         print(f"browsertrain: the leak watchdog stopped the run: {summary['leak']['message']}", file=sys.stderr)
         return 1

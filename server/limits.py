@@ -8,11 +8,11 @@ GIB = 1024 * MIB
 MAX_NAME_LENGTH = 64
 
 # Request bodies. Enforced while the body streams in, with or without Content-Length.
-MAX_UPLOAD_BYTES = 512 * MIB          # POST /api/datasets (a zip)
-MAX_SNAPSHOT_BYTES = 64 * MIB         # POST /api/runs/{id}/snapshots (model.json + weights)
-MAX_JSON_BODY_BYTES = 1 * MIB         # every other request with a body
-MAX_MULTIPART_FIELDS = 8              # form fields per multipart request
-MAX_MULTIPART_FILES = 2               # file parts per multipart request (tfjs sends model.json + weights)
+MAX_UPLOAD_BYTES = 512 * MIB  # POST /api/datasets (a zip)
+MAX_SNAPSHOT_BYTES = 64 * MIB  # POST /api/runs/{id}/snapshots (model.json + weights)
+MAX_JSON_BODY_BYTES = 1 * MIB  # every other request with a body
+MAX_MULTIPART_FIELDS = 8  # form fields per multipart request
+MAX_MULTIPART_FILES = 2  # file parts per multipart request (tfjs sends model.json + weights)
 # One header line of a multipart part. python-multipart enforces this (its default; Starlette offers no setting),
 # together with at most 8 header lines per part; tests pin both sides of it.
 MAX_MULTIPART_PART_HEADER_BYTES = 4 * KIB + 128
@@ -21,21 +21,21 @@ MAX_MULTIPART_PART_HEADERS = 8
 # Zip archives, checked member by member before anything is extracted.
 MAX_ZIP_MEMBERS = 20_000
 MAX_ZIP_UNCOMPRESSED_BYTES = 2 * GIB
-MAX_ZIP_MEMBER_RATIO = 200            # uncompressed / compressed, per member (zip bombs reach 1000+)
+MAX_ZIP_MEMBER_RATIO = 200  # uncompressed / compressed, per member (zip bombs reach 1000+)
 
 # Images, checked from the header before any pixel is decoded.
-MAX_IMAGE_PIXELS = 16_000_000         # width * height of one frame (a 4000 x 4000 photo)
-MAX_IMAGE_TOTAL_PIXELS = 64_000_000   # summed over all frames of an animated image
+MAX_IMAGE_PIXELS = 16_000_000  # width * height of one frame (a 4000 x 4000 photo)
+MAX_IMAGE_TOTAL_PIXELS = 64_000_000  # summed over all frames of an animated image
 MAX_IMAGE_FRAMES = 500
 # An image file may hold at most this many bytes per pixel (all frames) plus MAX_IMAGE_METADATA_BYTES: an
 # uncompressed 16-bit RGBA PNG needs about 9, a noisy JPEG at quality 100 about 4. Past it the file is mostly not
 # image: a 73-byte PNG followed by 314 MB of zeros, which decoders ignore as trailing data, was stored whole.
 MAX_IMAGE_BYTES_PER_PIXEL = 16
-MAX_IMAGE_METADATA_BYTES = 4 * MIB    # EXIF, ICC profiles, XMP, an MPO's preview pictures
+MAX_IMAGE_METADATA_BYTES = 4 * MIB  # EXIF, ICC profiles, XMP, an MPO's preview pictures
 MAX_DATASET_ITEMS = 100_000
 # A classifier needs at least two classes to tell apart: a one-class set would import and then fail to train.
 MIN_CLASSES = 2
-MAX_LABELS_CSV_BYTES = 64 * MIB    # a labels.csv: 100,000 lines of a path and a label, with room to spare
+MAX_LABELS_CSV_BYTES = 64 * MIB  # a labels.csv: 100,000 lines of a path and a label, with room to spare
 
 # Bulk reads: items per pack response.
 MAX_BULK_ITEMS = 5_000
@@ -44,9 +44,9 @@ MAX_BULK_ITEMS = 5_000
 SESSION_LIFETIME_SECONDS = 30 * 24 * 3600
 
 # Runs.
-MAX_EPOCH_RECORD_BYTES = 16 * KIB     # one line of a run's epoch log
-MAX_EPOCH = 1_000_000                 # an epoch number (the run's epoch count is a 64-bit database integer)
-MAX_WEIGHT_ELEMENTS = 64 * MIB // 4   # elements across all weights of one snapshot
+MAX_EPOCH_RECORD_BYTES = 16 * KIB  # one line of a run's epoch log
+MAX_EPOCH = 1_000_000  # an epoch number (the run's epoch count is a 64-bit database integer)
+MAX_WEIGHT_ELEMENTS = 64 * MIB // 4  # elements across all weights of one snapshot
 MAX_RUN_CONFIG_BYTES = 64 * KIB
 
 # JSON from clients (request bodies, a snapshot's model.json) nests at most this deep. tfjs model.json files nest

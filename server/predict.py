@@ -26,9 +26,11 @@ def add_predict_arguments(parser) -> None:
     parser.add_argument("images", metavar="IMAGE", nargs="+", help="image files (PNG, JPEG, ...)")
     add_browser_arguments(parser)
     parser.set_defaults(timeout=DEFAULT_PREDICT_TIMEOUT_SECONDS)
-    parser.add_argument("--json", action="store_true",
-                        help='print one JSON line: {"run_id", "predictions": [{"image", "top": [{"label", '
-                             '"probability"}]}]}')
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help='print one JSON line: {"run_id", "predictions": [{"image", "top": [{"label", "probability"}]}]}',
+    )
 
 
 def cmd_predict(args) -> int:
@@ -40,8 +42,13 @@ def cmd_predict(args) -> int:
         except UsageError as exc:
             args.parser.error(str(exc))
         with served(args) as server:
-            results = predict_in_page(f"{server}/runs/{args.run_id}", [str(p) for p in images], chromium,
-                                      args.timeout, api_headers(args.server))
+            results = predict_in_page(
+                f"{server}/runs/{args.run_id}",
+                [str(p) for p in images],
+                chromium,
+                args.timeout,
+                api_headers(args.server),
+            )
     except (HeadlessError, ServerUnreachable) as exc:
         print(f"browsertrain: error: {exc}", file=sys.stderr)
         return 1
@@ -87,4 +94,4 @@ def _in_order(images: list[str], results: list[dict]) -> list[dict]:
     by_name = {result.get("name"): result for result in results}
     if len(set(names)) == len(names) and all(name in by_name for name in names):
         return [by_name[name] for name in names]
-    return results[:len(images)]
+    return results[: len(images)]

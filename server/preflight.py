@@ -33,8 +33,10 @@ def find_chromium(explicit: str | None = None) -> str:
     for name in CHROMIUM_NAMES:
         if found := shutil.which(name):
             return found
-    raise UsageError("no Chromium found: install it (Debian: apt-get install chromium), "
-                     "or point --chromium / BROWSERTRAIN_CHROMIUM at Chrome or Chromium")
+    raise UsageError(
+        "no Chromium found: install it (Debian: apt-get install chromium), "
+        "or point --chromium / BROWSERTRAIN_CHROMIUM at Chrome or Chromium"
+    )
 
 
 def api_headers(server: str | None) -> dict:
@@ -80,8 +82,10 @@ def check_dataset(name: str, server: str | None, data_dir) -> None:
     names = dataset_names(server, data_dir)
     if name not in names:
         where = f"the server at {server}" if server else "this data folder"
-        raise UsageError(f"there is no dataset named {name!r} in {where} ({', '.join(sorted(names)) or 'none yet'}); "
-                         "see `browsertrain datasets list`")
+        raise UsageError(
+            f"there is no dataset named {name!r} in {where} ({', '.join(sorted(names)) or 'none yet'}); "
+            "see `browsertrain datasets list`"
+        )
 
 
 def fetch_run(run_id: str, server: str | None, data_dir) -> dict:

@@ -32,8 +32,9 @@ def with_progress(message: str, work, stream=None):
             print(f"\r{message}… {time.monotonic() - started:.0f} s", end="", file=stream, flush=True)
     elapsed = time.monotonic() - started
     status = "failed" if "error" in outcome else "done"
-    print(f"\r{message}… {status} in {elapsed:.1f} s" if live else f"{status} in {elapsed:.1f} s",
-          file=stream, flush=True)
+    print(
+        f"\r{message}… {status} in {elapsed:.1f} s" if live else f"{status} in {elapsed:.1f} s", file=stream, flush=True
+    )
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]

@@ -41,9 +41,17 @@ class BodyTooLarge(Exception):
 
 async def _send_json(send, status: int, detail: str, headers: list | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -64,10 +72,16 @@ async def _refuse(scope, send, status: int, detail: str) -> None:
 
     if not wants_html(Request(scope)):
         return await _send_json(send, status, detail)
-    body = _REFUSAL_PAGE.format(status=status, title=html.escape(HTTPStatus(status).phrase),
-                                detail=html.escape(detail)).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+    body = _REFUSAL_PAGE.format(
+        status=status, title=html.escape(HTTPStatus(status).phrase), detail=html.escape(detail)
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -116,16 +130,17 @@ class GuardMiddleware:
             if verdict == "redirect":
                 return await self._redirect_with_cookie(scope, send)
             if verdict is False:
-                return await _refuse(scope, send, 401, "a token is required: open the URL printed at start "
-                                     "(it ends with ?token=...)")
+                return await _refuse(
+                    scope, send, 401, "a token is required: open the URL printed at start (it ends with ?token=...)"
+                )
         cap = body_cap(method, scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > cap:
             return await _send_json(send, 413, str(BodyTooLarge(cap)))
         received = 0
-        answered = False   # the 413 went out: the app's own answer is dropped
-        started = False    # the app has begun its response: too late for a 413
-        gone = False       # the client hung up mid-body: nobody is left to answer
+        answered = False  # the 413 went out: the app's own answer is dropped
+        started = False  # the app has begun its response: too late for a 413
+        gone = False  # the client hung up mid-body: nobody is left to answer
 
         # Past the cap the guard answers 413 itself and tells the app the client left. Raising from receive() instead
         # would reach the app wrapped (FastAPI turns it into a 400, Starlette's middleware into an ExceptionGroup/500).
@@ -192,9 +207,17 @@ class GuardMiddleware:
         location = path + ("?" + urlencode(query) if query else "")
         session_id = await anyio.to_thread.run_sync(self.sessions.open)
         cookie = f"{self.cookie}={session_id}; Path=/; Max-Age={SESSION_LIFETIME_SECONDS}; HttpOnly; SameSite=Strict"
-        await send({"type": "http.response.start", "status": 303,
-                    "headers": [(b"location", location.encode()), (b"set-cookie", cookie.encode()),
-                                (b"content-length", b"0")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", location.encode()),
+                    (b"set-cookie", cookie.encode()),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -230,8 +253,9 @@ class RedactTokenFilter(logging.Filter):
 
     @classmethod
     def redact(cls, text: str) -> str:
-        text = cls._pair.sub(lambda m: f"{m.group(1)}=[redacted]" if unquote_plus(m.group(1)).lower() == "token"
-                             else m.group(0), text)
+        text = cls._pair.sub(
+            lambda m: f"{m.group(1)}=[redacted]" if unquote_plus(m.group(1)).lower() == "token" else m.group(0), text
+        )
         return cls._plain.sub(r"\1[redacted]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -37,7 +37,7 @@ class SessionStore:
     def __init__(self, engine: Engine, token: str):
         self.engine = engine
         self._key = token.encode()
-        self._valid: dict[str, int] = {}   # id hash -> expiry (Unix seconds)
+        self._valid: dict[str, int] = {}  # id hash -> expiry (Unix seconds)
 
     def _proof(self, session_id: str) -> str:
         return hmac.new(self._key, session_id.encode(), hashlib.sha256).hexdigest()
@@ -48,8 +48,14 @@ class SessionStore:
         now = int(time.time())
         with self.engine.begin() as conn:
             conn.execute(delete(db.sessions).where(db.sessions.c.expires_at <= now))
-            conn.execute(insert(db.sessions).values(id_hash=_id_hash(session_id), token_proof=self._proof(session_id),
-                                                    created_at=db.now(), expires_at=now + SESSION_LIFETIME_SECONDS))
+            conn.execute(
+                insert(db.sessions).values(
+                    id_hash=_id_hash(session_id),
+                    token_proof=self._proof(session_id),
+                    created_at=db.now(),
+                    expires_at=now + SESSION_LIFETIME_SECONDS,
+                )
+            )
         return session_id
 
     def is_valid(self, session_id: str) -> bool:
@@ -59,8 +65,9 @@ class SessionStore:
         expires = self._valid.get(key)
         if expires is None:
             with self.engine.connect() as conn:
-                row = conn.execute(select(db.sessions.c.token_proof, db.sessions.c.expires_at).where(
-                    db.sessions.c.id_hash == key)).first()
+                row = conn.execute(
+                    select(db.sessions.c.token_proof, db.sessions.c.expires_at).where(db.sessions.c.id_hash == key)
+                ).first()
             if row is None or not hmac.compare_digest(row.token_proof, self._proof(session_id)):
                 return False
             expires = row.expires_at

@@ -1,4 +1,4 @@
-"""The only module that turns names into paths: validated names, joins that cannot escape the data folder, atomic writes."""
+"""The one module that turns names into paths: checked names, joins that cannot leave the data folder, atomic writes."""
 
 from __future__ import annotations
 

@@ -13,8 +13,10 @@ def progress_line(state: dict, total_epochs: int | None) -> str:
     width = 24
     filled = int(width * min(done / total, 1))
     val = last.get("val_accuracy")
-    return (f"\repoch {done}/{total} [{'#' * filled}{'-' * (width - filled)}] loss {last['train_loss']:.4f}"
-            f" val_acc {val if val is None else f'{val:.3f}'} {last['images_per_second']:.0f} img/s")
+    return (
+        f"\repoch {done}/{total} [{'#' * filled}{'-' * (width - filled)}] loss {last['train_loss']:.4f}"
+        f" val_acc {val if val is None else f'{val:.3f}'} {last['images_per_second']:.0f} img/s"
+    )
 
 
 def describe(summary: dict) -> str:
@@ -26,14 +28,19 @@ def describe(summary: dict) -> str:
         finder = summary.get("find_batch_size")
         if finder:
             lines.append(f"batch size {finder['batch_size']}: {finder['reason']}")
-            lines += [f"  batch {row['batch_size']:>4}: " + (f"{row['images_per_second']:8.1f} images/s"
-                      if row["fits"] else f"does not fit ({row['error']})") for row in finder["table"]]
+            lines += [
+                f"  batch {row['batch_size']:>4}: "
+                + (f"{row['images_per_second']:8.1f} images/s" if row["fits"] else f"does not fit ({row['error']})")
+                for row in finder["table"]
+            ]
         if "lr_range_test" in summary:
             lines.append(f"suggested learning rate {summary['suggested_lr']}: {summary['lr_range_test']['reason']}")
         return "\n".join(lines)
     loss = summary.get("final_loss")
-    return (f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
-            f"{'-' if loss is None else f'{loss:.4f}'}, val accuracy {summary['val_accuracy']}, {_speed(summary)}")
+    return (
+        f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
+        f"{'-' if loss is None else f'{loss:.4f}'}, val accuracy {summary['val_accuracy']}, {_speed(summary)}"
+    )
 
 
 def _speed(summary: dict) -> str:

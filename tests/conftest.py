@@ -15,5 +15,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         in_e2e = "e2e" in item.path.parts
         if (in_e2e or BROWSER_FIXTURES & set(getattr(item, "fixturenames", ()))) and not item.get_closest_marker(
-                "browser"):
+            "browser"
+        ):
             item.add_marker(pytest.mark.browser)

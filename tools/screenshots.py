@@ -15,13 +15,15 @@ from bench.common import ROOT, chromium, running_server
 
 OUT = ROOT / "docs" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
-MID_RUN_EPOCHS = 6          # the train page is captured once this many epochs have been charted
-RUN_SECONDS = 900           # the whole run, on a 2-core machine without a GPU
+MID_RUN_EPOCHS = 6  # the train page is captured once this many epochs have been charted
+RUN_SECONDS = 900  # the whole run, on a 2-core machine without a GPU
 EXPORT_READY_SECONDS = 300  # quantizing + gate (and the TensorFlow formats when the export extra is installed)
 
 
 def wait_until(page, expression: str, seconds: float) -> None:
-    page.wait_for_function(f"() => {expression}", timeout=seconds * 1000, polling=250)  # a function: the CSP forbids eval
+    page.wait_for_function(
+        f"() => {expression}", timeout=seconds * 1000, polling=250
+    )  # a function: the CSP forbids eval
 
 
 def capture(url: str, browser, out: Path, epochs: int) -> list[Path]:

@@ -75,7 +75,7 @@ async ({ op, backend, images, inputSize = 64, batchSize = 32, steps = 5, seed = 
       const fill = now() - t;
       result[source] = { decode, resize, fromPixels, fill };
     }
-    let t = now();
+    const t = now();
     const batch = pixels.batch(indices, 'unit');
     result.cachedBatch = now() - t;
     batch.dispose();

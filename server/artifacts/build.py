@@ -17,8 +17,18 @@ from pathlib import Path
 from ..storage import atomic_write_json, locked, read_json
 from . import labels, quantize, tf_worker, tfjs_model
 from .files import move_into_place, tree, work_dir, write_zip
-from .formats import (PACKAGE_ROOT, FORMAT_INFO, REFERENCE, SINGLE_FILE_FORMATS, TFJS_FORMATS, ConversionFailed, ExtraBroken, ExtraMissing,
-                      SnapshotExports, extra_installed)
+from .formats import (
+    FORMAT_INFO,
+    PACKAGE_ROOT,
+    REFERENCE,
+    SINGLE_FILE_FORMATS,
+    TFJS_FORMATS,
+    ConversionFailed,
+    ExtraBroken,
+    ExtraMissing,
+    SnapshotExports,
+    extra_installed,
+)
 
 WORKER_TIMEOUT_SECONDS = 900
 # The name a single-file model has inside its zip, beside labels.txt and metadata.json.
@@ -55,16 +65,24 @@ def ensure_tfjs(sx: SnapshotExports) -> dict:
             move_into_place(work, sx.folder, names)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        built = {"seq": sx.seq, "snapshot_sha256": sx.meta.get("sha256"), "quantize_ms": timings,
-                 "weight_bytes": {fmt: _weight_bytes(sx.folder / fmt) for fmt in TFJS_FORMATS},
-                 "labels": metadata["labels"], "labels_unavailable": metadata["labels_unavailable"]}
+        built = {
+            "seq": sx.seq,
+            "snapshot_sha256": sx.meta.get("sha256"),
+            "quantize_ms": timings,
+            "weight_bytes": {fmt: _weight_bytes(sx.folder / fmt) for fmt in TFJS_FORMATS},
+            "labels": metadata["labels"],
+            "labels_unavailable": metadata["labels_unavailable"],
+        }
         atomic_write_json(sx.folder / "built-tfjs.json", built)
         return built
 
 
 def _weight_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir()
-               if p.name != tfjs_model.MODEL_FILE and p.name not in labels.LABEL_FILES)
+    return sum(
+        p.stat().st_size
+        for p in folder.iterdir()
+        if p.name != tfjs_model.MODEL_FILE and p.name not in labels.LABEL_FILES
+    )
 
 
 def metadata(sx: SnapshotExports) -> dict:
@@ -75,9 +93,13 @@ def metadata(sx: SnapshotExports) -> dict:
 
 def run_worker(command: str, job: dict) -> dict:
     try:
-        result = subprocess.run([sys.executable, "-m", "server.artifacts.tf_worker", command],
-                                input=json.dumps(job).encode(), capture_output=True, timeout=WORKER_TIMEOUT_SECONDS,
-                                cwd=PACKAGE_ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "server.artifacts.tf_worker", command],
+            input=json.dumps(job).encode(),
+            capture_output=True,
+            timeout=WORKER_TIMEOUT_SECONDS,
+            cwd=PACKAGE_ROOT,
+        )
     except subprocess.TimeoutExpired:
         raise ConversionFailed(f"the TensorFlow {command} took longer than {WORKER_TIMEOUT_SECONDS} s") from None
     lines = result.stderr.decode(errors="replace").strip().splitlines()
@@ -102,16 +124,29 @@ def ensure_tf(sx: SnapshotExports) -> dict:
             return built
         work = work_dir(sx.folder)
         try:
-            answer = run_worker("convert", {"model_json": str(reference / tfjs_model.MODEL_FILE), "out": str(work),
-                                            "metadata": str(reference / labels.METADATA_FILE)})
+            answer = run_worker(
+                "convert",
+                {
+                    "model_json": str(reference / tfjs_model.MODEL_FILE),
+                    "out": str(work),
+                    "metadata": str(reference / labels.METADATA_FILE),
+                },
+            )
             beside = {name: reference / name for name in labels.LABEL_FILES if (reference / name).exists()}
-            write_zip(work / FORMAT_INFO[SAVED_MODEL].cached, sx.stem(SAVED_MODEL),
-                      {**tree(work / SAVED_MODEL), **beside})
+            write_zip(
+                work / FORMAT_INFO[SAVED_MODEL].cached, sx.stem(SAVED_MODEL), {**tree(work / SAVED_MODEL), **beside}
+            )
             for fmt in SINGLE_FILE_FORMATS:
-                write_zip(work / FORMAT_INFO[fmt].cached, sx.stem(fmt),
-                          {ZIPPED_MODEL[fmt]: work / FORMAT_INFO[fmt].raw, **beside})
-            names = [SAVED_MODEL, *(FORMAT_INFO[fmt].raw for fmt in SINGLE_FILE_FORMATS),
-                     *(FORMAT_INFO[fmt].cached for fmt in (SAVED_MODEL, *SINGLE_FILE_FORMATS))]
+                write_zip(
+                    work / FORMAT_INFO[fmt].cached,
+                    sx.stem(fmt),
+                    {ZIPPED_MODEL[fmt]: work / FORMAT_INFO[fmt].raw, **beside},
+                )
+            names = [
+                SAVED_MODEL,
+                *(FORMAT_INFO[fmt].raw for fmt in SINGLE_FILE_FORMATS),
+                *(FORMAT_INFO[fmt].cached for fmt in (SAVED_MODEL, *SINGLE_FILE_FORMATS)),
+            ]
             move_into_place(work, sx.folder, names)
         finally:
             shutil.rmtree(work, ignore_errors=True)

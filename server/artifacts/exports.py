@@ -12,24 +12,37 @@ from ..storage import atomic_write_json, locked, read_json
 from . import gate, tfjs_model
 from .build import ensure_tf, ensure_tfjs, run_worker
 from .files import work_dir
+
 # Callers (routes, CLI) import the formats and errors from here, the one module they use.
-from .formats import (FORMAT_INFO, FORMATS, INSTALL_HINT, REFERENCE, TFJS_FORMATS, ConversionFailed, ExportError,
-                      ExtraMissing, NeedsConfirm, SnapshotExports, check_format, extra_installed, open_snapshot)
+from .formats import (
+    FORMAT_INFO,
+    FORMATS,
+    INSTALL_HINT,
+    REFERENCE,
+    TFJS_FORMATS,
+    ExportError,
+    NeedsConfirm,
+    SnapshotExports,
+    check_format,
+    extra_installed,
+)
 
+# --- the quality gate -------------------------------------------------------------------------------------------------
 
-# --- the quality gate --------------------------------------------------------------------------------------------------
 
 def _normalization(sx: SnapshotExports) -> str:
     return (sx.run.get("config") or {}).get("normalization", gate.RUN_DEFAULTS["normalization"])
 
 
 def _with_drops(results: dict, reference_accuracy: float | None) -> dict:
-    return {name: {**entry, "accuracy_drop_points": gate.accuracy_drop_points(entry, reference_accuracy)}
-            for name, entry in results.items()}
+    return {
+        name: {**entry, "accuracy_drop_points": gate.accuracy_drop_points(entry, reference_accuracy)}
+        for name, entry in results.items()
+    }
 
 
 def _cached_gate(sx: SnapshotExports, group: str, measure) -> dict:
-    """Run `measure(model, validation, work)` once per snapshot, under its lock; its report is kept as gate-<group>.json."""
+    """Run `measure(model, validation, work)` once per snapshot, under its lock, kept as gate-<group>.json."""
     if (report := sx.gate(group)) is not None:
         return report
     with locked(sx.folder):
@@ -51,15 +64,23 @@ def ensure_gate_tfjs(sx: SnapshotExports) -> dict:
     ensure_tfjs(sx)
 
     def measure(_model, validation, _work):
-        answer = gate.evaluate_tfjs(validation, _normalization(sx),
-                                    {fmt: sx.folder / fmt for fmt in TFJS_FORMATS}, REFERENCE)
+        answer = gate.evaluate_tfjs(
+            validation, _normalization(sx), {fmt: sx.folder / fmt for fmt in TFJS_FORMATS}, REFERENCE
+        )
         reference_accuracy = answer["results"][REFERENCE]["accuracy"]
-        return {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference_accuracy,
-                "dataset": validation.dataset, "dataset_hash": validation.dataset_hash,
-                "val_items": validation.count, "split_items": validation.split_items,
-                "normalization": _normalization(sx), "backend": answer["backend"],
-                "seconds": round(answer["seconds"], 3),
-                "formats": _with_drops(answer["results"], reference_accuracy)}
+        return {
+            "seq": sx.seq,
+            "reference": REFERENCE,
+            "reference_accuracy": reference_accuracy,
+            "dataset": validation.dataset,
+            "dataset_hash": validation.dataset_hash,
+            "val_items": validation.count,
+            "split_items": validation.split_items,
+            "normalization": _normalization(sx),
+            "backend": answer["backend"],
+            "seconds": round(answer["seconds"], 3),
+            "formats": _with_drops(answer["results"], reference_accuracy),
+        }
 
     return _cached_gate(sx, "tfjs", measure)
 
@@ -71,17 +92,37 @@ def ensure_gate_tf(sx: SnapshotExports) -> dict:
 
     def measure(model, validation, work):
         height, width, channels = model.input_shape
-        gate.evaluate_tfjs(validation, _normalization(sx), {REFERENCE: sx.folder / REFERENCE}, REFERENCE,
-                           inputs_out=work / "inputs.f32", outputs_out=work / "outputs.f32")
-        models = {"keras": sx.folder / "keras.h5", "savedmodel": sx.folder / "savedmodel",
-                  "tflite": sx.folder / "tflite.tflite", "tflite-dynamic": sx.folder / "tflite-dynamic.tflite"}
-        answer = run_worker("evaluate", {
-            "inputs": str(work / "inputs.f32"), "shape": [validation.count, height, width, channels],
-            "reference": str(work / "outputs.f32"), "labels": validation.labels,
-            "models": {name: str(path) for name, path in models.items()}})
-        return {"seq": sx.seq, "reference": REFERENCE, "reference_accuracy": reference["reference_accuracy"],
-                "val_items": validation.count,
-                "formats": _with_drops(answer["results"], reference["reference_accuracy"])}
+        gate.evaluate_tfjs(
+            validation,
+            _normalization(sx),
+            {REFERENCE: sx.folder / REFERENCE},
+            REFERENCE,
+            inputs_out=work / "inputs.f32",
+            outputs_out=work / "outputs.f32",
+        )
+        models = {
+            "keras": sx.folder / "keras.h5",
+            "savedmodel": sx.folder / "savedmodel",
+            "tflite": sx.folder / "tflite.tflite",
+            "tflite-dynamic": sx.folder / "tflite-dynamic.tflite",
+        }
+        answer = run_worker(
+            "evaluate",
+            {
+                "inputs": str(work / "inputs.f32"),
+                "shape": [validation.count, height, width, channels],
+                "reference": str(work / "outputs.f32"),
+                "labels": validation.labels,
+                "models": {name: str(path) for name, path in models.items()},
+            },
+        )
+        return {
+            "seq": sx.seq,
+            "reference": REFERENCE,
+            "reference_accuracy": reference["reference_accuracy"],
+            "val_items": validation.count,
+            "formats": _with_drops(answer["results"], reference["reference_accuracy"]),
+        }
 
     return _cached_gate(sx, "tf", measure)
 
@@ -106,13 +147,18 @@ def check_gate(sx: SnapshotExports, fmt: str, max_drop: float, confirm: bool) ->
         verdict = {"status": "unknown", "needs_confirm": False}  # a float32 conversion: nothing quantized to vouch for
     if verdict["needs_confirm"] and not confirm:
         if entry is None:
-            raise NeedsConfirm(f"{fmt}: the quality gate could not evaluate this quantized export ({reason}); "
-                               "confirm to download it anyway", None)
+            raise NeedsConfirm(
+                f"{fmt}: the quality gate could not evaluate this quantized export ({reason}); "
+                "confirm to download it anyway",
+                None,
+            )
         raise NeedsConfirm(
             f"{fmt} loses {entry['accuracy_drop_points']:.2f} points of validation accuracy "
             f"({_percent(entry['accuracy'] + entry['accuracy_drop_points'] / 100)} → {_percent(entry['accuracy'])}, "
             f"max |Δ output| {entry['max_abs_diff']:.4g}), more than the {max_drop:g} allowed; "
-            "confirm to download it anyway", entry)
+            "confirm to download it anyway",
+            entry,
+        )
     return {**verdict, "reason": reason} if reason else verdict
 
 
@@ -120,10 +166,17 @@ def _percent(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-# --- what callers use --------------------------------------------------------------------------------------------------
+# --- what callers use -------------------------------------------------------------------------------------------------
 
-def export(sx: SnapshotExports, fmt: str, *, max_drop: float = gate.DEFAULT_MAX_ACCURACY_DROP,
-           confirm: bool = False, raw: bool = False) -> tuple[Path, str, dict]:
+
+def export(
+    sx: SnapshotExports,
+    fmt: str,
+    *,
+    max_drop: float = gate.DEFAULT_MAX_ACCURACY_DROP,
+    confirm: bool = False,
+    raw: bool = False,
+) -> tuple[Path, str, dict]:
     """Build (or reuse) one export and pass it through the gate: (file, download name, verdict).
 
     The download is a zip (the model, labels.txt, metadata.json); `raw` serves a single-file format's bare model,
@@ -169,27 +222,40 @@ def summary(sx: SnapshotExports, max_drop: float = gate.DEFAULT_MAX_ACCURACY_DRO
             verdict = {"status": "unknown", "needs_confirm": info.quantized}
         else:
             verdict = gate.verdict(entry, max_drop)
-        formats.append({
-            "format": fmt, "label": info.label, "filename": sx.filename(fmt),
-            "raw_filename": sx.filename(fmt, raw=True) if info.raw else None, "quantized": info.quantized,
-            "needs_extra": info.needs_extra, "built": built[group] is not None,
-            "bytes": path.stat().st_size if built[group] is not None and path.exists() else None,
-            "weight_bytes": (built["tfjs"] or {}).get("weight_bytes", {}).get(fmt),
-            "quantize_ms": (built["tfjs"] or {}).get("quantize_ms", {}).get(fmt) if info.quantized else None,
-            "gate": entry, "verdict": verdict,
-        })
+        formats.append(
+            {
+                "format": fmt,
+                "label": info.label,
+                "filename": sx.filename(fmt),
+                "raw_filename": sx.filename(fmt, raw=True) if info.raw else None,
+                "quantized": info.quantized,
+                "needs_extra": info.needs_extra,
+                "built": built[group] is not None,
+                "bytes": path.stat().st_size if built[group] is not None and path.exists() else None,
+                "weight_bytes": (built["tfjs"] or {}).get("weight_bytes", {}).get(fmt),
+                "quantize_ms": (built["tfjs"] or {}).get("quantize_ms", {}).get(fmt) if info.quantized else None,
+                "gate": entry,
+                "verdict": verdict,
+            }
+        )
     tfjs_report = reports["tfjs"] or {}
     topology = tfjs_model.LayersModel(read_json(sx.snapshot / tfjs_model.MODEL_FILE))
     return {
-        "run_id": sx.run["id"], "dataset": sx.run["dataset"], "seq": sx.seq, "epoch": sx.meta.get("epoch"),
-        "input_shape": topology.input_shape, "input_name": topology.input_name, "normalization": _normalization(sx),
+        "run_id": sx.run["id"],
+        "dataset": sx.run["dataset"],
+        "seq": sx.seq,
+        "epoch": sx.meta.get("epoch"),
+        "input_shape": topology.input_shape,
+        "input_name": topology.input_name,
+        "normalization": _normalization(sx),
         "labels": (built["tfjs"] or {}).get("labels"),
         "labels_unavailable": (built["tfjs"] or {}).get("labels_unavailable"),
         "max_accuracy_drop": max_drop,
         "extra": {"installed": extra_installed(), "install": INSTALL_HINT},
-        "gate": {key: tfjs_report.get(key) for key in
-                 ("reference_accuracy", "val_items", "split_items", "normalization", "backend", "seconds")},
+        "gate": {
+            key: tfjs_report.get(key)
+            for key in ("reference_accuracy", "val_items", "split_items", "normalization", "backend", "seconds")
+        },
         "convert_seconds": (built["tf"] or {}).get("convert_seconds"),
         "formats": formats,
     }
-

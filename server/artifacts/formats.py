@@ -31,10 +31,12 @@ LAYOUT = "v2"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 # The versions CI tested, for every package the extra brings (constraints/lock.sh regenerates them).
 EXPORT_CONSTRAINTS = "constraints/export.txt"
-INSTALL_HINT = ("Keras, SavedModel and TFLite exports need the optional `export` extra (TensorFlow, about 2.9 GB): "
-                "run `make export-extra` in the project folder, or there "
-                f"`pip install -c {EXPORT_CONSTRAINTS} -e '.[export]'` in the server's virtual environment (the "
-                "versions CI tested), then retry")
+INSTALL_HINT = (
+    "Keras, SavedModel and TFLite exports need the optional `export` extra (TensorFlow, about 2.9 GB): "
+    "run `make export-extra` in the project folder, or there "
+    f"`pip install -c {EXPORT_CONSTRAINTS} -e '.[export]'` in the server's virtual environment (the "
+    "versions CI tested), then retry"
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Format:
     label: str
     quantized: bool
     needs_extra: bool
-    raw: str | None = None        # the bare single-file model in the cache folder, for formats that have one
+    raw: str | None = None  # the bare single-file model in the cache folder, for formats that have one
 
     @property
     def cached(self) -> str:
@@ -59,8 +61,9 @@ FORMAT_INFO = {
     "keras": Format("keras", "Keras H5 (tf_keras)", False, True, "keras.h5"),
     "savedmodel": Format("savedmodel", "TensorFlow SavedModel", False, True),
     "tflite": Format("tflite", "TFLite, float32", False, True, "tflite.tflite"),
-    "tflite-dynamic": Format("tflite-dynamic", "TFLite, dynamic-range quantized (int8 weights)", True, True,
-                             "tflite-dynamic.tflite"),
+    "tflite-dynamic": Format(
+        "tflite-dynamic", "TFLite, dynamic-range quantized (int8 weights)", True, True, "tflite-dynamic.tflite"
+    ),
 }
 SINGLE_FILE_FORMATS = tuple(name for name, info in FORMAT_INFO.items() if info.raw)
 
@@ -102,7 +105,8 @@ class ExtraBroken(ConversionFailed):
             f"the `export` extra is installed but TensorFlow does not import ({reason}); another install probably "
             f"changed a package it needs. Repair the environment: `{sys.executable} -m pip install -c "
             f"{PACKAGE_ROOT / EXPORT_CONSTRAINTS} -e '{PACKAGE_ROOT}[export]'` (the versions CI tested), then "
-            "retry")
+            "retry"
+        )
 
 
 def extra_installed() -> bool:
@@ -114,8 +118,10 @@ def check_format(fmt: str, raw: bool = False) -> Format:
     if fmt not in FORMAT_INFO:
         raise ExportError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if raw and FORMAT_INFO[fmt].raw is None:
-        raise ExportError(f"{fmt} has no single model file to serve raw: raw applies to "
-                          f"{', '.join(SINGLE_FILE_FORMATS)} (the zip holds the model and its labels)")
+        raise ExportError(
+            f"{fmt} has no single model file to serve raw: raw applies to "
+            f"{', '.join(SINGLE_FILE_FORMATS)} (the zip holds the model and its labels)"
+        )
     return FORMAT_INFO[fmt]
 
 

@@ -1,4 +1,4 @@
-"""The quality gate: each export's accuracy and max |Δ output| against the float32 tfjs model on the run's validation split.
+"""The quality gate: each export's accuracy and max |Δ output| against the float32 tfjs model on the validation split.
 
 The split is the browser's own (static/js/data/split.js, run by Node), over the dataset's items in manifest order with
 the run's valFraction and seed. Pillow decodes and resizes those images to RGB bytes once, approximating the
@@ -39,11 +39,11 @@ class GateUnavailable(Exception):
 
 @dataclass
 class ValidationSet:
-    pixels: Path              # count * size * size * 3 RGB bytes
+    pixels: Path  # count * size * size * 3 RGB bytes
     count: int
     size: int
-    labels: list[int]         # class index per item, in the model's output order
-    split_items: int          # the split's size (count is smaller only past MAX_GATE_PIXEL_BYTES)
+    labels: list[int]  # class index per item, in the model's output order
+    split_items: int  # the split's size (count is smaller only past MAX_GATE_PIXEL_BYTES)
     dataset: str
     dataset_hash: str
 
@@ -58,8 +58,13 @@ def node_binary() -> str:
 def run_node(command: str, job: dict) -> dict:
     """Run evaluate.mjs with `job` on stdin and return its JSON answer; its failures become GateUnavailable."""
     try:
-        result = subprocess.run([node_binary(), str(EVALUATE_SCRIPT), command], input=json.dumps(job).encode(),
-                                capture_output=True, timeout=NODE_TIMEOUT_SECONDS, cwd=EVALUATE_SCRIPT.parent)
+        result = subprocess.run(
+            [node_binary(), str(EVALUATE_SCRIPT), command],
+            input=json.dumps(job).encode(),
+            capture_output=True,
+            timeout=NODE_TIMEOUT_SECONDS,
+            cwd=EVALUATE_SCRIPT.parent,
+        )
     except subprocess.TimeoutExpired:
         raise GateUnavailable(f"the evaluation took longer than {NODE_TIMEOUT_SECONDS} s") from None
     if result.returncode != 0:
@@ -116,12 +121,15 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
     except NotFound:
         raise GateUnavailable(f"dataset {run['dataset']!r} is gone, so there is no validation split") from None
     if manifest["hash"] != run["dataset_hash"]:
-        raise GateUnavailable(f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, "
-                              f"the run trained on {run['dataset_hash']})")
+        raise GateUnavailable(
+            f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, "
+            f"the run trained on {run['dataset_hash']})"
+        )
     classes = manifest["classes"]
     if len(classes) != classes_out:
-        raise GateUnavailable(f"the model has {classes_out} outputs but dataset {run['dataset']!r} "
-                              f"has {len(classes)} classes")
+        raise GateUnavailable(
+            f"the model has {classes_out} outputs but dataset {run['dataset']!r} has {len(classes)} classes"
+        )
     items = manifest["items"]
     # Runs recorded before splitSeed existed split with their weight seed (static/js/data/split.js splitSeedOf).
     split_seed = config["splitSeed"] if config.get("splitSeed") is not None else config["seed"]
@@ -135,19 +143,40 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
     with open(pixels, "wb") as out:
         for position in chosen:
             out.write(read_rgb(inside(folder, *Path(items[position]["file"]).parts), size).tobytes())
-    return ValidationSet(pixels, len(chosen), size, [index[items[p]["label"]] for p in chosen], len(split),
-                         run["dataset"], run["dataset_hash"])
+    return ValidationSet(
+        pixels,
+        len(chosen),
+        size,
+        [index[items[p]["label"]] for p in chosen],
+        len(split),
+        run["dataset"],
+        run["dataset_hash"],
+    )
 
 
-def evaluate_tfjs(validation: ValidationSet, normalization: str, models: dict[str, Path], reference: str,
-                  inputs_out: Path | None = None, outputs_out: Path | None = None) -> dict:
+def evaluate_tfjs(
+    validation: ValidationSet,
+    normalization: str,
+    models: dict[str, Path],
+    reference: str,
+    inputs_out: Path | None = None,
+    outputs_out: Path | None = None,
+) -> dict:
     """tf.loadLayersModel each folder in Node and compare every model's predictions with the reference's."""
-    return run_node("evaluate", {
-        "pixels": str(validation.pixels), "count": validation.count, "size": validation.size,
-        "labels": validation.labels, "normalization": normalization, "reference": reference,
-        "models": {name: str(path) for name, path in models.items()},
-        "inputsOut": str(inputs_out) if inputs_out else None, "outputsOut": str(outputs_out) if outputs_out else None,
-    })
+    return run_node(
+        "evaluate",
+        {
+            "pixels": str(validation.pixels),
+            "count": validation.count,
+            "size": validation.size,
+            "labels": validation.labels,
+            "normalization": normalization,
+            "reference": reference,
+            "models": {name: str(path) for name, path in models.items()},
+            "inputsOut": str(inputs_out) if inputs_out else None,
+            "outputsOut": str(outputs_out) if outputs_out else None,
+        },
+    )
 
 
 def accuracy_drop_points(entry: dict, reference_accuracy: float | None) -> float | None:

@@ -23,11 +23,15 @@ CHANNELS = 3
 # static/js/data/normalize.js: normalized = (pixel / 255 - mean) / std, per RGB channel.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-_MEAN_STD = {"unit": ((0.0,) * CHANNELS, (1.0,) * CHANNELS),
-             "symmetric": ((0.5,) * CHANNELS, (0.5,) * CHANNELS),
-             "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
-RESIZE = ("a 2D canvas drawImage of the whole image to the input size (no crop, the browser's smoothing), "
-          "then tf.browser.fromPixels: RGB, transparent pixels black")
+_MEAN_STD = {
+    "unit": ((0.0,) * CHANNELS, (1.0,) * CHANNELS),
+    "symmetric": ((0.5,) * CHANNELS, (0.5,) * CHANNELS),
+    "imagenet": (IMAGENET_MEAN, IMAGENET_STD),
+}
+RESIZE = (
+    "a 2D canvas drawImage of the whole image to the input size (no crop, the browser's smoothing), "
+    "then tf.browser.fromPixels: RGB, transparent pixels black"
+)
 
 
 def normalization(mode: str) -> dict:
@@ -56,8 +60,10 @@ def class_names(storage: Storage, run: dict, outputs: int) -> tuple[list[str] | 
     except NotFound:
         return None, f"dataset {run['dataset']!r} is gone, so its class names are unknown"
     if manifest["hash"] != run["dataset_hash"]:
-        return None, (f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, the run trained "
-                      f"on {run['dataset_hash']}), so its class names may not match the outputs")
+        return None, (
+            f"dataset {run['dataset']!r} changed since this run (hash {manifest['hash']}, the run trained "
+            f"on {run['dataset_hash']}), so its class names may not match the outputs"
+        )
     if len(manifest["classes"]) != outputs:
         return None, f"the model has {outputs} outputs but dataset {run['dataset']!r} has {len(manifest['classes'])}"
     return list(manifest["classes"]), None
@@ -78,8 +84,13 @@ def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, mo
         "task": config.get("task", RUN_DEFAULTS["task"]),
         "backbone": config.get("backbone"),
         "browsertrain_version": __version__,
-        "run": {"id": run["id"], "dataset": run["dataset"], "dataset_hash": run["dataset_hash"], "snapshot": seq,
-                "epoch": epoch},
+        "run": {
+            "id": run["id"],
+            "dataset": run["dataset"],
+            "dataset_hash": run["dataset_hash"],
+            "snapshot": seq,
+            "epoch": epoch,
+        },
     }
 
 

@@ -23,10 +23,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from server.artifacts import labels  # noqa: E402
-from server.artifacts.files import ZIP_TIMESTAMP  # noqa: E402
+from server.artifacts import labels
+from server.artifacts.files import ZIP_TIMESTAMP
 
 BATCH_SIZE = 64
 # The exit status that says "the export extra does not import" (exports.py turns it into a repair hint).
@@ -65,8 +65,10 @@ def convert(job: dict) -> dict:
             f.write(_tflite_with_labels(lite.convert(), files))
     import tensorflowjs
 
-    return {"seconds": time.perf_counter() - started,
-            "versions": {"tensorflow": tf.__version__, "tensorflowjs": tensorflowjs.__version__}}
+    return {
+        "seconds": time.perf_counter() - started,
+        "versions": {"tensorflow": tf.__version__, "tensorflowjs": tensorflowjs.__version__},
+    }
 
 
 def _label_files(metadata: dict) -> dict[str, bytes]:
@@ -152,7 +154,7 @@ def _predict_saved_model(path: str, inputs: np.ndarray) -> np.ndarray:
     name = next(iter(serve.structured_input_signature[1]))
     rows = []
     for start in range(0, len(inputs), BATCH_SIZE):
-        (output,) = serve(**{name: tf.constant(inputs[start:start + BATCH_SIZE])}).values()
+        (output,) = serve(**{name: tf.constant(inputs[start : start + BATCH_SIZE])}).values()
         rows.append(output.numpy())
     return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
 
@@ -210,7 +212,7 @@ def main() -> int:
     try:
         import tensorflow  # noqa: F401
         import tensorflowjs  # noqa: F401
-    except Exception as exc:  # noqa: BLE001  ImportError, or whatever a broken dependency raises while importing
+    except Exception as exc:
         # e.g. setuptools >= 81 (pulled in by another install) removed pkg_resources, which tensorflow_hub imports.
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_EXTRA_BROKEN

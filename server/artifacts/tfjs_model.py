@@ -69,8 +69,12 @@ def read_model(folder: Path) -> LayersModel:
             size = _spec_bytes(spec)
             if offset + size > len(data):
                 raise ModelFileError(f"weight {spec['name']!r} runs past the end of its {len(data):,} bytes")
-            raw = np.frombuffer(data, dtype=_NUMPY_DTYPES[spec.get("quantization", {}).get("dtype", spec["dtype"])],
-                                count=math.prod(spec["shape"]), offset=offset).reshape(spec["shape"])
+            raw = np.frombuffer(
+                data,
+                dtype=_NUMPY_DTYPES[spec.get("quantization", {}).get("dtype", spec["dtype"])],
+                count=math.prod(spec["shape"]),
+                offset=offset,
+            ).reshape(spec["shape"])
             model.specs.append(spec)
             model.arrays.append(_decode(spec, raw))
             offset += size
@@ -109,11 +113,14 @@ def write_model(folder: Path, model: LayersModel, specs: list[dict], data: bytes
     count = max(1, math.ceil(len(data) / SHARD_BYTES))
     paths = [f"group1-shard{i + 1}of{count}.bin" for i in range(count)]
     for i, path in enumerate(paths):
-        (folder / path).write_bytes(data[i * SHARD_BYTES:(i + 1) * SHARD_BYTES])
-    model_json = {**model.model_json, "format": "layers-model",
-                  "generatedBy": model.model_json.get("generatedBy"),
-                  "convertedBy": f"browsertrain {__version__}",
-                  "weightsManifest": [{"paths": paths, "weights": specs}]}
+        (folder / path).write_bytes(data[i * SHARD_BYTES : (i + 1) * SHARD_BYTES])
+    model_json = {
+        **model.model_json,
+        "format": "layers-model",
+        "generatedBy": model.model_json.get("generatedBy"),
+        "convertedBy": f"browsertrain {__version__}",
+        "weightsManifest": [{"paths": paths, "weights": specs}],
+    }
     (folder / MODEL_FILE).write_text(json.dumps(model_json, separators=(",", ":"), allow_nan=False))
     return [MODEL_FILE, *paths]
 
@@ -121,6 +128,7 @@ def write_model(folder: Path, model: LayersModel, specs: list[dict], data: bytes
 def float32_weights(model: LayersModel) -> tuple[list[dict], bytes]:
     """The weights as tfjs saved them: specs without their training-time group, little-endian values in order."""
     specs = [{k: v for k, v in spec.items() if k not in ("group", "quantization")} for spec in model.specs]
-    data = b"".join(np.ascontiguousarray(a, dtype=_NUMPY_DTYPES[s["dtype"]]).tobytes()
-                    for s, a in zip(specs, model.arrays))
+    data = b"".join(
+        np.ascontiguousarray(a, dtype=_NUMPY_DTYPES[s["dtype"]]).tobytes() for s, a in zip(specs, model.arrays)
+    )
     return specs, data

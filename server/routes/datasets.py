@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiofiles
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
@@ -32,13 +33,32 @@ def get_datasets(storage: StorageDep) -> dict:
     return {"datasets": list_datasets(storage)}
 
 
-@router.post("", status_code=201, response_model=DatasetSummary, openapi_extra={"requestBody": {"content": {
-    "multipart/form-data": {"schema": {
-    "type": "object", "required": ["file", "name"],
-    "properties": {"file": {"type": "string", "format": "binary", "description": "a .zip"},
-                   "name": {"type": "string"},
-                   "replace": {"type": "string", "enum": ["true", "false"],
-                               "description": "'true' replaces a dataset of the same name (default: 409)"}}}}}}})
+@router.post(
+    "",
+    status_code=201,
+    response_model=DatasetSummary,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file", "name"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary", "description": "a .zip"},
+                            "name": {"type": "string"},
+                            "replace": {
+                                "type": "string",
+                                "enum": ["true", "false"],
+                                "description": "'true' replaces a dataset of the same name (default: 409)",
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def upload_dataset(request: Request, store: StorageDep) -> dict:
     """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
     async with multipart_form(request, max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
@@ -50,9 +70,10 @@ async def upload_dataset(request: Request, store: StorageDep) -> dict:
         replace = _flag(form.get("replace"), "replace")
         with store.work_folder() as work:
             staged = work / "upload.zip"  # the client's filename is never used as a path
-            with full_disk("nothing was imported"), open(staged, "wb") as out:
-                while chunk := await upload.read(_COPY_CHUNK):
-                    out.write(chunk)
+            with full_disk("nothing was imported"):
+                async with aiofiles.open(staged, "wb") as out:
+                    while chunk := await upload.read(_COPY_CHUNK):
+                        await out.write(chunk)
             manifest = await run_in_threadpool(import_dataset, store, staged, name, replace=replace)
     return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
 
@@ -82,20 +103,32 @@ def get_item(request: Request, storage: StorageDep, name: DatasetName, item_id: 
     return FileResponse(path, media_type=item["content_type"], headers=headers)
 
 
-@router.get("/{name}/bulk", responses={200: {"content": {pack.MEDIA_TYPE: {}},
-                                             "description": "a pack; see server/datasets/pack.py for the layout"}})
-def get_bulk(storage: StorageDep, name: DatasetName, start: int = Query(0, ge=0),
-             count: int = Query(MAX_BULK_ITEMS, ge=1, le=MAX_BULK_ITEMS)):
+@router.get(
+    "/{name}/bulk",
+    responses={
+        200: {"content": {pack.MEDIA_TYPE: {}}, "description": "a pack; see server/datasets/pack.py for the layout"}
+    },
+)
+def get_bulk(
+    storage: StorageDep,
+    name: DatasetName,
+    start: int = Query(0, ge=0),
+    count: int = Query(MAX_BULK_ITEMS, ge=1, le=MAX_BULK_ITEMS),
+):
     """Many items in one streamed response: magic, header length, JSON header with offsets, then the bytes."""
     manifest = load_manifest(storage, name)
     folder = storage.dataset_dir(name)
-    items = manifest["items"][start:start + count]
+    items = manifest["items"][start : start + count]
     for item in items:  # checked before the first byte goes out
         inside(folder, item["file"])
     header = pack.pack_header(manifest, items)  # built once: it sizes the response and starts it
     size = len(header) + sum(item["bytes"] for item in items)
-    headers = {"Content-Length": str(size), "X-Dataset-Hash": manifest["hash"],
-               "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Content-Length": str(size),
+        "X-Dataset-Hash": manifest["hash"],
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+    }
     return StreamingResponse(pack.stream_pack(folder, header, items), media_type=pack.MEDIA_TYPE, headers=headers)
 
 

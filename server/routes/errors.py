@@ -32,8 +32,11 @@ async def error_answer(request: Request, exc: HTTPException) -> Response:
         title = "Error"
     detail = exc.detail if isinstance(exc.detail, str) else title
     response = request.app.state.templates.TemplateResponse(
-        request, "error.html", {"page": "error", "status": exc.status_code, "title": title, "detail": detail},
-        status_code=exc.status_code)
+        request,
+        "error.html",
+        {"page": "error", "status": exc.status_code, "title": title, "detail": detail},
+        status_code=exc.status_code,
+    )
     for key, value in (exc.headers or {}).items():
         response.headers[key] = value
     return response

@@ -88,9 +88,12 @@ class EpochRecord(BaseModel):
 
 def _full(storage: StorageDep, engine: EngineDep, run: dict) -> dict:
     run_id = run["id"]
-    return {**run, "epochs": service.read_epochs(storage, run_id),
-            "snapshots": snapshots.list_snapshots(storage, run_id),
-            "child_run_ids": service.child_run_ids(engine, run_id)}
+    return {
+        **run,
+        "epochs": service.read_epochs(storage, run_id),
+        "snapshots": snapshots.list_snapshots(storage, run_id),
+        "child_run_ids": service.child_run_ids(engine, run_id),
+    }
 
 
 @router.post("", status_code=201, response_model=Run)
@@ -100,8 +103,16 @@ def create_run(storage: StorageDep, engine: EngineDep, body: RunCreate) -> dict:
         raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
     if body.parent_run_id is not None:
         storage.run_dir(body.parent_run_id)  # validates the id's form
-    return service.create_run(engine, storage, dataset=body.dataset, dataset_hash=manifest["hash"], kind=body.kind,
-                              config=body.config, info=body.info, parent_run_id=body.parent_run_id)
+    return service.create_run(
+        engine,
+        storage,
+        dataset=body.dataset,
+        dataset_hash=manifest["hash"],
+        kind=body.kind,
+        config=body.config,
+        info=body.info,
+        parent_run_id=body.parent_run_id,
+    )
 
 
 @router.get("", response_model=RunList)
@@ -125,12 +136,28 @@ def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: Epoc
     return {"ok": True}
 
 
-@router.post("/{run_id}/snapshots", status_code=201, openapi_extra={"requestBody": {"content": {
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "model.json": {"type": "string", "format": "binary"},
-        "model.weights.bin": {"type": "string", "format": "binary"}}}}}}})
-async def post_snapshot(request: Request, storage: StorageDep, engine: EngineDep, run_id: RunId,
-                        epoch: int | None = Query(None, ge=0)) -> dict:
+@router.post(
+    "/{run_id}/snapshots",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "model.json": {"type": "string", "format": "binary"},
+                            "model.weights.bin": {"type": "string", "format": "binary"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
+async def post_snapshot(
+    request: Request, storage: StorageDep, engine: EngineDep, run_id: RunId, epoch: int | None = Query(None, ge=0)
+) -> dict:
     """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
     async with multipart_form(request, max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
         parts = {}
@@ -139,8 +166,15 @@ async def post_snapshot(request: Request, storage: StorageDep, engine: EngineDep
             if not isinstance(part, UploadFile):
                 raise HTTPException(400, f"the form needs a '{key}' file part")
             parts[key] = await part.read()
-    return await run_in_threadpool(snapshots.save_snapshot, engine, storage, run_id, parts[snapshots.MODEL_FILE],
-                                   parts[snapshots.WEIGHTS_FILE], epoch)
+    return await run_in_threadpool(
+        snapshots.save_snapshot,
+        engine,
+        storage,
+        run_id,
+        parts[snapshots.MODEL_FILE],
+        parts[snapshots.WEIGHTS_FILE],
+        epoch,
+    )
 
 
 @router.get("/{run_id}/snapshots", response_model=SnapshotList)
@@ -166,5 +200,8 @@ def snapshot_model(storage: StorageDep, run_id: RunId, seq: int) -> dict:
 @router.get("/{run_id}/snapshots/{seq}/model.weights.bin")
 def snapshot_weights(storage: StorageDep, run_id: RunId, seq: int) -> FileResponse:
     folder = snapshots.snapshot_dir(storage, run_id, seq)
-    return FileResponse(folder / snapshots.WEIGHTS_FILE, media_type="application/octet-stream",
-                        headers={"Cache-Control": "private, max-age=31536000, immutable"})
+    return FileResponse(
+        folder / snapshots.WEIGHTS_FILE,
+        media_type="application/octet-stream",
+        headers={"Cache-Control": "private, max-age=31536000, immutable"},
+    )

@@ -31,9 +31,11 @@ class RunFinished(RunError):
     status = 409
 
     def __init__(self, run_id: str):
-        super().__init__(f"run {run_id} is finished, and a finished run is never changed; to train it further, start "
-                         f"a new run from its last snapshot: Train more on its page, or "
-                         f"browsertrain train --from {run_id} --epochs N")
+        super().__init__(
+            f"run {run_id} is finished, and a finished run is never changed; to train it further, start "
+            f"a new run from its last snapshot: Train more on its page, or "
+            f"browsertrain train --from {run_id} --epochs N"
+        )
 
 
 def check_unfinished(run: dict) -> dict:
@@ -49,8 +51,17 @@ def _jsonable(value, cap: int, what: str):
     return value
 
 
-def create_run(engine: Engine, storage: Storage, *, dataset: str, dataset_hash: str, kind: str,
-               config: dict, info: dict, parent_run_id: str | None = None) -> dict:
+def create_run(
+    engine: Engine,
+    storage: Storage,
+    *,
+    dataset: str,
+    dataset_hash: str,
+    kind: str,
+    config: dict,
+    info: dict,
+    parent_run_id: str | None = None,
+) -> dict:
     if kind not in RUN_KINDS:
         raise RunError(f"kind must be one of {', '.join(RUN_KINDS)}")
     if parent_run_id is not None:
@@ -63,11 +74,21 @@ def create_run(engine: Engine, storage: Storage, *, dataset: str, dataset_hash: 
     run_id = new_run_id()
     folder = storage.run_dir(run_id)
     stamp = db.now()
-    row = {"id": run_id, "dataset": dataset, "dataset_hash": dataset_hash, "kind": kind, "status": "created",
-           "config": _jsonable(config, MAX_RUN_CONFIG_BYTES, "config"),
-           "info": _jsonable(info, MAX_RUN_CONFIG_BYTES, "info"),
-           "summary": None, "epochs_done": 0, "latest_snapshot": None, "created_at": stamp, "updated_at": stamp,
-           "parent_run_id": parent_run_id}
+    row = {
+        "id": run_id,
+        "dataset": dataset,
+        "dataset_hash": dataset_hash,
+        "kind": kind,
+        "status": "created",
+        "config": _jsonable(config, MAX_RUN_CONFIG_BYTES, "config"),
+        "info": _jsonable(info, MAX_RUN_CONFIG_BYTES, "info"),
+        "summary": None,
+        "epochs_done": 0,
+        "latest_snapshot": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "parent_run_id": parent_run_id,
+    }
     with full_disk("the run was not created"):
         folder.mkdir(parents=True)
     try:
@@ -102,13 +123,17 @@ def list_runs(engine: Engine, dataset: str | None = None) -> list[dict]:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def update_run(engine: Engine, run_id: str, *, status: str | None = None, summary: dict | None = None,
-               info: dict | None = None) -> dict:
+def update_run(
+    engine: Engine, run_id: str, *, status: str | None = None, summary: dict | None = None, info: dict | None = None
+) -> dict:
     run = get_run(engine, run_id)
     if run["status"] == "finished":
         # A retried final PATCH (its answer was lost) changes nothing and is answered as the first one was.
-        unchanged = (status in (None, "finished") and summary in (None, run["summary"])
-                     and (info is None or {**run["info"], **info} == run["info"]))
+        unchanged = (
+            status in (None, "finished")
+            and summary in (None, run["summary"])
+            and (info is None or {**run["info"], **info} == run["info"])
+        )
         if unchanged:
             return run
         raise RunFinished(run_id)
@@ -143,8 +168,11 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
 
     def count_it() -> None:
         with db.full_disk(not_recorded), engine.begin() as conn:
-            conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
-                epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now()))
+            conn.execute(
+                update(db.runs)
+                .where(db.runs.c.id == run_id)
+                .values(epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now())
+            )
 
     # The count runs under the log's lock: if the database cannot take it (its disk is full), the line is cut back
     # off, so the log and the count never disagree and the page's retry is not recorded twice.

@@ -15,8 +15,16 @@ from sqlalchemy.engine import Engine
 from .. import db, json_depth
 from ..errors import NotFound
 from ..limits import MAX_WEIGHT_ELEMENTS
-from ..storage import (INCOMING_PREFIX, SNAPSHOTS_DIR, Storage, atomic_write_json, full_disk, locked, owned_folder,
-                       read_json)
+from ..storage import (
+    INCOMING_PREFIX,
+    SNAPSHOTS_DIR,
+    Storage,
+    atomic_write_json,
+    full_disk,
+    locked,
+    owned_folder,
+    read_json,
+)
 from .service import RunError, check_unfinished, get_run
 from .topology import check_model_json
 
@@ -51,8 +59,12 @@ def _weight_specs(model_json: dict) -> list[dict]:
     group = manifest[0]
     paths = group.get("paths") if isinstance(group, dict) else None
     # Checked as strings first: set() of a list holding lists or objects raised TypeError (a 500).
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) \
-            or len(paths) != 1 or set(paths) not in _ACCEPTED_WEIGHT_PATHS:
+    if (
+        not isinstance(paths, list)
+        or not all(isinstance(p, str) for p in paths)
+        or len(paths) != 1
+        or set(paths) not in _ACCEPTED_WEIGHT_PATHS
+    ):
         raise SnapshotError(f"weight paths must be exactly ['./{WEIGHTS_FILE}']")
     if not isinstance(group.get("weights"), list) or set(group) - {"paths", "weights"}:
         raise SnapshotError("a weightsManifest group holds paths and a weights list, nothing else")
@@ -72,8 +84,11 @@ def expected_weight_bytes(model_json: dict) -> int:
         if set(spec) - _SPEC_KEYS or spec.get("group", "model") not in _SPEC_GROUPS:
             raise SnapshotError(f"weight {spec['name']!r} has keys or a group tfjs does not write")
         shape, dtype = spec.get("shape"), spec.get("dtype")
-        if not isinstance(shape, list) or len(shape) > 6 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_WEIGHT_ELEMENTS for d in shape):
+        if (
+            not isinstance(shape, list)
+            or len(shape) > 6
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= MAX_WEIGHT_ELEMENTS for d in shape)
+        ):
             raise SnapshotError(f"weight {spec['name']!r} has an invalid shape {shape!r}")
         is_step_counter = spec["name"].split("/")[-1] in _INTEGER_STATE and dtype == "int32" and shape == []
         if not isinstance(dtype, str) or (dtype not in _DTYPE_BYTES and not is_step_counter):
@@ -113,8 +128,9 @@ def _snapshot_dirs(snapshots: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in snapshots.iterdir() if (m := _SNAPSHOT_DIR.fullmatch(p.name)))
 
 
-def save_snapshot(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes,
-                  epoch: int | None) -> dict:
+def save_snapshot(
+    engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None
+) -> dict:
     """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole."""
     check_unfinished(get_run(engine, run_id))
     model_json = parse_model_json(model_raw)
@@ -134,16 +150,21 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        meta = {"epoch": epoch, "created_at": db.now(), "weight_bytes": len(weights),
-                "sha256": hashlib.sha256(weights).hexdigest()}
+        meta = {
+            "epoch": epoch,
+            "created_at": db.now(),
+            "weight_bytes": len(weights),
+            "sha256": hashlib.sha256(weights).hexdigest(),
+        }
         with locked(snapshots):  # one numbering and one `latest` move at a time
             seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
             # The database first: if its disk is full, nothing has moved yet and the snapshot is honestly not stored.
             with db.full_disk("the snapshot was not stored"), engine.begin() as conn:
-                conn.execute(update(db.runs).where(db.runs.c.id == run_id).values(
-                    latest_snapshot=seq, updated_at=db.now()))
+                conn.execute(
+                    update(db.runs).where(db.runs.c.id == run_id).values(latest_snapshot=seq, updated_at=db.now())
+                )
             os.rename(work, snapshots / f"s{seq:06d}")
             atomic_write_json(snapshots / LATEST, meta)
         return meta

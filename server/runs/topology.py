@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 
 from ..limits import MAX_MODEL_LAYERS, MAX_MODEL_NESTING
-from .layer_allowlist import (COMMON_KEYS, CONTAINERS, FUNCTION_NAME, LAYERS, NAME, OPTIMIZERS, SHAPE, Rule)
+from .layer_allowlist import COMMON_KEYS, CONTAINERS, FUNCTION_NAME, LAYERS, NAME, OPTIMIZERS, SHAPE, Rule
 from .service import RunError
 
 # What tfjs writes into model.json (io.ModelJSON) for a layers model saved through tf.io.http.
@@ -21,8 +21,10 @@ TOPOLOGY_KEYS = {"class_name", "config", "keras_version", "backend"}
 FUNCTIONAL = {"Model", "Functional"}
 _GRAPH_LAYER_KEYS = {"class_name", "config", "name", "inbound_nodes"}
 _SEQUENTIAL_LAYER_KEYS = {"class_name", "config"}
-_CALL_KWARGS = {"training": Rule("true, false or null", lambda v: v is None or isinstance(v, bool)),
-                "mask": Rule("null", lambda v: v is None)}
+_CALL_KWARGS = {
+    "training": Rule("true, false or null", lambda v: v is None or isinstance(v, bool)),
+    "mask": Rule("null", lambda v: v is None),
+}
 
 
 class TopologyError(RunError):
@@ -62,8 +64,10 @@ def check_model_json(model_json: dict) -> None:
         if key in topology and not (isinstance(topology[key], str) and len(topology[key]) <= 64):
             raise TopologyError(f"modelTopology {key} must be a short string")
     if topology.get("class_name") not in FUNCTIONAL:
-        raise TopologyError("the model must be a functional model (class 'Model' or 'Functional', as tf.model() "
-                            f"saves it), not {_shown(topology.get('class_name'))}")
+        raise TopologyError(
+            "the model must be a functional model (class 'Model' or 'Functional', as tf.model() "
+            f"saves it), not {_shown(topology.get('class_name'))}"
+        )
     _check_functional(topology.get("config"), "model", _Walk(), depth=0)
     if "trainingConfig" in model_json:
         _check_training_config(model_json["trainingConfig"])
@@ -79,8 +83,10 @@ def check_layer(entry: dict, where: str, walk: _Walk, depth: int) -> str:
     class_name = entry.get("class_name")
     config = entry.get("config")
     if not isinstance(class_name, str) or not (class_name in LAYERS or class_name in CONTAINERS):
-        raise TopologyError(f"{where}: layer class {_shown(class_name)} is not allowed "
-                            f"(allowed: {', '.join(sorted(LAYERS) + sorted(CONTAINERS))})")
+        raise TopologyError(
+            f"{where}: layer class {_shown(class_name)} is not allowed "
+            f"(allowed: {', '.join(sorted(LAYERS) + sorted(CONTAINERS))})"
+        )
     if not isinstance(config, dict):
         raise TopologyError(f"{where}: the {class_name} layer has no config")
     walk.count(where)
@@ -96,8 +102,10 @@ def check_layer(entry: dict, where: str, walk: _Walk, depth: int) -> str:
     for key, value in config.items():
         rule = keys.get(key)
         if rule is None:
-            raise TopologyError(f"{where}: {class_name} has a config key {_shown(key)} that is not allowed "
-                                f"(allowed: {', '.join(sorted(keys))})")
+            raise TopologyError(
+                f"{where}: {class_name} has a config key {_shown(key)} that is not allowed "
+                f"(allowed: {', '.join(sorted(keys))})"
+            )
         if not rule.accepts(value):
             raise TopologyError(f"{where}: {class_name} {key} must be {rule.wants}, not {_shown(value)}")
     if class_name == "InputLayer" and "batch_input_shape" not in config:
@@ -131,14 +139,20 @@ def _check_sequential(config, where: str, walk: _Walk, depth: int) -> None:
 
 def _node_ref(value, where: str) -> tuple[str, int, int]:
     """[layer name, node index, tensor index, kwargs?] -> (name, node, tensor)."""
-    if not isinstance(value, list) or len(value) not in (3, 4) or not isinstance(value[0], str) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_MODEL_LAYERS for v in value[1:3]):
-        raise TopologyError(f"{where}: a connection must be [layer name, node index, tensor index, {{}}], "
-                            f"not {_shown(value)}")
+    if (
+        not isinstance(value, list)
+        or len(value) not in (3, 4)
+        or not isinstance(value[0], str)
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_MODEL_LAYERS for v in value[1:3])
+    ):
+        raise TopologyError(
+            f"{where}: a connection must be [layer name, node index, tensor index, {{}}], not {_shown(value)}"
+        )
     if len(value) == 4:
         kwargs = value[3]
         if not isinstance(kwargs, dict) or not all(
-                key in _CALL_KWARGS and _CALL_KWARGS[key].accepts(item) for key, item in kwargs.items()):
+            key in _CALL_KWARGS and _CALL_KWARGS[key].accepts(item) for key, item in kwargs.items()
+        ):
             raise TopologyError(f"{where}: a connection's call arguments may only be {sorted(_CALL_KWARGS)}")
     return value[0], value[1], value[2]
 
@@ -146,15 +160,16 @@ def _node_ref(value, where: str) -> tuple[str, int, int]:
 def _check_functional(config, where: str, walk: _Walk, depth: int) -> None:
     """A graph of layers: each connection names a node that exists, inputs are InputLayers, no cycles."""
     if not isinstance(config, dict) or set(config) != {"name", "layers", "input_layers", "output_layers"}:
-        raise TopologyError(f"{where}: a functional model's config holds exactly name, layers, input_layers and "
-                            "output_layers")
+        raise TopologyError(
+            f"{where}: a functional model's config holds exactly name, layers, input_layers and output_layers"
+        )
     _check_model_name(config, where)
     layers = config["layers"]
     if not isinstance(layers, list) or not layers:
         raise TopologyError(f"{where}: the model has no layers")
     classes: dict[str, str] = {}
-    outputs: dict[str, int] = {}     # layer name -> how many tensors one call returns
-    calls: dict[str, list] = {}      # layer name -> its inbound nodes, in order
+    outputs: dict[str, int] = {}  # layer name -> how many tensors one call returns
+    calls: dict[str, list] = {}  # layer name -> its inbound nodes, in order
     for index, entry in enumerate(layers):
         if not isinstance(entry, dict) or set(entry) != _GRAPH_LAYER_KEYS:
             raise TopologyError(f"{where}: layer {index} must hold exactly {sorted(_GRAPH_LAYER_KEYS)}")
@@ -168,13 +183,18 @@ def _check_functional(config, where: str, walk: _Walk, depth: int) -> None:
         outputs[name] = len(nested["output_layers"]) if classes[name] in FUNCTIONAL else 1
         nodes = entry["inbound_nodes"]
         if not isinstance(nodes, list) or (classes[name] == "InputLayer") != (not nodes):
-            raise TopologyError(f"{where} > {name}: an InputLayer has no inbound nodes and every other layer has "
-                                "at least one")
+            raise TopologyError(
+                f"{where} > {name}: an InputLayer has no inbound nodes and every other layer has at least one"
+            )
         calls[name] = [[_node_ref(ref, f"{where} > {name}") for ref in _listed(node, where, name)] for node in nodes]
     inputs = [_node_ref(ref, f"{where} input_layers") for ref in _listed(config["input_layers"], where, "input_layers")]
-    if not inputs or any(classes.get(name) != "InputLayer" or (node, tensor) != (0, 0) for name, node, tensor in inputs):
-        raise TopologyError(f"{where}: input_layers must name the model's InputLayers (found "
-                            f"{_shown([ref[0] for ref in inputs])}); a model without an InputLayer is refused")
+    if not inputs or any(
+        classes.get(name) != "InputLayer" or (node, tensor) != (0, 0) for name, node, tensor in inputs
+    ):
+        raise TopologyError(
+            f"{where}: input_layers must name the model's InputLayers (found "
+            f"{_shown([ref[0] for ref in inputs])}); a model without an InputLayer is refused"
+        )
     targets = [_node_ref(ref, f"{where} output_layers") for ref in _listed(config["output_layers"], where, "outputs")]
     if not targets:
         raise TopologyError(f"{where}: output_layers is empty")
@@ -208,12 +228,15 @@ def _check_graph(classes: dict, outputs: dict, calls: dict, ends: list, where: s
         for node in calls[name]:
             for ref, index, tensor in node:
                 if not exists(ref, index, tensor):
-                    raise TopologyError(f"{where} > {name}: it is connected to {ref!r} node {index} tensor {tensor}, "
-                                        "which does not exist")
+                    raise TopologyError(
+                        f"{where} > {name}: it is connected to {ref!r} node {index} tensor {tensor}, "
+                        "which does not exist"
+                    )
     for ref, index, tensor in ends:
         if not exists(ref, index, tensor):
-            raise TopologyError(f"{where}: an input or output names {ref!r} node {index} tensor {tensor}, "
-                                "which does not exist")
+            raise TopologyError(
+                f"{where}: an input or output names {ref!r} node {index} tensor {tensor}, which does not exist"
+            )
     waiting = {node: len(set(deps)) for node, deps in depends.items()}
     users: dict[tuple[str, int], list] = {}
     for node, deps in depends.items():
@@ -237,23 +260,33 @@ def _check_training_config(training) -> None:
     if not isinstance(training, dict) or set(training) - {"loss", "metrics", "optimizer_config", "loss_weights"}:
         raise TopologyError("trainingConfig holds only loss, metrics, optimizer_config and loss_weights")
     optimizer = training.get("optimizer_config")
-    if not isinstance(optimizer, dict) or set(optimizer) != {"class_name", "config"} \
-            or optimizer["class_name"] not in OPTIMIZERS or not isinstance(optimizer["config"], dict):
+    if (
+        not isinstance(optimizer, dict)
+        or set(optimizer) != {"class_name", "config"}
+        or optimizer["class_name"] not in OPTIMIZERS
+        or not isinstance(optimizer["config"], dict)
+    ):
         raise TopologyError(f"trainingConfig optimizer must be one of {', '.join(sorted(OPTIMIZERS))}")
     keys = OPTIMIZERS[optimizer["class_name"]]
     for key, value in optimizer["config"].items():
         if key not in keys or not keys[key].accepts(value):
-            raise TopologyError(f"trainingConfig {optimizer['class_name']} {_shown(key)} is not allowed or not "
-                                f"{keys[key].wants if key in keys else 'known'}")
+            raise TopologyError(
+                f"trainingConfig {optimizer['class_name']} {_shown(key)} is not allowed or not "
+                f"{keys[key].wants if key in keys else 'known'}"
+            )
     for key in ("loss", "metrics"):
         value = training.get(key)
         names = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else [value]
         if key == "metrics" and value is None:
             continue
-        if len(names) > MAX_MODEL_LAYERS or not all(FUNCTION_NAME.accepts(v) for v in names) \
-                or (isinstance(value, dict) and not all(NAME.accepts(k) for k in value)):
+        if (
+            len(names) > MAX_MODEL_LAYERS
+            or not all(FUNCTION_NAME.accepts(v) for v in names)
+            or (isinstance(value, dict) and not all(NAME.accepts(k) for k in value))
+        ):
             raise TopologyError(f"trainingConfig {key} must name {FUNCTION_NAME.wants}, not {_shown(value)}")
     weights = training.get("loss_weights")
-    if weights is not None and not (isinstance(weights, list) and all(
-            isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)):
+    if weights is not None and not (
+        isinstance(weights, list) and all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights)
+    ):
         raise TopologyError("trainingConfig loss_weights must be null or a list of numbers")

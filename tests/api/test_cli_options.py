@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from support import ROOT
+
 from server.cli import build_parser
 from server.cli_options import definition, dest_of, flag_of, page_options
 from server.headless import page_url
@@ -107,13 +107,36 @@ def test_each_option_matches_its_form_field(option):
 
 
 def test_flags_become_the_query_the_page_reads():
-    args = build_parser().parse_args(["train", "--dataset", "shapes", "--epochs", "3", "--no-lr-schedule",
-                                      "--model-block", "residual", "--augment", "on", "--augment-flip",
-                                      "--val-fraction", "0.25"])
+    args = build_parser().parse_args(
+        [
+            "train",
+            "--dataset",
+            "shapes",
+            "--epochs",
+            "3",
+            "--no-lr-schedule",
+            "--model-block",
+            "residual",
+            "--augment",
+            "on",
+            "--augment-flip",
+            "--val-fraction",
+            "0.25",
+        ]
+    )
     query = {key: values[0] for key, values in parse_qs(urlsplit(page_url("http://x", args)).query).items()}
-    assert query == {"dataset": "shapes", "autostart": "1", "epochs": "3", "lrSchedule": "0", "model.block": "residual",
-                     "augmentMode": "custom", "augment.crop": "1", "augment.flip": "1", "augment.brightness": "0.1",
-                     "valFraction": "0.25"}
+    assert query == {
+        "dataset": "shapes",
+        "autostart": "1",
+        "epochs": "3",
+        "lrSchedule": "0",
+        "model.block": "residual",
+        "augmentMode": "custom",
+        "augment.crop": "1",
+        "augment.flip": "1",
+        "augment.brightness": "0.1",
+        "valFraction": "0.25",
+    }
     plain = build_parser().parse_args(["train", "--dataset", "shapes"])
     assert all(getattr(plain, dest_of(o)) is None for o in page_options())  # unset flags leave the page's defaults
 

@@ -10,15 +10,30 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from support import (ROOT, assert_unchanged, disk_state, imagefolder, jpeg_bytes, labels_csv, mpo_bytes, png_bytes,
-                     start_server, upload, write_tree, zip_bytes)
-
+from support import (
+    ROOT,
+    assert_unchanged,
+    disk_state,
+    imagefolder,
+    jpeg_bytes,
+    labels_csv,
+    mpo_bytes,
+    png_bytes,
+    start_server,
+    upload,
+    write_tree,
+    zip_bytes,
+)
 
 
 def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args, "--data-dir", str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def stored_items(data_dir: Path, name: str) -> dict[str, bytes]:
@@ -50,8 +65,11 @@ def test_cli_imports_a_labels_csv_folder(tmp_path, module_server, mclient):
     assert "imported csv-cli: 3 images, 2 classes (cat, dog)" in done.stdout
     manifest = mclient.get("/api/datasets/csv-cli").json()
     assert manifest["source_format"] == "csv"
-    assert {it["source"]: it["label"] for it in manifest["items"]} == {"a.png": "cat", "b.png": "dog",
-                                                                        "sub/c.png": "dog"}
+    assert {it["source"]: it["label"] for it in manifest["items"]} == {
+        "a.png": "cat",
+        "b.png": "dog",
+        "sub/c.png": "dog",
+    }
     assert stored_items(module_server.data_dir, "csv-cli") == {k: v for k, v in members.items() if k != "labels.csv"}
 
 
@@ -120,7 +138,9 @@ def test_hash_changes_when_one_image_changes(mclient):
 
 def test_cli_lists_and_deletes_datasets(tmp_path, module_server, mclient):
     source = write_tree(tmp_path / "gone", imagefolder({"x": 1, "y": 1}, seed=60))
-    assert cli("datasets", "import", str(source), "--name", "to-delete", data_dir=module_server.data_dir).returncode == 0
+    assert (
+        cli("datasets", "import", str(source), "--name", "to-delete", data_dir=module_server.data_dir).returncode == 0
+    )
     listed = cli("datasets", "list", "--json", data_dir=module_server.data_dir)
     assert listed.returncode == 0, listed.stderr
     names = {d["name"]: d for d in json.loads(listed.stdout)}
@@ -138,8 +158,9 @@ def test_cli_lists_and_deletes_datasets(tmp_path, module_server, mclient):
 
 def test_cli_import_of_a_missing_path_fails_clearly(tmp_path, module_server):
     before = disk_state(module_server.data_dir)
-    done = cli("datasets", "import", str(tmp_path / "no-such-folder"), "--name", "ghost",
-               data_dir=module_server.data_dir)
+    done = cli(
+        "datasets", "import", str(tmp_path / "no-such-folder"), "--name", "ghost", data_dir=module_server.data_dir
+    )
     assert done.returncode != 0
     assert "no-such-folder" in done.stderr and "no such folder or zip file" in done.stderr
     assert "Traceback" not in done.stderr
@@ -184,8 +205,9 @@ def test_cli_import_refuses_an_existing_name_unless_replace(tmp_path, module_ser
     again = cli("datasets", "import", str(second), "--name", "versioned", data_dir=module_server.data_dir)
     assert again.returncode != 0 and "already exists" in again.stderr
     assert_unchanged(module_server.data_dir, before)
-    replaced = cli("datasets", "import", str(second), "--name", "versioned", "--replace",
-                   data_dir=module_server.data_dir)
+    replaced = cli(
+        "datasets", "import", str(second), "--name", "versioned", "--replace", data_dir=module_server.data_dir
+    )
     assert replaced.returncode == 0, replaced.stderr
     manifest = mclient.get("/api/datasets/versioned").json()
     assert manifest["num_items"] == 3 and manifest["hash"] != old_hash
@@ -203,8 +225,11 @@ def test_upload_under_an_existing_name_is_refused(module_server, mclient):
 
 def test_upload_with_replace_true_replaces_an_existing_dataset(module_server, mclient):
     assert upload(mclient, "replaced-by-upload", zip_bytes(imagefolder({"x": 1, "w": 1}, seed=97))).status_code == 201
-    response = mclient.post("/api/datasets", data={"name": "replaced-by-upload", "replace": "true"},
-                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=98)), "application/zip")})
+    response = mclient.post(
+        "/api/datasets",
+        data={"name": "replaced-by-upload", "replace": "true"},
+        files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=98)), "application/zip")},
+    )
     assert response.status_code == 201, response.text
     manifest = mclient.get("/api/datasets/replaced-by-upload").json()
     assert manifest["classes"] == ["y", "z"] and manifest["num_items"] == 3
@@ -214,15 +239,20 @@ def test_upload_with_replace_true_replaces_an_existing_dataset(module_server, mc
 def test_upload_with_a_replace_value_other_than_true_or_false_is_refused(module_server, mclient):
     assert upload(mclient, "not-replaced", zip_bytes(imagefolder({"x": 1, "y": 1}, seed=99))).status_code == 201
     before = disk_state(module_server.data_dir)
-    response = mclient.post("/api/datasets", data={"name": "not-replaced", "replace": "yes please"},
-                            files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=100)), "application/zip")})
+    response = mclient.post(
+        "/api/datasets",
+        data={"name": "not-replaced", "replace": "yes please"},
+        files={"file": ("d.zip", zip_bytes(imagefolder({"y": 2, "z": 1}, seed=100)), "application/zip")},
+    )
     assert response.status_code == 400 and "replace" in response.json()["detail"]
     assert_unchanged(module_server.data_dir, before)
 
 
 def test_upload_without_a_name_or_file_is_refused(module_server, mclient):
     before = disk_state(module_server.data_dir)
-    no_name = mclient.post("/api/datasets", files={"file": ("d.zip", zip_bytes(imagefolder({"x": 1})), "application/zip")})
+    no_name = mclient.post(
+        "/api/datasets", files={"file": ("d.zip", zip_bytes(imagefolder({"x": 1})), "application/zip")}
+    )
     assert no_name.status_code == 400 and "'name'" in no_name.json()["detail"]
     no_file = mclient.post("/api/datasets", data={"name": "nofile"})
     assert no_file.status_code == 400 and "'file'" in no_file.json()["detail"]

@@ -6,13 +6,15 @@ import json
 import struct
 
 import pytest
+from support import imagefolder, jpeg_bytes, png_bytes, upload, zip_bytes
 
 from server.datasets.pack import unpack
 
-from support import imagefolder, jpeg_bytes, png_bytes, upload, zip_bytes
-
-MEMBERS = {**imagefolder({"ant": 3, "bee": 4}, seed=200), "bee/photo.jpg": jpeg_bytes(5, size=(12, 10)),
-           "ant/big.png": png_bytes(6, size=(64, 48))}
+MEMBERS = {
+    **imagefolder({"ant": 3, "bee": 4}, seed=200),
+    "bee/photo.jpg": jpeg_bytes(5, size=(12, 10)),
+    "ant/big.png": png_bytes(6, size=(64, 48)),
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +30,11 @@ def parse_pack_by_hand(data: bytes) -> tuple[dict, dict[int, bytes]]:
     """The README's format: 'BTPK', uint32 LE header length, JSON header, then payload with offsets from its start."""
     assert data[:4] == b"BTPK"
     (length,) = struct.unpack_from("<I", data, 4)
-    header = json.loads(data[8:8 + length].decode("utf-8"))
+    header = json.loads(data[8 : 8 + length].decode("utf-8"))
     base = 8 + length
-    items = {entry["id"]: data[base + entry["offset"]: base + entry["offset"] + entry["size"]]
-             for entry in header["items"]}
+    items = {
+        entry["id"]: data[base + entry["offset"] : base + entry["offset"] + entry["size"]] for entry in header["items"]
+    }
     last = header["items"][-1] if header["items"] else None
     assert len(data) == base + (last["offset"] + last["size"] if last else 0), "payload ends where the header says"
     return header, items
@@ -94,8 +97,7 @@ def test_bulk_round_trips_every_item_byte_exact(served, mclient):
     sources = {item["id"]: item["source"] for item in served["items"]}
     assert {item_id: data for item_id, data in by_hand.items()} == {i: MEMBERS[s] for i, s in sources.items()}
     for entry, item in zip(header["items"], served["items"]):
-        assert (entry["id"], entry["label"], entry["content_type"]) == (item["id"], item["label"],
-                                                                        item["content_type"])
+        assert (entry["id"], entry["label"], entry["content_type"]) == (item["id"], item["label"], item["content_type"])
 
 
 def test_bulk_pages_with_start_and_count_cover_every_item_once(served, mclient):

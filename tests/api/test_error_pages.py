@@ -4,14 +4,14 @@ keeps JSON; a missing run's or dataset's page is a 404, not a live page."""
 from __future__ import annotations
 
 import pytest
-
 from support import new_run
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}  # what Chromium sends
 
 
-@pytest.mark.parametrize("path", ["/runs/nope", "/runs/0123456789ab", "/runs/0123456789ab/export", "/no/such/page",
-                                  "/datasets/nope"])
+@pytest.mark.parametrize(
+    "path", ["/runs/nope", "/runs/0123456789ab", "/runs/0123456789ab/export", "/no/such/page", "/datasets/nope"]
+)
 def test_a_browser_gets_an_html_404_page_with_a_way_back(mclient, path):
     response = mclient.get(path, headers=HTML)
     assert response.status_code == 404

@@ -11,8 +11,8 @@ import httpx
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
-
 from support import start_server
+
 from server import db
 from server.cli import main
 

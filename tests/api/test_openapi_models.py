@@ -14,12 +14,15 @@ def schema_of(spec: dict, path: str, method: str, status: str = "200") -> dict:
 def test_the_api_description_names_the_fields_of_runs_and_datasets(mclient):
     spec = mclient.get("/openapi.json").json()
     run = schema_of(spec, "/api/runs/{run_id}", "get")
-    assert {"id", "dataset", "status", "epochs_done", "parent_run_id", "epochs", "snapshots",
-            "child_run_ids"} <= set(run["properties"])
+    assert {"id", "dataset", "status", "epochs_done", "parent_run_id", "epochs", "snapshots", "child_run_ids"} <= set(
+        run["properties"]
+    )
     assert set(run["properties"]["status"]["enum"]) == {"created", "running", "finished", "stopped", "failed"}
     assert "runs" in schema_of(spec, "/api/runs", "get")["properties"]
     assert "datasets" in schema_of(spec, "/api/datasets", "get")["properties"]
-    assert {"name", "hash", "classes", "num_items"} <= set(schema_of(spec, "/api/datasets", "post", "201")["properties"])
+    assert {"name", "hash", "classes", "num_items"} <= set(
+        schema_of(spec, "/api/datasets", "post", "201")["properties"]
+    )
 
 
 def test_a_new_run_answers_every_field_its_description_lists(mclient):

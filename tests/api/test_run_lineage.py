@@ -5,10 +5,9 @@ from __future__ import annotations
 import sqlite3
 
 from sqlalchemy import inspect
+from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
 
 from server import db
-
-from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, weights_for
 
 
 def finished_run(client) -> tuple[str, bytes]:
@@ -64,17 +63,22 @@ def test_a_child_needs_an_existing_parent_on_the_same_dataset(mclient):
 def test_a_database_made_before_lineage_gains_the_column_and_keeps_its_runs(tmp_path):
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as old:  # the runs table as the first release created it
-        old.execute("CREATE TABLE runs (id VARCHAR(12) PRIMARY KEY, dataset VARCHAR(64) NOT NULL, dataset_hash "
-                    "VARCHAR(64) NOT NULL, kind VARCHAR(16) NOT NULL, status VARCHAR(16) NOT NULL, config JSON NOT NULL, "
-                    "info JSON NOT NULL, summary JSON, epochs_done INTEGER NOT NULL, latest_snapshot INTEGER, "
-                    "created_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)")
-        old.execute("INSERT INTO runs VALUES ('abcdefabcdef', 'shapes', 'h', 'train', 'finished', '{}', '{}', NULL, 3, "
-                    "1, '2026-01-01', '2026-01-01')")
+        old.execute(
+            "CREATE TABLE runs (id VARCHAR(12) PRIMARY KEY, dataset VARCHAR(64) NOT NULL, dataset_hash "
+            "VARCHAR(64) NOT NULL, kind VARCHAR(16) NOT NULL, status VARCHAR(16) NOT NULL, config JSON NOT NULL, "
+            "info JSON NOT NULL, summary JSON, epochs_done INTEGER NOT NULL, latest_snapshot INTEGER, "
+            "created_at VARCHAR(32) NOT NULL, updated_at VARCHAR(32) NOT NULL)"
+        )
+        old.execute(
+            "INSERT INTO runs VALUES ('abcdefabcdef', 'shapes', 'h', 'train', 'finished', '{}', '{}', NULL, 3, "
+            "1, '2026-01-01', '2026-01-01')"
+        )
     engine = db.connect(f"sqlite:///{path}")
     columns = {c["name"] for c in inspect(engine).get_columns("runs")}
     assert "parent_run_id" in columns
     assert "ix_runs_parent_run_id" in {i["name"] for i in inspect(engine).get_indexes("runs")}
     from server.runs.service import get_run
+
     old_run = get_run(engine, "abcdefabcdef")
     assert old_run["parent_run_id"] is None and old_run["epochs_done"] == 3
     db.connect(f"sqlite:///{path}")  # a second start finds it done

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import json
 
-from support import (ADAM_WEIGHTS, DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                     post_snapshot, weights_for)
+from support import (
+    ADAM_WEIGHTS,
+    DENSE_WEIGHTS,
+    assert_unchanged,
+    disk_state,
+    latest_model,
+    model_json,
+    new_run,
+    post_snapshot,
+    weights_for,
+)
 
 
 def test_run_records_epochs_and_status(mclient):
     run_id = new_run(mclient)
     for epoch in range(3):
-        response = mclient.post(f"/api/runs/{run_id}/epochs", json={"epoch": epoch, "loss": 1.0 / (epoch + 1),
-                                                                     "acc": None})
+        response = mclient.post(
+            f"/api/runs/{run_id}/epochs", json={"epoch": epoch, "loss": 1.0 / (epoch + 1), "acc": None}
+        )
         assert response.status_code == 201, response.text
     patched = mclient.patch(f"/api/runs/{run_id}", json={"status": "finished", "summary": {"final_loss": 0.33}})
     assert patched.status_code == 200 and patched.json()["status"] == "finished"
@@ -46,9 +56,14 @@ def test_snapshot_with_adam_optimizer_state_is_accepted(mclient):
     run_id = new_run(mclient)
     specs = DENSE_WEIGHTS + ADAM_WEIGHTS
     weights = weights_for(specs, seed=3)
-    model = model_json(specs, trainingConfig={"loss": "categoricalCrossentropy", "metrics": ["acc"],
-                                              "optimizer_config": {"class_name": "Adam",
-                                                                   "config": {"learningRate": 0.001}}})
+    model = model_json(
+        specs,
+        trainingConfig={
+            "loss": "categoricalCrossentropy",
+            "metrics": ["acc"],
+            "optimizer_config": {"class_name": "Adam", "config": {"learningRate": 0.001}},
+        },
+    )
     response = post_snapshot(mclient, run_id, model, weights)
     assert response.status_code == 201, response.text
     served_model, served = latest_model(mclient, run_id)
@@ -86,8 +101,9 @@ def test_run_config_with_nan_does_not_break_the_run_list(mclient):
 
 def test_run_summary_with_nan_does_not_break_the_run(mclient):
     run_id = new_run(mclient)
-    response = mclient.patch(f"/api/runs/{run_id}", content='{"summary": {"final_loss": NaN}}',
-                             headers={"Content-Type": "application/json"})
+    response = mclient.patch(
+        f"/api/runs/{run_id}", content='{"summary": {"final_loss": NaN}}', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code in (200, 400), response.text
     assert mclient.get(f"/api/runs/{run_id}").status_code == 200
     assert mclient.get("/api/runs").status_code == 200
@@ -96,8 +112,9 @@ def test_run_summary_with_nan_does_not_break_the_run(mclient):
 def test_epoch_with_nan_loss_is_refused_and_log_stays_readable(mclient):
     run_id = new_run(mclient)
     assert mclient.post(f"/api/runs/{run_id}/epochs", json={"epoch": 0, "loss": 0.5}).status_code == 201
-    response = mclient.post(f"/api/runs/{run_id}/epochs", content='{"epoch": 1, "loss": NaN}',
-                            headers={"Content-Type": "application/json"})
+    response = mclient.post(
+        f"/api/runs/{run_id}/epochs", content='{"epoch": 1, "loss": NaN}', headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert "NaN" in response.json()["detail"]
     run = mclient.get(f"/api/runs/{run_id}").json()
@@ -138,8 +155,9 @@ def test_unknown_run_is_404_everywhere(module_server, mclient):
 
 def test_invalid_body_holding_infinity_gets_a_422_not_a_500(mclient):
     """The 422 echoes the body back; Infinity is no JSON, so it comes back as null. (The bytes go as they are.)"""
-    response = mclient.post("/api/runs", headers={"Content-Type": "application/json"},
-                            content=b'{"config": Infinity, "info": {"x": NaN}}')
+    response = mclient.post(
+        "/api/runs", headers={"Content-Type": "application/json"}, content=b'{"config": Infinity, "info": {"x": NaN}}'
+    )
     assert response.status_code == 422, response.text
     assert "dataset" in json.dumps(response.json()["detail"]) and "Infinity" not in response.text
 

@@ -9,7 +9,10 @@ RUN = {"run_id": "0123456789ab", "epochs": 4, "backend": "wasm", "val_accuracy":
 
 def test_a_run_reports_its_median_and_steady_speed():
     text = describe({**RUN, "final_loss": 0.12345, "images_per_second": 480.4, "images_per_second_steady": 510.2})
-    assert "final loss 0.1235" in text and "480 images/s (median of its epochs; 510 after the first epoch's warm-up)" in text
+    assert (
+        "final loss 0.1235" in text
+        and "480 images/s (median of its epochs; 510 after the first epoch's warm-up)" in text
+    )
 
 
 def test_a_run_that_trained_no_epoch_here_is_described_not_a_crash():

@@ -11,7 +11,6 @@ import zipfile
 
 import httpx
 import pytest
-
 from support import ROOT, start_server
 
 from .conftest import wait_for_phase
@@ -76,7 +75,10 @@ def test_a_frozen_backbone_run_learns_and_its_snapshot_and_tfjs_export_predict_a
 
     run = httpx.get(f"{server.url}/api/runs/{summary['run_id']}").json()
     assert (run["config"]["backbone"], run["config"]["inputSize"], run["config"]["normalization"]) == (
-        "face_features", 112, "symmetric")
+        "face_features",
+        112,
+        "symmetric",
+    )
     assert run["epochs"][-1]["train_loss"] < run["epochs"][0]["train_loss"], "the loss did not fall"
 
     export = httpx.get(f"{server.url}/api/runs/{summary['run_id']}/export", params={"format": "tfjs"}, timeout=120)
@@ -91,8 +93,13 @@ def test_a_frozen_backbone_run_learns_and_its_snapshot_and_tfjs_export_predict_a
     script = ROOT / "tests" / "e2e" / ".predict-export.mjs"  # inside the repo so `@tensorflow/tfjs` resolves
     script.write_text(PREDICT_EXPORT_IN_NODE)
     try:
-        node = subprocess.run(["node", str(script), str(model_json.parent), str(inputs), str(result["size"])],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        node = subprocess.run(
+            ["node", str(script), str(model_json.parent), str(inputs), str(result["size"])],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         script.unlink()
     assert node.returncode == 0, node.stderr
@@ -110,9 +117,28 @@ def test_fine_tuning_the_last_block_trains_it_and_the_snapshot_keeps_it(server, 
 def test_cli_backbone_flag_is_recorded_and_an_unknown_one_fails_clearly(tmp_path):
     data = tmp_path / "data"
     ok = subprocess.run(
-        [sys.executable, "-m", "server.cli", "train", "--dataset", "shapes", "--backbone", "mobilenet_v2",
-         "--epochs", "2", "--backend", "wasm", "--json", "--data-dir", str(data)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "train",
+            "--dataset",
+            "shapes",
+            "--backbone",
+            "mobilenet_v2",
+            "--epochs",
+            "2",
+            "--backend",
+            "wasm",
+            "--json",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ok.returncode == 0, ok.stderr[-3000:]
     summary = json.loads(ok.stdout.strip().splitlines()[-1])
     assert summary["reason"] == "done" and summary["epochs"] == 2
@@ -123,8 +149,25 @@ def test_cli_backbone_flag_is_recorded_and_an_unknown_one_fails_clearly(tmp_path
         server.stop()
     assert (config["backbone"], config["fineTuneBlocks"], config["inputSize"]) == ("mobilenet_v2", 0, 96)
     bad = subprocess.run(
-        [sys.executable, "-m", "server.cli", "train", "--dataset", "shapes", "--backbone", "resnet",
-         "--backend", "cpu", "--json", "--data-dir", str(data)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "train",
+            "--dataset",
+            "shapes",
+            "--backbone",
+            "resnet",
+            "--backend",
+            "cpu",
+            "--json",
+            "--data-dir",
+            str(data),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert bad.returncode == 2  # refused before any server or browser starts
     assert "invalid choice: 'resnet'" in bad.stderr and "mobilenet_v2" in bad.stderr

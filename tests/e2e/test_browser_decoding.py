@@ -7,10 +7,10 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
-
-from support import mpo_bytes
 from export.test_gate_inputs import SAMPLES_16, png16
+from PIL import Image
+from support import mpo_bytes
+
 from server.artifacts import gate
 
 pytestmark = pytest.mark.browser

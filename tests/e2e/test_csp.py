@@ -8,8 +8,8 @@ import http.server
 import threading
 
 import pytest
-
 from support import imagefolder, zip_bytes
+
 from server.headers import CONTENT_SECURITY_POLICY
 
 from .conftest import train_url, wait_for_phase
@@ -52,9 +52,11 @@ def test_every_page_works_under_the_csp_with_no_violation(server, page, tmp_path
     watch.assert_clean("home")
 
     page.goto(server.url + "/datasets/shapes")
-    page.wait_for_function("() => [...document.querySelectorAll('#item-grid img')].length === 240 && "
-                           "[...document.querySelectorAll('#item-grid img')].slice(0, 20)"
-                           ".every(i => i.complete && i.naturalWidth === 64)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#item-grid img')].length === 240 && "
+        "[...document.querySelectorAll('#item-grid img')].slice(0, 20)"
+        ".every(i => i.complete && i.naturalWidth === 64)"
+    )
     watch.assert_clean("dataset")
 
     archive = tmp_path / "csp-upload.zip"
@@ -62,8 +64,10 @@ def test_every_page_works_under_the_csp_with_no_violation(server, page, tmp_path
     page.goto(server.url + "/upload")
     page.set_input_files("#upload-file", str(archive))
     page.click("#upload-submit")
-    page.wait_for_function("() => document.querySelector('#upload-message').className !== ''"
-                           " && document.querySelector('#upload-message').textContent.startsWith('Imported')")
+    page.wait_for_function(
+        "() => document.querySelector('#upload-message').className !== ''"
+        " && document.querySelector('#upload-message').textContent.startsWith('Imported')"
+    )
     watch.assert_clean("upload")
 
     page.goto(train_url(server, epochs=2, backend="wasm", snapshotEvery=1))

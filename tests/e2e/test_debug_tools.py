@@ -14,7 +14,6 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-
 from support import ROOT, start_server
 
 from .conftest import train_url, wait_for_phase
@@ -26,8 +25,13 @@ FINDER_CANDIDATES = [8, 16, 24, 32, 48, 64]  # static/js/train/batch_finder.js
 
 
 def cli_json(*args: str, data_dir) -> tuple[int, dict, str]:
-    result = subprocess.run([sys.executable, "-m", "server.cli", "train", "--json", "--data-dir", str(data_dir), *args],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "train", "--json", "--data-dir", str(data_dir), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     lines = result.stdout.strip().splitlines()
     return result.returncode, json.loads(lines[-1]) if lines else {}, result.stderr
 
@@ -76,8 +80,12 @@ def test_overfit_says_plainly_when_the_model_cannot_overfit(server, page):
     with zipfile.ZipFile(archive, "w") as zf:
         for name, content in members.items():
             zf.writestr(name, content)
-    response = httpx.post(f"{server.url}/api/datasets", files={"file": ("same.zip", archive.getvalue(), "application/zip")},
-                          data={"name": "same"}, timeout=60)
+    response = httpx.post(
+        f"{server.url}/api/datasets",
+        files={"file": ("same.zip", archive.getvalue(), "application/zip")},
+        data={"name": "same"},
+        timeout=60,
+    )
     assert response.status_code == 201, response.text
 
     page.goto(train_url(server, dataset="same", overfit=16, backend="wasm"))
@@ -145,14 +153,17 @@ def test_preview_grid_draws_the_resized_inputs_from_the_tensor(server, page):
     # Random crops are redrawn on the canvas from the decoded image: still 64 x 64, no longer the file.
     _, cropped = preview(page, server, **{"augment.crop": 1})
     assert all((canvas["width"], canvas["height"]) == (64, 64) for canvas in cropped)
-    changed = sum(not np.array_equal(np.array(c["rgb"], dtype=np.int16).reshape(64, 64, 3), item_pixels(server, c["id"]))
-                  for c in cropped)
+    changed = sum(
+        not np.array_equal(np.array(c["rgb"], dtype=np.int16).reshape(64, 64, 3), item_pixels(server, c["id"]))
+        for c in cropped
+    )
     assert changed == len(cropped), f"only {changed} of {len(cropped)} previews show a crop"
 
 
 def test_cli_finds_a_batch_size_then_sweeps_the_learning_rate_at_it(tmp_path):
-    code, summary, stderr = cli_json("--dataset", "shapes", "--find-batch-size", "--lr-range-test", "--backend", "wasm",
-                                     data_dir=tmp_path / "data")
+    code, summary, stderr = cli_json(
+        "--dataset", "shapes", "--find-batch-size", "--lr-range-test", "--backend", "wasm", data_dir=tmp_path / "data"
+    )
     assert code == 0, stderr
     table = summary["find_batch_size"]["table"]
     assert [row["batch_size"] for row in table] == FINDER_CANDIDATES
@@ -245,7 +256,9 @@ def test_a_run_stores_its_evaluation_and_its_confusion_cells_open_the_images(ser
     shown = page.eval_on_selector_all("#cell-items figure", "nodes => nodes.map(n => Number(n.dataset.itemId))")
     assert shown == ids
     label, predicted = key.split("|")
-    page.wait_for_function("() => [...document.querySelectorAll('#cell-items img')].every(i => i.complete && i.naturalWidth === 64)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#cell-items img')].every(i => i.complete && i.naturalWidth === 64)"
+    )
     manifest = httpx.get(f"{server.url}/api/datasets/shapes").json()
     assert all(item["label"] == label for item in manifest["items"] if item["id"] in ids)
     assert f"predicted as {predicted}" in page.inner_text("#cell-title")
@@ -271,13 +284,21 @@ def test_the_run_page_shows_the_lr_rule_and_every_change_and_runs_compare(server
     plain = page.evaluate(RUN_WITH_RULE, {"lrSchedule": True, "lr": 0.002})
 
     run = httpx.get(f"{server.url}/api/runs/{eager['run_id']}").json()
-    assert run["config"]["lrSchedule"] == {"factor": 0.1, "smoothing": 0.5, "oscillations": 4, "minLrFactor": 0.01,
-                                           "cooldown": 0, **eager_rule}
+    assert run["config"]["lrSchedule"] == {
+        "factor": 0.1,
+        "smoothing": 0.5,
+        "oscillations": 4,
+        "minLrFactor": 0.01,
+        "cooldown": 0,
+        **eager_rule,
+    }
     assert [e["lr_reason"] is not None for e in run["epochs"]] == [False, True, True]
     page.goto(f"{server.url}/runs/{eager['run_id']}")
     page.wait_for_selector("body[data-ready=true]")
     assert "multiply the lr by 0.1" in page.inner_text("#lr-rule")
-    rows = page.eval_on_selector_all("#lr-changes tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))")
+    rows = page.eval_on_selector_all(
+        "#lr-changes tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
     # The moment the rule armed itself is a row too (the rate unchanged), then each cut.
     assert [row[:3] for row in rows] == [["2", "0.001", "0.001"], ["3", "0.001", "0.0001"], ["4", "0.0001", "0.00001"]]
     assert rows[0][3].startswith("armed") and all(row[3].startswith("plateau") for row in rows[1:])

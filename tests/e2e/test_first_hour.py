@@ -13,7 +13,6 @@ import zipfile
 
 import pytest
 from PIL import Image
-
 from support import start_server
 
 from .conftest import train_url, wait_for_phase
@@ -51,10 +50,14 @@ def trained(tmp_path_factory, browser):
         # What an 'auto' run records: every backend's probe in one line, the line that widened the run page to 1,415 px.
         # Written while the run is paused: once it is finished, a run never changes.
         page.evaluate("() => browsertrainControls.pause()")
-        reason = ("fastest in a training probe (webgpu failed: webgpu is not available on this device; "
-                  "webgl 38 img/s; wasm 274 img/s; cpu 14 img/s)")
+        reason = (
+            "fastest in a training probe (webgpu failed: webgpu is not available on this device; "
+            "webgl 38 img/s; wasm 274 img/s; cpu 14 img/s)"
+        )
         with server.client() as client:
-            client.patch(f"/api/runs/{running['runId']}", json={"info": {"backend_reason": reason * 2}}).raise_for_status()
+            client.patch(
+                f"/api/runs/{running['runId']}", json={"info": {"backend_reason": reason * 2}}
+            ).raise_for_status()
         page.evaluate("() => browsertrainControls.resume()")
         state = wait_for_phase(page)
         assert state["phase"] == "done", state
@@ -70,6 +73,7 @@ def ready(page, timeout=60_000):
 
 # --- download ---------------------------------------------------------------------------------------------------------
 
+
 def test_download_weights_on_the_run_page_delivers_model_json_and_its_weights(trained, page, tmp_path):
     server, run_id = trained
     downloads = []
@@ -82,8 +86,10 @@ def test_download_weights_on_the_run_page_delivers_model_json_and_its_weights(tr
     deadline = time.monotonic() + 60
     while len(downloads) < 2 and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    assert sorted(d.suggested_filename for d in downloads) == [f"browsertrain-{run_id}.json",
-                                                               f"browsertrain-{run_id}.weights.bin"], errors
+    assert sorted(d.suggested_filename for d in downloads) == [
+        f"browsertrain-{run_id}.json",
+        f"browsertrain-{run_id}.weights.bin",
+    ], errors
     files = {}
     for download in downloads:
         target = tmp_path / download.suggested_filename
@@ -98,6 +104,7 @@ def test_download_weights_on_the_run_page_delivers_model_json_and_its_weights(tr
 
 
 # --- upload -----------------------------------------------------------------------------------------------------------
+
 
 def test_a_keyboard_user_can_choose_a_file_and_upload_it(shared_server, page, tmp_path):
     archive = tmp_path / "keyboard-set.zip"
@@ -133,7 +140,9 @@ def test_a_bad_name_is_refused_by_the_browser_before_anything_is_sent(shared_ser
     ready(page)
     pattern = page.get_attribute("#upload-name", "pattern")
     # Chrome compiles `pattern` as ^(?:pattern)$ with the v flag; an invalid one is ignored, letting any name through.
-    assert page.evaluate("p => { try { new RegExp(`^(?:${p})$`, 'v'); return true; } catch { return false; } }", pattern)
+    assert page.evaluate(
+        "p => { try { new RegExp(`^(?:${p})$`, 'v'); return true; } catch { return false; } }", pattern
+    )
     page.set_input_files("#upload-file", str(archive))
     for bad in ("bad name!", "..hidden", "a..b", "-dash"):
         page.fill("#upload-name", bad)
@@ -173,6 +182,7 @@ def test_a_refused_upload_empties_the_bar_and_an_existing_name_can_be_replaced(s
 
 # --- errors -----------------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["/runs/nope", "/runs/0123456789ab", "/nowhere/at/all", "/datasets/nope"])
 def test_a_missing_page_is_an_html_404_with_a_way_back(shared_server, page, path):
     response = page.goto(shared_server.url + path)
@@ -185,6 +195,7 @@ def test_a_missing_page_is_an_html_404_with_a_way_back(shared_server, page, path
 
 # --- charts -----------------------------------------------------------------------------------------------------------
 
+
 def test_run_charts_have_nice_ticks_axis_titles_legends_and_hover_values(trained, browser):
     server, run_id = trained
     for viewport in (DESKTOP, PHONE):
@@ -193,14 +204,17 @@ def test_run_charts_have_nice_ticks_axis_titles_legends_and_hover_values(trained
         try:
             page.goto(f"{server.url}/runs/{run_id}")
             ready(page)
-            charts = page.eval_on_selector_all("#charts .chart", """boxes => boxes.map(b => ({
+            charts = page.eval_on_selector_all(
+                "#charts .chart",
+                """boxes => boxes.map(b => ({
               title: b.dataset.chart,
               x: [...b.querySelectorAll('.x-tick')].map(t => t.textContent),
               y: [...b.querySelectorAll('.y-tick')].map(t => t.textContent),
               xTitle: b.querySelector('.x-title')?.textContent, yTitle: b.querySelector('.y-title')?.textContent,
               legend: [...b.querySelectorAll('.legend-item')].map(t => t.textContent),
               fontPx: Math.min(...[...b.querySelectorAll('.tick')].map(t => t.getBoundingClientRect().height)),
-            }))""")
+            }))""",
+            )
             assert len(charts) == 6
             for chart in charts:
                 assert chart["xTitle"] == "epoch" and chart["yTitle"], chart
@@ -232,16 +246,27 @@ WIDEST = """() => {
 
 def test_no_page_is_wider_than_a_390_px_phone(trained, browser):
     server, run_id = trained
-    pages = ["/", "/datasets/shapes", "/upload", "/train", f"/runs/{run_id}", f"/runs/{run_id}/export",
-             f"/compare?runs={run_id},{run_id}", "/nowhere"]
+    pages = [
+        "/",
+        "/datasets/shapes",
+        "/upload",
+        "/train",
+        f"/runs/{run_id}",
+        f"/runs/{run_id}/export",
+        f"/compare?runs={run_id},{run_id}",
+        "/nowhere",
+    ]
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     try:
         for path in pages:
             page.goto(server.url + path)
             if path != "/nowhere":
-                page.wait_for_selector("body[data-ready=true]" if path != "/train" else "#model-stats:not(:empty)",
-                                       state="attached", timeout=120_000)
+                page.wait_for_selector(
+                    "body[data-ready=true]" if path != "/train" else "#model-stats:not(:empty)",
+                    state="attached",
+                    timeout=120_000,
+                )
             page.wait_for_timeout(300)
             measured = page.evaluate(WIDEST)
             assert measured["scroll"] <= PHONE["width"], f"{path} is {measured['scroll']} px wide: {measured['over']}"
@@ -264,6 +289,7 @@ def test_the_run_page_config_block_stays_inside_the_page_on_desktop(trained, bro
 
 # --- debug tools ------------------------------------------------------------------------------------------------------
 
+
 def test_overfit_counts_its_own_epochs_and_tool_results_replace_each_other(shared_server, page):
     page.goto(f"{shared_server.url}/train?dataset=shapes&backend=wasm&inputSize=32&epochs=30")
     wait_for_phase(page, ("ready",))
@@ -273,18 +299,25 @@ def test_overfit_counts_its_own_epochs_and_tool_results_replace_each_other(share
     page.click("#overfit")
     state = wait_for_phase(page, until=lambda s: s["phase"] == "done" and s["summary"])
     epochs = len(state["epochs"])
-    assert page.inner_text("#live-stats .stat:first-child b") == f"{epochs} / 300", "the form's 30 epochs is not the tool's cap"
+    assert page.inner_text("#live-stats .stat:first-child b") == f"{epochs} / 300", (
+        "the form's 30 epochs is not the tool's cap"
+    )
     assert page.is_visible("#outcome") and page.is_hidden("#preview"), "the preview piles up under the overfit result"
     page.click("#find-batch-size")
-    state = wait_for_phase(page, until=lambda s: s["phase"] == "done" and s["summary"] and "find_batch_size" in s["summary"])
+    state = wait_for_phase(
+        page, until=lambda s: s["phase"] == "done" and s["summary"] and "find_batch_size" in s["summary"]
+    )
     found = state["summary"]["find_batch_size"]
-    assert all(row["rounds"] >= 5 and row["spread"] is not None for row in found["table"] if row["fits"]), found["table"]
+    assert all(row["rounds"] >= 5 and row["spread"] is not None for row in found["table"] if row["fits"]), found[
+        "table"
+    ]
     choice = page.inner_text("#finder-choice")
     assert "median of" in choice and ("noise" in choice or "only size" in choice), choice
     assert page.is_visible("#tool-output") and page.is_hidden("#outcome")
 
 
 # --- export page ------------------------------------------------------------------------------------------------------
+
 
 def test_export_page_says_building_not_a_red_not_built_and_puts_the_gate_in_context(trained, browser):
     import importlib.util
@@ -332,5 +365,7 @@ def test_compare_checkboxes_have_labels(trained, page):
     server, run_id = trained
     page.goto(f"{server.url}/compare")
     ready(page)
-    names = page.eval_on_selector_all("#run-picker input[type=checkbox]", "boxes => boxes.map(b => b.labels[0]?.textContent)")
+    names = page.eval_on_selector_all(
+        "#run-picker input[type=checkbox]", "boxes => boxes.map(b => b.labels[0]?.textContent)"
+    )
     assert names == [f"Compare run {run_id}"]

@@ -13,9 +13,9 @@ import time
 import httpx
 import pytest
 from PIL import Image
+from support import ROOT, start_server
 
 from bench.pretrained import DIGIT_SIDE, write_digits
-from support import ROOT, start_server
 
 from .conftest import train_url, wait_for_phase
 
@@ -30,8 +30,13 @@ CLI_TIMEOUT_SECONDS = 600
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=CLI_TIMEOUT_SECONDS)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_SECONDS,
+    )
 
 
 def last_json(stdout: str) -> dict:
@@ -63,10 +68,28 @@ def test_digits_with_default_settings_reach_90_percent_on_every_seed(learning_se
     # One headless Chromium per seed against the one server, all at once: on 2 cores the five take ~195 s together
     # against ~55 s each in a row (browser start, the backend probe and the uploads overlap with training).
     started = time.monotonic()
-    processes = {seed: subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "train", "--server", learning_server.url, "--dataset", DIGITS,
-         "--seed", str(seed), "--json"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for seed in SEEDS}
+    processes = {
+        seed: subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "train",
+                "--server",
+                learning_server.url,
+                "--dataset",
+                DIGITS,
+                "--seed",
+                str(seed),
+                "--json",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in SEEDS
+    }
     try:
         outputs = {seed: p.communicate(timeout=CLI_TIMEOUT_SECONDS) for seed, p in processes.items()}
     finally:
@@ -78,8 +101,10 @@ def test_digits_with_default_settings_reach_90_percent_on_every_seed(learning_se
     for seed, (stdout, stderr) in outputs.items():
         assert processes[seed].returncode == 0, f"seed {seed}: {stderr[-2000:]}"
         summary = last_json(stdout)
-        print(f"seed {seed}: val_accuracy {summary['val_accuracy']:.3f}, final loss {summary['final_loss']:.4f}, "
-              f"{summary['epochs']} epochs on {summary['backend']}")
+        print(
+            f"seed {seed}: val_accuracy {summary['val_accuracy']:.3f}, final loss {summary['final_loss']:.4f}, "
+            f"{summary['epochs']} epochs on {summary['backend']}"
+        )
         assert set(summary["defaults"]) == {"inputSize", "batchSize", "epochs", "augment"}, "not the defaults"
         assert summary["val_items"] == 18
         assert summary["val_accuracy"] >= MIN_VAL_ACCURACY, (seed, summary["val_accuracy"], summary["evaluation"])
@@ -89,8 +114,15 @@ def test_digits_with_default_settings_reach_90_percent_on_every_seed(learning_se
 
 # The same run on each backend sees identical batches: one seed, a fixed batch size, no augmentation, the backend
 # given (no probe). 16 px instead of the digits' 32 keeps WebGL on a software GPU at ~1.5 s an epoch.
-SAME_RUN = {"dataset": DIGITS, "seed": 1, "batchSize": 24, "inputSize": 16, "augmentMode": "off",
-            "snapshotEvery": 100, "epochs": 10}
+SAME_RUN = {
+    "dataset": DIGITS,
+    "seed": 1,
+    "batchSize": 24,
+    "inputSize": 16,
+    "augmentMode": "off",
+    "snapshotEvery": 100,
+    "epochs": 10,
+}
 BACKENDS = ("cpu", "wasm", "webgl")
 # float32 keeps ~7 digits; the backends sum the convolutions' products in different orders, and wasm runs Adam's
 # update in float64 before rounding (train/fused_adam.js), so each step's weights differ in their last bits. Measured
@@ -148,13 +180,25 @@ NOT_LEARNING = {"loss_flat", "val_at_chance"}
 
 def cli_options(page_options: dict) -> list[str]:
     """The page's query options as `browsertrain train` flags: inputSize=16 → --input-size 16."""
-    return [arg for key, value in page_options.items()
-            for arg in ("--" + re.sub("([A-Z])", r"-\1", key).lower(), str(value))]
+    return [
+        arg
+        for key, value in page_options.items()
+        for arg in ("--" + re.sub("([A-Z])", r"-\1", key).lower(), str(value))
+    ]
 
 
 def test_a_run_that_does_not_learn_is_flagged_in_the_summary_and_on_stderr(learning_server):
-    result = cli("train", "--server", learning_server.url, "--dataset", DIGITS, "--json", "--augment", "off",
-                 *cli_options(STALLED))
+    result = cli(
+        "train",
+        "--server",
+        learning_server.url,
+        "--dataset",
+        DIGITS,
+        "--json",
+        "--augment",
+        "off",
+        *cli_options(STALLED),
+    )
     assert result.returncode == 0, result.stderr  # the run itself went fine: the warnings say what is wrong
     summary = last_json(result.stdout)
     # Without augmentation the frozen model's epoch losses agree to 0.1%: the loss never left its start.
@@ -162,8 +206,10 @@ def test_a_run_that_does_not_learn_is_flagged_in_the_summary_and_on_stderr(learn
     assert "loss_flat" in codes and codes <= NOT_LEARNING | {"one_class"}, summary["warnings"]
     for warning in summary["warnings"]:
         assert warning["next_step"], warning
-        assert f"warning: this run may not have learned: {warning['message']}. Next: {warning['next_step']}." \
+        assert (
+            f"warning: this run may not have learned: {warning['message']}. Next: {warning['next_step']}."
             in result.stderr
+        )
 
 
 def test_the_train_page_shows_the_not_learning_banner_mid_run_and_at_the_end(learning_server, page):

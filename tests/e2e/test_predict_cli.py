@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from support import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -17,8 +16,9 @@ TINY = ("--epochs", "2", "--input-size", "16", "--backend", "wasm", "--snapshot-
 
 
 def browsertrain(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from .conftest import wait_for_phase
 RUN_AND_SPLIT = """async (config) => {
   const { TrainingSession } = await import('/static/js/train/session.js');
   let validation = null;
-  const session = new TrainingSession({ dataset: 'shapes', config: { epochs: 1, backend: 'wasm', inputSize: 16, ...config } }, {
+  const options = { dataset: 'shapes', config: { epochs: 1, backend: 'wasm', inputSize: 16, ...config } };
+  const session = new TrainingSession(options, {
     onTrained: (model, { split, inputs }) => {
       const item = inputs.itemOf(split.val);
       validation = split.val.map((_, i) => item(i).item_id).sort((a, b) => a - b);

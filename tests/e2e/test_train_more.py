@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import httpx
-
 from support import ROOT
 
 from .conftest import train_url, wait_for_phase
@@ -27,8 +26,11 @@ def sample_images(server, tmp_path, ids=(0, 100, 200)) -> list[str]:
 
 def try_images(page, paths) -> list[dict]:
     page.set_input_files("#try-file", paths)
-    page.wait_for_function("(n) => globalThis.browsertrainTry?.done === n || globalThis.browsertrainTry?.error", arg=len(paths),
-                           timeout=60_000)
+    page.wait_for_function(
+        "(n) => globalThis.browsertrainTry?.done === n || globalThis.browsertrainTry?.error",
+        arg=len(paths),
+        timeout=60_000,
+    )
     mirror = page.evaluate("() => globalThis.browsertrainTry")
     assert mirror["error"] is None, mirror["error"]
     return mirror["results"]
@@ -50,8 +52,11 @@ def test_a_run_ends_with_links_onward_and_a_try_it_panel(server, page, tmp_path)
     run_id = state["summary"]["run_id"]
     page.wait_for_selector("#after-run:not([hidden]) #try-file")
     links = {link: page.get_attribute(link, "href") for link in ("#open-run", "#open-export", "#train-more-link")}
-    assert links == {"#open-run": f"/runs/{run_id}", "#open-export": f"/runs/{run_id}/export",
-                     "#train-more-link": f"/train?from={run_id}"}
+    assert links == {
+        "#open-run": f"/runs/{run_id}",
+        "#open-export": f"/runs/{run_id}/export",
+        "#train-more-link": f"/train?from={run_id}",
+    }
     results = try_images(page, sample_images(server, tmp_path))
     assert_top_labels(results, 3)
     assert [r["name"] for r in results] == ["item-0.png", "item-100.png", "item-200.png"]
@@ -70,11 +75,33 @@ def test_a_finished_run_is_never_changed_and_trains_further_as_a_child_run(serve
     page.goto(f"{server.url}/train?resume={parent_id}")
     refused = wait_for_phase(page)
     assert refused["phase"] == "error" and "is finished" in refused["error"] and "Train more" in refused["error"]
-    cli = subprocess.run([sys.executable, "-m", "server.cli", "train", "--resume", parent_id,
-                          "--server", server.url, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [sys.executable, "-m", "server.cli", "train", "--resume", parent_id, "--server", server.url, "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 1 and "is finished" in cli.stderr and f"--from {parent_id}" in cli.stderr, cli.stderr
-    more = subprocess.run([sys.executable, "-m", "server.cli", "train", "--resume", parent_id, "--epochs", "25",
-                           "--server", server.url, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    more = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "train",
+            "--resume",
+            parent_id,
+            "--epochs",
+            "25",
+            "--server",
+            server.url,
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert more.returncode == 2, more.stderr  # a resumed run keeps its own settings: refused before any browser
     assert httpx.get(f"{server.url}/api/runs/{parent_id}").content == stored, "a finished run was changed"
 

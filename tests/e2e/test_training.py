@@ -8,7 +8,6 @@ import sys
 
 import httpx
 import pytest
-
 from support import ROOT, start_server
 
 from .conftest import train_url, wait_for_phase
@@ -21,7 +20,10 @@ def test_cli_trains_the_sample_with_default_settings_well_above_chance(tmp_path)
     data = tmp_path / "data"
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "train", "--dataset", "shapes", "--json", "--data-dir", str(data)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -50,9 +52,23 @@ def test_cli_trains_the_sample_with_default_settings_well_above_chance(tmp_path)
 
 def test_cli_fails_clearly_for_an_unknown_dataset(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "server.cli", "train", "--dataset", "nope", "--data-dir", str(tmp_path / "d"),
-         "--backend", "cpu", "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "train",
+            "--dataset",
+            "nope",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--backend",
+            "cpu",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2  # refused before a server or a browser starts (tests/api/test_cli.py times it)
     assert "nope" in result.stderr
@@ -104,8 +120,13 @@ def test_wasm_training_snapshot_reloads_in_the_page_and_in_node_with_the_same_pr
     script = ROOT / "tests" / "e2e" / ".predict-node.mjs"  # inside the repo so `@tensorflow/tfjs` resolves
     script.write_text(PREDICT_IN_NODE)
     try:
-        node = subprocess.run(["node", str(script), f"{server.url}/api/runs/{result['runId']}/model.json", str(inputs)],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        node = subprocess.run(
+            ["node", str(script), f"{server.url}/api/runs/{result['runId']}/model.json", str(inputs)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         script.unlink()
     assert node.returncode == 0, node.stderr
@@ -174,9 +195,10 @@ def test_resume_continues_the_epoch_count_and_the_optimizer_steps(server, browse
         assert first["iterations"] >= last_before["iterations"] + steps_per_epoch, "the optimizer step restarted"
         assert resumed["summary"]["epochs"] == 12
         assert (resumed["summary"]["train_items"], resumed["summary"]["val_items"]) == (
-            stopped["summary"]["train_items"], stopped["summary"]["val_items"])
+            stopped["summary"]["train_items"],
+            stopped["summary"]["val_items"],
+        )
         run = httpx.get(f"{server.url}/api/runs/{run_id}").json()
         assert run["status"] == "finished" and run["epochs_done"] == 12
     finally:
         context.close()
-

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 
 from server.headless import free_port
-from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 
 HERE = Path(__file__).resolve().parent
 # Enough epochs for the sample to reach ~75% validation accuracy (chance is 33%), so a broken export shows.
@@ -28,8 +28,9 @@ TRAIN_EPOCHS = 20
 TRAIN_SECONDS = 600
 FORMATS = ("tfjs", "float16", "uint16", "uint8", "keras", "savedmodel", "tflite", "tflite-dynamic")
 # Python with the `export` extra hidden the standard way (a None entry in sys.modules makes find_spec say "absent").
-WITHOUT_EXTRA = ("import sys; sys.modules['tensorflowjs'] = None; from server.cli import main; "
-                 "sys.exit(main(sys.argv[1:]))")
+WITHOUT_EXTRA = (
+    "import sys; sys.modules['tensorflowjs'] = None; from server.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 def require_extra() -> None:
@@ -43,8 +44,8 @@ def require_extra() -> None:
 class TrainedRun:
     server: LiveServer
     run_id: str
-    summary: dict          # what `browsertrain train --json` printed
-    seq: int               # the run's last snapshot
+    summary: dict  # what `browsertrain train --json` printed
+    seq: int  # the run's last snapshot
 
     @property
     def data_dir(self) -> Path:
@@ -62,9 +63,30 @@ def trained(tmp_path_factory) -> TrainedRun:
     live = start_server(data)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "server.cli", "train", "--dataset", "shapes", "--epochs", str(TRAIN_EPOCHS),
-             "--backend", "wasm", "--seed", "1", "--json", "--server", live.url, "--timeout", str(TRAIN_SECONDS)],
-            cwd=ROOT, capture_output=True, text=True, timeout=TRAIN_SECONDS + 60)
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "train",
+                "--dataset",
+                "shapes",
+                "--epochs",
+                str(TRAIN_EPOCHS),
+                "--backend",
+                "wasm",
+                "--seed",
+                "1",
+                "--json",
+                "--server",
+                live.url,
+                "--timeout",
+                str(TRAIN_SECONDS),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TRAIN_SECONDS + 60,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         assert summary["reason"] == "done", summary
@@ -82,8 +104,22 @@ def no_extra_server(trained) -> LiveServer:
     log = open(trained.data_dir.parent / f"server-{port}.log", "wb")
     with log:
         process = subprocess.Popen(
-            [sys.executable, "-c", WITHOUT_EXTRA, "serve", "--data-dir", str(trained.data_dir), "--port", str(port),
-             "--log-level", "warning"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-c",
+                WITHOUT_EXTRA,
+                "serve",
+                "--data-dir",
+                str(trained.data_dir),
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     live = LiveServer(f"http://127.0.0.1:{port}", trained.data_dir, process, port)
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
@@ -98,6 +134,7 @@ def no_extra_server(trained) -> LiveServer:
 
 
 # --- snapshots -------------------------------------------------------------------------------------------------------
+
 
 def read_snapshot(folder: Path) -> tuple[bytes, bytes]:
     return (folder / "model.json").read_bytes(), (folder / "model.weights.bin").read_bytes()
@@ -131,8 +168,7 @@ def lossy_under_uint8(model_raw: bytes, weights: bytes) -> bytes:
 
     head = view("head/kernel")
     channel = int(np.abs(head).sum(axis=1).argmin())  # the channel the model leans on least
-    for name, value in (("stage3_block1/pointwise_kernel", None), ("stage3_block1/bias", -100.0),
-                        ("head/kernel", 1e4)):
+    for name, value in (("stage3_block1/pointwise_kernel", None), ("stage3_block1/bias", -100.0), ("head/kernel", 1e4)):
         array = view(name).copy()
         if name.endswith("pointwise_kernel"):
             array[..., channel] = 0
@@ -141,24 +177,28 @@ def lossy_under_uint8(model_raw: bytes, weights: bytes) -> bytes:
         else:
             array[channel, 0] = value
         offset, _ = offsets[name]
-        data[offset:offset + array.nbytes] = array.astype("<f4").tobytes()
+        data[offset : offset + array.nbytes] = array.astype("<f4").tobytes()
     return bytes(data)
 
 
-def new_run_with_snapshot(client: httpx.Client, dataset: str, config: dict, model_raw: bytes, weights: bytes,
-                          epoch: int = 1) -> str:
+def new_run_with_snapshot(
+    client: httpx.Client, dataset: str, config: dict, model_raw: bytes, weights: bytes, epoch: int = 1
+) -> str:
     """A run on `dataset` holding one snapshot, posted as model.save(tf.io.http(url)) posts it."""
     response = client.post("/api/runs", json={"dataset": dataset, "config": config})
     assert response.status_code == 201, response.text
     run_id = response.json()["id"]
-    files = [("model.json", ("model.json", model_raw, "application/json")),
-             ("model.weights.bin", ("model.weights.bin", weights, "application/octet-stream"))]
+    files = [
+        ("model.json", ("model.json", model_raw, "application/json")),
+        ("model.weights.bin", ("model.weights.bin", weights, "application/octet-stream")),
+    ]
     response = client.post(f"/api/runs/{run_id}/snapshots", files=files, params={"epoch": epoch})
     assert response.status_code == 201, response.text
     return run_id
 
 
 # --- downloads -------------------------------------------------------------------------------------------------------
+
 
 def download(client: httpx.Client, run_id: str, fmt: str, **params) -> httpx.Response:
     return client.get(f"/api/runs/{run_id}/export", params={"format": fmt, **params}, timeout=600)
@@ -193,8 +233,9 @@ def static_files(folder: Path):
 
 
 def node(script: Path, job: dict, timeout: float = 300) -> dict:
-    result = subprocess.run(["node", str(script)], input=json.dumps(job), capture_output=True, text=True,
-                            cwd=ROOT, timeout=timeout)
+    result = subprocess.run(
+        ["node", str(script)], input=json.dumps(job), capture_output=True, text=True, cwd=ROOT, timeout=timeout
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -14,16 +14,18 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import h5py  # noqa: E402
-from tensorflow.lite.python import schema_py_generated as schema  # noqa: E402
+import h5py
+from tensorflow.lite.python import schema_py_generated as schema
 
 job = json.loads(open(sys.argv[1]).read())
 answer = {"h5": {}, "tflite": {}, "printed": {}}
 
 if "h5" in job:
     with h5py.File(job["h5"], "r") as f:
-        answer["h5"] = {"labels": [v.decode() if isinstance(v, bytes) else v for v in f.attrs["labels"]],
-                        "metadata": json.loads(f.attrs["browsertrain_metadata"])}
+        answer["h5"] = {
+            "labels": [v.decode() if isinstance(v, bytes) else v for v in f.attrs["labels"]],
+            "metadata": json.loads(f.attrs["browsertrain_metadata"]),
+        }
 
 for name, path in job.get("tflite", {}).items():
     with open(path, "rb") as f:

@@ -1,7 +1,8 @@
 """Load the TensorFlow exports as their users do and write their predictions (run as a subprocess: imports TensorFlow).
 
-    python predict_tensorflow.py JOB.json    JOB: {"inputs": FILE, "shape": [n, h, w, c], "out": DIR,
-                                                   "keras": H5, "savedmodel": DIR, "tflite": FILE, "tflite-dynamic": FILE}
+    python predict_tensorflow.py JOB.json
+    JOB: {"inputs": FILE, "shape": [n, h, w, c], "out": DIR,
+          "keras": H5, "savedmodel": DIR, "tflite": FILE, "tflite-dynamic": FILE}
 Writes DIR/<name>.f32 for each model, and prints what it loaded.
 """
 
@@ -11,9 +12,9 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tf_keras  # noqa: E402
+import numpy as np
+import tensorflow as tf
+import tf_keras
 
 job = json.loads(open(sys.argv[1]).read())
 x = np.fromfile(job["inputs"], dtype="<f4").reshape(job["shape"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, start_server, weights_for
 
 from .conftest import download, require_extra
@@ -20,7 +19,8 @@ def server_without_pkg_resources(tmp_path):
     shadow = tmp_path / "shadow"
     shadow.mkdir()
     (shadow / "pkg_resources.py").write_text(
-        "raise ModuleNotFoundError(\"No module named 'pkg_resources'\", name='pkg_resources')\n")
+        "raise ModuleNotFoundError(\"No module named 'pkg_resources'\", name='pkg_resources')\n"
+    )
     data = tmp_path / "data"
     data.mkdir()
     path = os.pathsep.join(p for p in (str(shadow), os.environ.get("PYTHONPATH")) if p)

@@ -8,7 +8,6 @@ import os
 import secrets
 
 import pytest
-
 from support import start_server
 
 from .conftest import cli, download, require_extra
@@ -20,8 +19,9 @@ TOKEN = "cli-export-" + secrets.token_urlsafe(16)
 def test_export_through_a_server_writes_the_downloaded_bytes_and_says_it_is_building(trained, tmp_path):
     out = tmp_path / "exports"
     out.mkdir()
-    result = cli("export", trained.run_id, "--format", "uint8", "--server", trained.server.url, "--out", str(out),
-                 "--json")
+    result = cli(
+        "export", trained.run_id, "--format", "uint8", "--server", trained.server.url, "--out", str(out), "--json"
+    )
     assert result.returncode == 0, result.stderr
     line = json.loads(result.stdout.strip().splitlines()[-1])
     with trained.server.client() as client:
@@ -35,13 +35,29 @@ def test_export_through_a_server_writes_the_downloaded_bytes_and_says_it_is_buil
 
 def test_a_keras_export_warns_that_its_first_build_takes_a_while_and_local_exports_say_so_too(trained, tmp_path):
     require_extra()
-    through_server = cli("export", trained.run_id, "--format", "keras", "--server", trained.server.url,
-                         "--out", str(tmp_path / "server.zip"))
+    through_server = cli(
+        "export",
+        trained.run_id,
+        "--format",
+        "keras",
+        "--server",
+        trained.server.url,
+        "--out",
+        str(tmp_path / "server.zip"),
+    )
     assert through_server.returncode == 0, through_server.stderr
     assert "building keras export (the first build of a snapshot takes ~30-60 s" in through_server.stderr
     assert "wrote" in through_server.stdout and "labels: circle, square, triangle" in through_server.stdout
-    here = cli("export", trained.run_id, "--format", "float16", "--data-dir", str(trained.data_dir),
-               "--out", str(tmp_path / "here.zip"))
+    here = cli(
+        "export",
+        trained.run_id,
+        "--format",
+        "float16",
+        "--data-dir",
+        str(trained.data_dir),
+        "--out",
+        str(tmp_path / "here.zip"),
+    )
     assert here.returncode == 0, here.stderr
     assert "building float16 export…" in here.stderr and "done in" in here.stderr and "first build" not in here.stderr
 

@@ -11,11 +11,19 @@ import sys
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
 from support import ROOT
 
-from .conftest import (FORMATS, HERE, download, lossy_under_uint8, new_run_with_snapshot, read_snapshot,
-                       require_extra, static_files, unzip)
+from .conftest import (
+    FORMATS,
+    HERE,
+    download,
+    lossy_under_uint8,
+    new_run_with_snapshot,
+    read_snapshot,
+    require_extra,
+    static_files,
+    unzip,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 READY_MS = 300_000  # the first visit converts with TensorFlow (tens of seconds on two cores)
@@ -42,15 +50,23 @@ def test_the_page_shows_every_format_with_sizes_gate_numbers_downloads_and_how_t
     for fmt in FORMATS:
         row = page.locator(f"#formats tr[data-format='{fmt}']")
         cells = row.locator("td").all_text_contents()
-        assert cells[1].endswith("KB"), (fmt, cells)           # the download's size
-        assert cells[3].endswith("%"), (fmt, cells)            # its validation accuracy
+        assert cells[1].endswith("KB"), (fmt, cells)  # the download's size
+        assert cells[3].endswith("%"), (fmt, cells)  # its validation accuracy
         assert row.get_attribute("data-status") == ("reference" if fmt == "tfjs" else "passed"), (fmt, cells)
     assert "quantized in" in page.locator("#formats tr[data-format='uint8'] td").nth(2).text_content()
     assert "validation split (48 of 48 images" in page.locator("#gate-note").text_content()
     snippets = page.locator("#snippets").text_content()
-    for call in ("tf.loadLayersModel(", "tf_keras.models.load_model(", "tf.saved_model.load(", "serve(image=",
-                 "tf.lite.Interpreter(", f'folder = "shapes-{trained.run_id}-s{trained.seq}-keras"', "model.h5",
-                 "getUserDefinedMetadata()", ".drawImage(image, 0, 0, input.width, input.height)"):
+    for call in (
+        "tf.loadLayersModel(",
+        "tf_keras.models.load_model(",
+        "tf.saved_model.load(",
+        "serve(image=",
+        "tf.lite.Interpreter(",
+        f'folder = "shapes-{trained.run_id}-s{trained.seq}-keras"',
+        "model.h5",
+        "getUserDefinedMetadata()",
+        ".drawImage(image, 0, 0, input.width, input.height)",
+    ):
         assert call in snippets
     assert "resizeBilinear" not in snippets  # it differs from training's canvas resize by up to 28 levels at 32 px
     assert page.locator("#labels").text_content().endswith("circle, square, triangle.")
@@ -75,9 +91,9 @@ def test_a_flagged_export_downloads_only_after_the_user_accepts_the_loss(trained
     assert "flagged" in row.text_content()
     link = row.locator("a[data-format='uint8']")
     assert link.get_attribute("aria-disabled") == "true"
-    with pytest.raises(PlaywrightTimeout):  # a click on the unconfirmed link downloads nothing
-        with page.expect_download(timeout=1_500):
-            link.click(force=True, timeout=1_000)  # forced: Playwright itself would not click an aria-disabled link
+    # a click on the unconfirmed link downloads nothing
+    with pytest.raises(PlaywrightTimeout), page.expect_download(timeout=1_500):
+        link.click(force=True, timeout=1_000)  # forced: Playwright itself would not click an aria-disabled link
     row.locator("input[data-confirm='uint8']").check()
     assert row.locator("a[data-format='uint8']").get_attribute("aria-disabled") is None
     body = saved_download(page, "#formats tr[data-format='uint8'] a[data-format='uint8']")
@@ -123,16 +139,23 @@ def test_the_pages_snippets_run_as_written_print_the_class_names(trained, page, 
         page.goto(f"{url}/index.html")
         page.wait_for_function("document.getElementById('image').complete && window.tf !== undefined")
         # The snippet as the page shows it; a local `console` collects what it prints.
-        printed = page.evaluate("async () => { const printed = []; const console = { log: (line) => printed.push(line) };"
-                                "const image = document.getElementById('image');\n" + js + "\nreturn printed; }")
+        printed = page.evaluate(
+            "async () => { const printed = []; const console = { log: (line) => printed.push(line) };"
+            "const image = document.getElementById('image');\n" + js + "\nreturn printed; }"
+        )
     shown = printed_labels(printed)
     assert set(shown) == {"circle", "square", "triangle"}
     assert sum(shown.values()) == pytest.approx(100, abs=0.2)
 
     job = {"snippets": {"keras": keras, "savedmodel": savedmodel, "tflite": tflite}, "cwd": str(python_dir)}
     (tmp_path / "job.json").write_text(json.dumps(job))
-    result = subprocess.run([sys.executable, str(HERE / "labels_tensorflow.py"), str(tmp_path / "job.json")],
-                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(HERE / "labels_tensorflow.py"), str(tmp_path / "job.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     for name, text in json.loads(result.stdout.strip().splitlines()[-1])["printed"].items():
         assert set(printed_labels(text.splitlines())) == {"circle", "square", "triangle"}, name

@@ -1,4 +1,4 @@
-"""Exports of a run trained in real Chromium: every format by API and CLI, sizes, the quality gate, caching and bytes."""
+"""Exports of a run trained in real Chromium: every format by API and CLI, sizes, the gate, caching and bytes."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ import zipfile
 
 import pytest
 
-from .conftest import (FORMATS, WITHOUT_EXTRA, cli, download, lossy_under_uint8, new_run_with_snapshot,
-                       read_snapshot, require_extra)
+from .conftest import (
+    FORMATS,
+    WITHOUT_EXTRA,
+    cli,
+    download,
+    lossy_under_uint8,
+    new_run_with_snapshot,
+    read_snapshot,
+    require_extra,
+)
 
 pytestmark = pytest.mark.slow
 TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
@@ -27,8 +35,9 @@ def tfjs_files(data: bytes) -> tuple[dict, dict[str, bytes]]:
     """model.json and the weight files of a tfjs export zip, by plain file name (labels.txt, metadata.json aside)."""
     members = {name.split("/", 1)[1]: body for name, body in zip_members(data).items()}
     assert {"labels.txt", "metadata.json"} <= set(members)
-    return json.loads(members.pop("model.json")), {name: body for name, body in members.items()
-                                                   if name not in ("labels.txt", "metadata.json")}
+    return json.loads(members.pop("model.json")), {
+        name: body for name, body in members.items() if name not in ("labels.txt", "metadata.json")
+    }
 
 
 def test_every_format_downloads_under_a_name_that_says_what_it_is(trained):
@@ -61,16 +70,21 @@ def test_tfjs_exports_keep_the_topology_and_drop_the_optimizer(trained):
             assert "trainingConfig" not in model_json
             (group,) = model_json["weightsManifest"]
             assert group["paths"] == ["group1-shard1of1.bin"] and set(weight_files) == {"group1-shard1of1.bin"}
-            assert [(w["name"], w["shape"], w["dtype"]) for w in group["weights"]] == \
-                [(w["name"], w["shape"], w["dtype"]) for w in model_weights]
+            assert [(w["name"], w["shape"], w["dtype"]) for w in group["weights"]] == [
+                (w["name"], w["shape"], w["dtype"]) for w in model_weights
+            ]
             quantized = {w.get("quantization", {}).get("dtype") for w in group["weights"]}
             assert quantized == ({None} if fmt == "tfjs" else {fmt})
 
 
 def test_uint8_weights_are_at_most_26_percent_of_float32(trained):
     with trained.server.client() as client:
-        sizes = {fmt: sum(len(b) for b in tfjs_files(download(client, trained.run_id, fmt, seq=trained.seq).content)[1]
-                          .values()) for fmt in TFJS_FORMATS}
+        sizes = {
+            fmt: sum(
+                len(b) for b in tfjs_files(download(client, trained.run_id, fmt, seq=trained.seq).content)[1].values()
+            )
+            for fmt in TFJS_FORMATS
+        }
     assert sizes["uint8"] <= 0.26 * sizes["tfjs"], sizes
     assert sizes["float16"] == sizes["uint16"] <= 0.51 * sizes["tfjs"], sizes
 
@@ -78,15 +92,18 @@ def test_uint8_weights_are_at_most_26_percent_of_float32(trained):
 def test_the_gate_passes_every_format_of_the_sample_model_on_the_browsers_own_split(trained):
     require_extra()
     with trained.server.client() as client:
-        response = client.post(f"/api/runs/{trained.run_id}/exports", params={"group": "tf", "seq": trained.seq},
-                               timeout=600)
+        response = client.post(
+            f"/api/runs/{trained.run_id}/exports", params={"group": "tf", "seq": trained.seq}, timeout=600
+        )
     assert response.status_code == 200, response.text
     summary = response.json()
     assert summary["gate_unavailable"] is None
     # The gate rebuilt the browser's validation split and preprocessing: same items, same float32 accuracy.
     assert summary["gate"]["val_items"] == trained.summary["val_items"]
     browser_accuracy = trained.summary.get("evaluation", {}).get("accuracy", trained.summary["val_accuracy"])
-    assert summary["gate"]["reference_accuracy"] == pytest.approx(browser_accuracy, abs=1.01 / trained.summary["val_items"])
+    assert summary["gate"]["reference_accuracy"] == pytest.approx(
+        browser_accuracy, abs=1.01 / trained.summary["val_items"]
+    )
     assert summary["gate"]["reference_accuracy"] > 0.5, "the sample model should be well above chance (1/3)"
     for row in summary["formats"]:
         assert row["built"] and row["bytes"] > 0, row
@@ -120,8 +137,18 @@ def test_exports_are_cached_and_the_same_snapshot_rebuilds_to_the_same_bytes(tra
     shutil.copytree(trained.data_dir, copy, ignore=shutil.ignore_patterns("exports", ".lock"))
     for fmt in FORMATS:
         out = tmp_path / f"rebuilt-{fmt}"
-        result = cli("export", trained.run_id, "--format", fmt, "--seq", str(trained.seq), "--out", str(out),
-                     "--data-dir", str(copy))
+        result = cli(
+            "export",
+            trained.run_id,
+            "--format",
+            fmt,
+            "--seq",
+            str(trained.seq),
+            "--out",
+            str(out),
+            "--data-dir",
+            str(copy),
+        )
         assert result.returncode == 0, result.stderr
         assert out.read_bytes() == served[fmt], f"{fmt} did not rebuild to the same bytes"
     assert (copy / "runs" / trained.run_id / "exports").is_dir()
@@ -152,8 +179,9 @@ def test_the_gate_flags_an_export_built_to_lose_accuracy_and_serves_it_only_when
     out = tmp_path / "lossy.zip"
     result = cli("export", run_id, "--format", "uint8", "--out", str(out), "--data-dir", str(trained.data_dir))
     assert result.returncode == 3 and "--confirm" in result.stderr and not out.exists()
-    result = cli("export", run_id, "--format", "uint8", "--out", str(out), "--confirm", "--data-dir",
-                 str(trained.data_dir))
+    result = cli(
+        "export", run_id, "--format", "uint8", "--out", str(out), "--confirm", "--data-dir", str(trained.data_dir)
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == confirmed.content and "quality gate: flagged" in result.stdout
 
@@ -189,8 +217,15 @@ def test_without_the_extra_the_api_and_cli_say_exactly_how_to_install_it(trained
         assert download(client, run_id, "uint8").status_code == 200  # tfjs formats need nothing extra
         summary = client.get(f"/api/runs/{run_id}/exports").json()
     assert summary["extra"]["installed"] is False and "make export-extra" in summary["extra"]["install"]
-    result = cli("export", run_id, "--format", "keras", "--data-dir", str(trained.data_dir),
-                 python=[sys.executable, "-c", WITHOUT_EXTRA])
+    result = cli(
+        "export",
+        run_id,
+        "--format",
+        "keras",
+        "--data-dir",
+        str(trained.data_dir),
+        python=[sys.executable, "-c", WITHOUT_EXTRA],
+    )
     assert result.returncode == 2
     assert "make export-extra" in result.stderr and "pip install -c constraints/export.txt" in result.stderr
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from support import ROOT
 
 from .conftest import HERE, download, node, require_extra, static_files, unzip
@@ -26,8 +25,15 @@ SIZE = 64
 # accuracy, not ~75%) and uint8 measured 0.033 (same accuracy, 100% agreement; the digits and faces sets: 0.01-0.07);
 # TFLite's dynamic-range kernels also quantize each layer's input to int8 on the fly: ~3e-2. The float32 conversions
 # differ only in summation order (~3e-7); the issue asks 1e-4.
-TOLERANCE = {"float16": 5e-3, "uint16": 5e-3, "uint8": 5e-2, "tflite-dynamic": 1e-1,
-             "keras": 1e-4, "savedmodel": 1e-4, "tflite": 1e-4}
+TOLERANCE = {
+    "float16": 5e-3,
+    "uint16": 5e-3,
+    "uint8": 5e-2,
+    "tflite-dynamic": 1e-1,
+    "keras": 1e-4,
+    "savedmodel": 1e-4,
+    "tflite": 1e-4,
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,21 +60,41 @@ def predictions(trained, tmp_path_factory) -> dict[str, np.ndarray]:
                 files[fmt] = unzip(response.content, work) / ("model.h5" if fmt == "keras" else "model.tflite")
 
     with static_files(served) as url:
-        answer = node(HERE / "predict_tfjs.mjs", {
-            "models": {fmt: f"{url}/{files[fmt].name}/model.json" for fmt in ("tfjs", "float16", "uint16", "uint8")},
-            "pixels": str(work / "pixels.bin"), "count": len(paths), "size": SIZE, "out": str(work)})
+        answer = node(
+            HERE / "predict_tfjs.mjs",
+            {
+                "models": {
+                    fmt: f"{url}/{files[fmt].name}/model.json" for fmt in ("tfjs", "float16", "uint16", "uint8")
+                },
+                "pixels": str(work / "pixels.bin"),
+                "count": len(paths),
+                "size": SIZE,
+                "out": str(work),
+            },
+        )
     assert answer["shapes"]["uint8"] == [len(paths), 3]
 
-    job = {"inputs": str(work / "inputs.f32"), "shape": [len(paths), SIZE, SIZE, 3], "out": str(work),
-           **{fmt: str(files[fmt]) for fmt in ("keras", "savedmodel", "tflite", "tflite-dynamic")}}
+    job = {
+        "inputs": str(work / "inputs.f32"),
+        "shape": [len(paths), SIZE, SIZE, 3],
+        "out": str(work),
+        **{fmt: str(files[fmt]) for fmt in ("keras", "savedmodel", "tflite", "tflite-dynamic")},
+    }
     (work / "job.json").write_text(json.dumps(job))
-    result = subprocess.run([sys.executable, str(HERE / "predict_tensorflow.py"), str(work / "job.json")],
-                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(HERE / "predict_tensorflow.py"), str(work / "job.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])["loaded"]
     assert loaded["savedmodel"] == "image" and loaded["tflite"] == "float32"
-    return {fmt: np.fromfile(work / f"{fmt}.f32", dtype="<f4").reshape(len(paths), 3)
-            for fmt in ("tfjs", "float16", "uint16", "uint8", "keras", "savedmodel", "tflite", "tflite-dynamic")}
+    return {
+        fmt: np.fromfile(work / f"{fmt}.f32", dtype="<f4").reshape(len(paths), 3)
+        for fmt in ("tfjs", "float16", "uint16", "uint8", "keras", "savedmodel", "tflite", "tflite-dynamic")
+    }
 
 
 def compare(predictions: dict, fmt: str) -> None:
@@ -105,5 +131,9 @@ def test_zips_unpack_to_a_folder_named_like_the_download(trained, tmp_path):
     folder = unzip(response.content, tmp_path)
     filename = response.headers["content-disposition"].split('filename="')[1].rstrip('"')
     assert folder.name == Path(filename).stem
-    assert sorted(p.name for p in folder.iterdir()) == ["group1-shard1of1.bin", "labels.txt", "metadata.json",
-                                                        "model.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "group1-shard1of1.bin",
+        "labels.txt",
+        "metadata.json",
+        "model.json",
+    ]

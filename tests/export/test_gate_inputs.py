@@ -56,12 +56,19 @@ def test_an_export_without_numbers_is_unknown_and_needs_a_confirm():
 
 
 # 16-bit samples where the browser's high byte and a rounded scale differ (0x75FF: 117 vs 118; 0x00FF: 0 vs 1).
-SAMPLES_16 = np.array([[0x75FF, 0x7580, 0x0080, 0x00FF], [0xFFFF, 0x8000, 0x80FF, 0x0000],
-                       [0x0100, 0x01FF, 0xFEFF, 0x1234], [0x4321, 0x9ABC, 0xCDEF, 0x7FFF]], dtype=np.uint16)
+SAMPLES_16 = np.array(
+    [
+        [0x75FF, 0x7580, 0x0080, 0x00FF],
+        [0xFFFF, 0x8000, 0x80FF, 0x0000],
+        [0x0100, 0x01FF, 0xFEFF, 0x1234],
+        [0x4321, 0x9ABC, 0xCDEF, 0x7FFF],
+    ],
+    dtype=np.uint16,
+)
 
 
 def png16(samples: np.ndarray, path, colour: bool = False):
-    """A 16-bit PNG (grey, or RGB with the samples in every channel), written by hand: Pillow writes 16-bit grey only."""
+    """A 16-bit PNG (grey, or RGB with the samples in every channel), by hand: Pillow writes 16-bit grey only."""
     if not colour:
         Image.fromarray(samples).save(path, format="PNG")
         return path
@@ -73,8 +80,9 @@ def png16(samples: np.ndarray, path, colour: bool = False):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-                     + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    )
     return path
 
 

@@ -11,12 +11,21 @@ import sys
 import zipfile
 
 import pytest
-
 from support import ROOT
+
 from server import __version__
 
-from .conftest import (HERE, cli, download, new_run_with_snapshot, node, read_snapshot, require_extra, static_files,
-                       unzip)
+from .conftest import (
+    HERE,
+    cli,
+    download,
+    new_run_with_snapshot,
+    node,
+    read_snapshot,
+    require_extra,
+    static_files,
+    unzip,
+)
 
 pytestmark = pytest.mark.slow
 TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
@@ -24,16 +33,20 @@ SINGLE_FILES = {"keras": "model.h5", "tflite": "model.tflite", "tflite-dynamic":
 # static/js/data/normalize.js as numbers: x = pixel * scale + offset.
 NORMALIZATIONS = {
     "unit": {"mode": "unit", "mean": [0.0] * 3, "std": [1.0] * 3, "scale": [1 / 255] * 3, "offset": [0.0] * 3},
-    "symmetric": {"mode": "symmetric", "mean": [0.5] * 3, "std": [0.5] * 3, "scale": [1 / 127.5] * 3,
-                  "offset": [-1.0] * 3},
+    "symmetric": {
+        "mode": "symmetric",
+        "mean": [0.5] * 3,
+        "std": [0.5] * 3,
+        "scale": [1 / 127.5] * 3,
+        "offset": [-1.0] * 3,
+    },
 }
 
 
 def members(data: bytes) -> dict[str, bytes]:
     """A download's files by their path inside its one folder."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {info.filename.split("/", 1)[1]: archive.read(info) for info in archive.infolist()
-                if not info.is_dir()}
+        return {info.filename.split("/", 1)[1]: archive.read(info) for info in archive.infolist() if not info.is_dir()}
 
 
 def dataset_classes(client, name: str) -> list[str]:
@@ -44,37 +57,57 @@ def test_a_tfjs_export_of_a_finished_run_contains_a_file_listing_its_class_names
     with trained.server.client() as client:
         classes = dataset_classes(client, "shapes")
         run = client.get(f"/api/runs/{trained.run_id}").json()
-        downloads = {fmt: members(download(client, trained.run_id, fmt, seq=trained.seq).content)
-                     for fmt in TFJS_FORMATS}
+        downloads = {
+            fmt: members(download(client, trained.run_id, fmt, seq=trained.seq).content) for fmt in TFJS_FORMATS
+        }
     assert classes == ["circle", "square", "triangle"]
     for fmt, files in downloads.items():
         assert files["labels.txt"].decode().splitlines() == classes, fmt
         metadata = json.loads(files["metadata.json"])
         assert metadata["labels"] == classes and metadata["labels_unavailable"] is None, fmt
-        assert {k: metadata["input"][k] for k in ("height", "width", "channels", "name")} == \
-            {"height": 64, "width": 64, "channels": 3, "name": "image"}
+        assert {k: metadata["input"][k] for k in ("height", "width", "channels", "name")} == {
+            "height": 64,
+            "width": 64,
+            "channels": 3,
+            "name": "image",
+        }
         assert metadata["normalization"] == NORMALIZATIONS[run["config"].get("normalization", "unit")]
-        assert (metadata["task"], metadata["backbone"], metadata["browsertrain_version"]) == \
-            ("classification", None, __version__)
-        assert metadata["run"] == {"id": trained.run_id, "dataset": "shapes", "dataset_hash": run["dataset_hash"],
-                                   "snapshot": trained.seq, "epoch": run["snapshots"][-1]["epoch"]}
+        assert (metadata["task"], metadata["backbone"], metadata["browsertrain_version"]) == (
+            "classification",
+            None,
+            __version__,
+        )
+        assert metadata["run"] == {
+            "id": trained.run_id,
+            "dataset": "shapes",
+            "dataset_hash": run["dataset_hash"],
+            "snapshot": trained.seq,
+            "epoch": run["snapshots"][-1]["epoch"],
+        }
         assert json.loads(files["model.json"])["userDefinedMetadata"] == metadata, fmt
 
 
 def test_tfjs_reads_the_labels_back_with_getUserDefinedMetadata_and_the_exported_normalisation_is_trainings(
-        trained, tmp_path):
+    trained, tmp_path
+):
     served = tmp_path / "served"
     served.mkdir()
     with trained.server.client() as client:
         classes = dataset_classes(client, "shapes")
-        folders = {fmt: unzip(download(client, trained.run_id, fmt, seq=trained.seq).content, served).name
-                   for fmt in TFJS_FORMATS}
+        folders = {
+            fmt: unzip(download(client, trained.run_id, fmt, seq=trained.seq).content, served).name
+            for fmt in TFJS_FORMATS
+        }
     from server.artifacts.labels import normalization
 
     with static_files(served) as url:
-        answer = node(HERE / "labels_tfjs.mjs", {
-            "models": {fmt: f"{url}/{folder}/model.json" for fmt, folder in folders.items()},
-            "normalizations": {mode: normalization(mode) for mode in ("unit", "symmetric", "imagenet")}})
+        answer = node(
+            HERE / "labels_tfjs.mjs",
+            {
+                "models": {fmt: f"{url}/{folder}/model.json" for fmt, folder in folders.items()},
+                "normalizations": {mode: normalization(mode) for mode in ("unit", "symmetric", "imagenet")},
+            },
+        )
     for fmt in TFJS_FORMATS:
         assert answer["metadata"][fmt]["labels"] == classes, fmt
         assert answer["metadata"][fmt]["normalization"]["scale"] == [1 / 255] * 3
@@ -98,19 +131,35 @@ def test_single_file_formats_download_as_zips_with_their_labels_beside_them_or_b
             assert files["metadata.json"] == tfjs_metadata
             raw = download(client, trained.run_id, fmt, seq=trained.seq, raw="true")
             assert raw.status_code == 200, raw.text
-            assert raw.headers["content-disposition"].endswith(f'-{fmt}{model_file[model_file.index("."):]}"')
+            assert raw.headers["content-disposition"].endswith(f'-{fmt}{model_file[model_file.index(".") :]}"')
             assert raw.content == files[model_file], f"the raw {fmt} is not the file inside the zip"
             bare[fmt] = raw.content
         saved = members(download(client, trained.run_id, "savedmodel", seq=trained.seq).content)
-        assert {"saved_model.pb", "labels.txt", "metadata.json", "assets.extra/labels.txt",
-                "assets.extra/metadata.json"} <= set(saved)
+        assert {
+            "saved_model.pb",
+            "labels.txt",
+            "metadata.json",
+            "assets.extra/labels.txt",
+            "assets.extra/metadata.json",
+        } <= set(saved)
         assert saved["assets.extra/labels.txt"].decode().splitlines() == classes
         refused = download(client, trained.run_id, "uint8", seq=trained.seq, raw="true")
         assert refused.status_code == 400 and "raw applies to keras, tflite, tflite-dynamic" in refused.json()["detail"]
 
     out = tmp_path / "model.tflite"
-    result = cli("export", trained.run_id, "--format", "tflite", "--raw", "--seq", str(trained.seq), "--out", str(out),
-                 "--data-dir", str(trained.data_dir))
+    result = cli(
+        "export",
+        trained.run_id,
+        "--format",
+        "tflite",
+        "--raw",
+        "--seq",
+        str(trained.seq),
+        "--out",
+        str(out),
+        "--data-dir",
+        str(trained.data_dir),
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_bytes() == bare["tflite"]
     assert "labels: circle, square, triangle" in result.stdout
@@ -125,15 +174,24 @@ def test_h5_and_tflite_files_hold_the_labels_inside(trained, tmp_path):
     paths = {fmt: tmp_path / f"bare-{fmt}{'.h5' if fmt == 'keras' else '.tflite'}" for fmt in SINGLE_FILES}
     with trained.server.client() as client:
         classes = dataset_classes(client, "shapes")
-        metadata = json.loads(members(download(client, trained.run_id, "tfjs", seq=trained.seq).content)
-                              ["metadata.json"])
+        metadata = json.loads(
+            members(download(client, trained.run_id, "tfjs", seq=trained.seq).content)["metadata.json"]
+        )
         for fmt, path in paths.items():
             path.write_bytes(download(client, trained.run_id, fmt, seq=trained.seq, raw="true").content)
-    job = {"h5": str(paths["keras"]), "tflite": {fmt: str(paths[fmt]) for fmt in ("tflite", "tflite-dynamic")},
-           "cwd": str(tmp_path)}
+    job = {
+        "h5": str(paths["keras"]),
+        "tflite": {fmt: str(paths[fmt]) for fmt in ("tflite", "tflite-dynamic")},
+        "cwd": str(tmp_path),
+    }
     (tmp_path / "job.json").write_text(json.dumps(job))
-    result = subprocess.run([sys.executable, str(HERE / "labels_tensorflow.py"), str(tmp_path / "job.json")],
-                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(HERE / "labels_tensorflow.py"), str(tmp_path / "job.json")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["h5"]["labels"] == classes

@@ -76,14 +76,18 @@ def test_a_constant_weight_comes_back_exactly(dtype):
 def test_weights_are_cut_into_4_mib_shards_and_read_back_whole(tmp_path):
     big = np.random.default_rng(3).standard_normal(1_500_000).astype(np.float32)  # 6 MB of float32
     small = np.arange(10, dtype=np.float32)
-    model = tfjs_model.LayersModel({"modelTopology": {"config": {}}, "format": "layers-model"},
-                                   [{"name": "big", "shape": [1_500_000], "dtype": "float32"},
-                                    {"name": "small", "shape": [10], "dtype": "float32"}], [big, small])
+    model = tfjs_model.LayersModel(
+        {"modelTopology": {"config": {}}, "format": "layers-model"},
+        [
+            {"name": "big", "shape": [1_500_000], "dtype": "float32"},
+            {"name": "small", "shape": [10], "dtype": "float32"},
+        ],
+        [big, small],
+    )
     for dtype in ("float32", "uint8"):
         folder = tmp_path / dtype
         folder.mkdir()
-        specs, data = (tfjs_model.float32_weights(model) if dtype == "float32"
-                       else quantize.quantize_model(model, dtype))
+        specs, data = tfjs_model.float32_weights(model) if dtype == "float32" else quantize.quantize_model(model, dtype)
         files = tfjs_model.write_model(folder, model, specs, data)
         shards = [folder / name for name in files[1:]]
         expected = 2 if dtype == "float32" else 1

@@ -7,16 +7,17 @@ import json
 import threading
 
 import pytest
-
 from support import imagefolder, latest_model, model_json, new_run, post_snapshot, upload, weights_for, zip_bytes
 
 pytestmark = pytest.mark.live_server  # concurrent clients against one real server process
 
 CLIENTS = 20
 EPOCHS_PER_CLIENT = 10
-SPECS = [{"name": "conv/kernel", "shape": [3, 3, 16, 64], "dtype": "float32"},
-         {"name": "dense/kernel", "shape": [256, 100], "dtype": "float32"},
-         {"name": "dense/bias", "shape": [100], "dtype": "float32"}]
+SPECS = [
+    {"name": "conv/kernel", "shape": [3, 3, 16, 64], "dtype": "float32"},
+    {"name": "dense/kernel", "shape": [256, 100], "dtype": "float32"},
+    {"name": "dense/bias", "shape": [100], "dtype": "float32"},
+]
 
 
 def run_together(count: int, work) -> list:
@@ -29,7 +30,7 @@ def run_together(count: int, work) -> list:
         try:
             barrier.wait(timeout=30)
             results[index] = work(index)
-        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the test's thread
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
@@ -51,8 +52,13 @@ def test_twenty_clients_posting_snapshots_and_epochs_to_one_run(module_server, m
         statuses = []
         with module_server.client() as c:
             for k in range(EPOCHS_PER_CLIENT):
-                record = {"epoch": index * EPOCHS_PER_CLIENT + k, "client": index, "k": k, "loss": 1.0 / (k + 1),
-                          "note": f"client {index} epoch {k} " + "x" * 500}
+                record = {
+                    "epoch": index * EPOCHS_PER_CLIENT + k,
+                    "client": index,
+                    "k": k,
+                    "loss": 1.0 / (k + 1),
+                    "note": f"client {index} epoch {k} " + "x" * 500,
+                }
                 statuses.append(c.post(f"/api/runs/{run_id}/epochs", json=record).status_code)
                 if k == EPOCHS_PER_CLIENT // 2:
                     statuses.append(post_snapshot(c, run_id, model_json(SPECS), posted[index], epoch=k).status_code)
@@ -77,14 +83,18 @@ def test_twenty_clients_posting_snapshots_and_epochs_to_one_run(module_server, m
     lines = log.decode().split("\n")[:-1]
     assert len(lines) == CLIENTS * EPOCHS_PER_CLIENT
     records = [json.loads(line) for line in lines]  # every line whole
-    assert sorted((r["client"], r["k"]) for r in records) == [(i, k) for i in range(CLIENTS)
-                                                              for k in range(EPOCHS_PER_CLIENT)]
+    assert sorted((r["client"], r["k"]) for r in records) == [
+        (i, k) for i in range(CLIENTS) for k in range(EPOCHS_PER_CLIENT)
+    ]
     run = mclient.get(f"/api/runs/{run_id}").json()
     assert run["epochs_done"] == CLIENTS * EPOCHS_PER_CLIENT
     assert len(run["epochs"]) == CLIENTS * EPOCHS_PER_CLIENT
     assert run["latest_snapshot"] == CLIENTS
-    leftovers = [p.name for p in (module_server.data_dir / "runs" / run_id / "snapshots").iterdir()
-                 if p.name.startswith(".incoming")]
+    leftovers = [
+        p.name
+        for p in (module_server.data_dir / "runs" / run_id / "snapshots").iterdir()
+        if p.name.startswith(".incoming")
+    ]
     assert leftovers == []
 
 
@@ -113,6 +123,7 @@ def test_two_uploads_racing_for_one_name_give_one_dataset(module_server, mclient
 @pytest.mark.slow
 def test_twenty_clients_reading_while_runs_are_written(module_server):
     """Reads never see a half-written dataset listing, run list or manifest."""
+
     def client_work(index: int) -> set[int]:
         seen = set()
         with module_server.client() as c:

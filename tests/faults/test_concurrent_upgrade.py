@@ -16,9 +16,16 @@ PROCESSES = 4
 def test_upgrades_started_together_on_one_old_database_all_succeed_and_one_does_the_work(tmp_path):
     data = tmp_path / "data"
     path = first_release_database(data)
-    started = [subprocess.Popen([sys.executable, "-m", "server.cli", "db", "upgrade", "--data-dir", str(data)],
-                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(PROCESSES)]
+    started = [
+        subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "db", "upgrade", "--data-dir", str(data)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
     answers = [process.communicate(timeout=120) for process in started]
     assert [process.returncode for process in started] == [0] * PROCESSES, answers
     outs = [out.strip() for out, _ in answers]

@@ -10,16 +10,31 @@ import time
 from pathlib import Path
 
 import pytest
-
-from support import (LiveServer, imagefolder, latest_model, model_json, multipart_body, new_run, png_bytes,
-                     post_snapshot, start_isolated, start_server, weights_for, zip_bytes)
+from support import (
+    LiveServer,
+    imagefolder,
+    latest_model,
+    model_json,
+    multipart_body,
+    new_run,
+    png_bytes,
+    post_snapshot,
+    start_isolated,
+    start_server,
+    weights_for,
+    zip_bytes,
+)
 
 pytestmark = pytest.mark.slow  # each test starts, kills and restarts a server
 
-SMALL = [{"name": "dense/kernel", "shape": [64, 10], "dtype": "float32"},
-         {"name": "dense/bias", "shape": [10], "dtype": "float32"}]
-BIG = [{"name": "dense/kernel", "shape": [3000, 4000], "dtype": "float32"},   # 48 MB
-       {"name": "dense/bias", "shape": [4000], "dtype": "float32"}]
+SMALL = [
+    {"name": "dense/kernel", "shape": [64, 10], "dtype": "float32"},
+    {"name": "dense/bias", "shape": [10], "dtype": "float32"},
+]
+BIG = [
+    {"name": "dense/kernel", "shape": [3000, 4000], "dtype": "float32"},  # 48 MB
+    {"name": "dense/bias", "shape": [4000], "dtype": "float32"},
+]
 
 
 def restart(old: LiveServer) -> LiveServer:
@@ -29,14 +44,20 @@ def restart(old: LiveServer) -> LiveServer:
 def begin_post(server: LiveServer, path: str, parts) -> tuple[socket.socket, bytes]:
     body, content_type = multipart_body(parts)
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    sock.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: {content_type}\r\n"
-                  f"Content-Length: {len(body)}\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+    )
     return sock, body
 
 
 def snapshot_parts(specs, weights: bytes):
-    return [("model.json", "model.json", "application/json", json.dumps(model_json(specs)).encode()),
-            ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights)]
+    return [
+        ("model.json", "model.json", "application/json", json.dumps(model_json(specs)).encode()),
+        ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights),
+    ]
 
 
 def kill_when(server: LiveServer, appeared, seconds: float = 20) -> bool:
@@ -116,11 +137,16 @@ def test_sigkill_mid_write_keeps_the_previous_snapshot(tmp_path):
 
 def test_sigkill_mid_import_leaves_no_dataset_and_no_staging(tmp_path):
     server = start_isolated(tmp_path)
-    members = {**imagefolder({"a": 30, "b": 30}, seed=900),
-               **{f"a/large{i}.png": png_bytes(950 + i, size=(512, 512)) for i in range(12)}}
+    members = {
+        **imagefolder({"a": 30, "b": 30}, seed=900),
+        **{f"a/large{i}.png": png_bytes(950 + i, size=(512, 512)) for i in range(12)},
+    }
     try:
-        sock, body = begin_post(server, "/api/datasets", [("name", None, None, b"killed"),
-                                                          ("file", "d.zip", "application/zip", zip_bytes(members))])
+        sock, body = begin_post(
+            server,
+            "/api/datasets",
+            [("name", None, None, b"killed"), ("file", "d.zip", "application/zip", zip_bytes(members))],
+        )
         sock.sendall(body)
         staging = server.data_dir / ".staging"
         caught = kill_when(server, lambda: any(staging.iterdir()))

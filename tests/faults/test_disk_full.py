@@ -15,9 +15,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from support import (DENSE_WEIGHTS, ROOT, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                     post_snapshot, start_server, upload, weights_for, write_tree, zip_bytes)
+from support import (
+    DENSE_WEIGHTS,
+    ROOT,
+    assert_unchanged,
+    disk_state,
+    latest_model,
+    model_json,
+    new_run,
+    post_snapshot,
+    start_server,
+    upload,
+    weights_for,
+    write_tree,
+    zip_bytes,
+)
 
 TMPFS_SIZE = "4m"
 
@@ -28,8 +40,9 @@ def small_filesystem(mount: Path, size: str = TMPFS_SIZE):
     mount.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount command: cannot make a small filesystem to fill")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a {size} tmpfs to fill for real (needs root): {done.stderr.strip()}")
     try:
@@ -73,8 +86,7 @@ def noise_images(total: int, side: int = 256) -> dict[str, bytes]:
 @pytest.mark.slow
 def test_upload_bigger_than_the_free_space_fails_clearly(full_server):
     with full_server.client() as c:
-        archive = zip_bytes(noise_images(free_bytes(full_server.data_dir) + 512 * 1024),
-                            compression=zipfile.ZIP_STORED)
+        archive = zip_bytes(noise_images(free_bytes(full_server.data_dir) + 512 * 1024), compression=zipfile.ZIP_STORED)
         before = disk_state(full_server.data_dir)
         response = upload(c, "too-big-for-disk", archive)
         assert response.status_code == 507, response.text
@@ -102,8 +114,24 @@ def test_upload_that_fills_the_disk_while_unpacking_fails_clearly(full_server):
 def test_cli_import_bigger_than_the_free_space_fails_clearly(tiny_disk, full_server):
     source = write_tree(tiny_disk.parent / "source", noise_images(free_bytes(tiny_disk) + 256 * 1024))
     before = disk_state(tiny_disk)
-    done = subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", "cli-big",
-                           "--data-dir", str(tiny_disk)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "datasets",
+            "import",
+            str(source),
+            "--name",
+            "cli-big",
+            "--data-dir",
+            str(tiny_disk),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2, done.stderr
     assert "the disk is full; nothing was imported" in done.stderr
     assert "Traceback" not in done.stderr

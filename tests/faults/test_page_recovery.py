@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from e2e.conftest import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

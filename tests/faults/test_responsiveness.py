@@ -12,7 +12,6 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-
 from support import multipart_body, parse_response, read_until_closed, zip_bytes
 
 pytestmark = pytest.mark.live_server  # a real server process must keep answering while it works
@@ -30,20 +29,27 @@ def noise_png(seed: int, side: int = 1024) -> bytes:
 @pytest.mark.slow
 def test_listing_answers_quickly_during_a_large_slow_upload(module_server):
     members = {f"{'ab'[i % 2]}/{i:03d}.png": noise_png(i) for i in range(20)}
-    body, content_type = multipart_body([("name", None, None, b"large"),
-                                         ("file", "large.zip", "application/zip",
-                                          zip_bytes(members, compression=zipfile.ZIP_STORED))])
+    body, content_type = multipart_body(
+        [
+            ("name", None, None, b"large"),
+            ("file", "large.zip", "application/zip", zip_bytes(members, compression=zipfile.ZIP_STORED)),
+        ]
+    )
     assert len(body) > 50 * 1024 * 1024
     outcome: dict = {}
 
     def slow_upload() -> None:
         with socket.create_connection(("127.0.0.1", module_server.port), timeout=120) as sock:
-            sock.sendall((f"POST /api/datasets HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
-                          f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-                          "Connection: close\r\n\r\n").encode())
+            sock.sendall(
+                (
+                    f"POST /api/datasets HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
+                    f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+                    "Connection: close\r\n\r\n"
+                ).encode()
+            )
             step = 2 * 1024 * 1024
             for start in range(0, len(body), step):
-                sock.sendall(body[start:start + step])
+                sock.sendall(body[start : start + step])
                 time.sleep(0.08)
             outcome["response"] = parse_response(read_until_closed(sock))
         outcome["done"] = time.monotonic()

@@ -4,11 +4,10 @@ database at once (WAL, busy timeouts)."""
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 import threading
+from contextlib import closing
 
 import pytest
-
 from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, start_server, weights_for
 
 from .test_disk_full import epoch_lines, fill, small_filesystem
@@ -75,9 +74,10 @@ def test_two_server_processes_writing_one_database_at_once_lose_nothing(tmp_path
             with servers[index % 2].client() as c:
                 barrier.wait(30)
                 for epoch in range(EPOCHS_PER_WRITER):
-                    for response in (c.post(f"/api/runs/{run_id}/epochs", json={"epoch": epoch, "w": index}),
-                                     c.patch(f"/api/runs/{run_id}", json={"status": "running",
-                                                                          "summary": {"epoch": epoch}})):
+                    for response in (
+                        c.post(f"/api/runs/{run_id}/epochs", json={"epoch": epoch, "w": index}),
+                        c.patch(f"/api/runs/{run_id}", json={"status": "running", "summary": {"epoch": epoch}}),
+                    ):
                         if response.status_code >= 300:
                             failures.append(f"{response.request.method} {response.status_code} {response.text}")
 

@@ -12,9 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from support import (
+    ROOT,
+    imagefolder,
+    model_json,
+    new_run,
+    post_snapshot,
+    start_server,
+    upload,
+    weights_for,
+    write_tree,
+    zip_bytes,
+)
 
-from support import (ROOT, imagefolder, model_json, new_run, post_snapshot, start_server, upload, weights_for,
-                     write_tree, zip_bytes)
 from server.datasets.importer import build_dataset
 from server.storage import WorkFolderLost
 
@@ -39,7 +49,7 @@ def in_thread(work) -> tuple[threading.Thread, dict]:
     def body():
         try:
             outcome["result"] = work()
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the test
+        except BaseException as exc:
             outcome["error"] = exc
 
     thread = threading.Thread(target=body)
@@ -127,8 +137,12 @@ with storage.work_folder() as work, owned_folder(snapshots, INCOMING_PREFIX) as 
 
 
 def hold_work_folders(data: Path) -> tuple[subprocess.Popen, list[Path]]:
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(data), str(WORK_FOLDER_SECONDS)], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(data), str(WORK_FOLDER_SECONDS)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     return holder, [Path(p) for p in holder.stdout.readline().split()]
 
 
@@ -159,6 +173,7 @@ def test_two_servers_on_one_data_folder_lose_nothing_while_a_third_comes_and_goe
     servers = [start_server(data), start_server(data)]
     stop = threading.Event()
     try:
+
         def work(index: int) -> dict:
             """Import, post epochs and snapshots through server `index` until told to stop."""
             done = {"imports": [], "epochs": [], "snapshots": 0, "statuses": set()}
@@ -172,8 +187,9 @@ def test_two_servers_on_one_data_folder_lose_nothing_while_a_third_comes_and_goe
                     done["statuses"].add(response.status_code)
                     done["imports"].append(name)
                     for _ in range(5):
-                        done["statuses"].add(c.post(f"/api/runs/{run_id}/epochs",
-                                                    json={"epoch": epoch, "server": index}).status_code)
+                        done["statuses"].add(
+                            c.post(f"/api/runs/{run_id}/epochs", json={"epoch": epoch, "server": index}).status_code
+                        )
                         done["epochs"].append(epoch)
                         epoch += 1
                     done["statuses"].add(post_snapshot(c, run_id, model_json(SNAPSHOT_SPECS), weights).status_code)

@@ -115,9 +115,8 @@ test('losses are read every readEvery steps, not every step', async () => {
 });
 
 test('stop() ends the run after the current step and leaves no tensors behind', async () => {
-  let trainer;
   const infos = [];
-  trainer = makeTrainer({
+  const trainer = makeTrainer({
     epochs: 50,
     onStep: (info) => {
       infos.push(info);
@@ -162,8 +161,7 @@ test('resuming with the same optimizer continues its step count', async () => {
 });
 
 test('a learning-rate change mid-run reaches the optimizer and the epoch log', async () => {
-  let trainer;
-  trainer = makeTrainer({
+  const trainer = makeTrainer({
     epochs: 1,
     onStep: (info) => {
       if (info.step === 0) trainer.lr.set(0.005, 'user');

@@ -8,8 +8,19 @@ import socket
 import time
 
 import pytest
-from support import (assert_unchanged, disk_state, imagefolder, model_json, multipart_body, new_run, parse_response,
-                     png_bytes, read_until_closed, weights_for, zip_bytes)
+from support import (
+    assert_unchanged,
+    disk_state,
+    imagefolder,
+    model_json,
+    multipart_body,
+    new_run,
+    parse_response,
+    png_bytes,
+    read_until_closed,
+    weights_for,
+    zip_bytes,
+)
 
 from server.limits import MAX_JSON_BODY_BYTES, MAX_SNAPSHOT_BYTES, MAX_UPLOAD_BYTES
 
@@ -18,6 +29,7 @@ pytestmark = pytest.mark.live_server  # bodies streamed over a raw socket, clien
 GOOD = imagefolder({"cat": 2, "dog": 2}, seed=300)
 
 # --- bodies over the caps, clients that vanish ------------------------------------------------------------------------
+
 
 def send_streaming(port: int, head: bytes, chunks, *, timeout: float = 30):
     """Send `head`, then `chunks` until the server answers or stops reading; return the response and bytes sent."""
@@ -30,7 +42,7 @@ def send_streaming(port: int, head: bytes, chunks, *, timeout: float = 30):
                 break  # the server has answered early
             try:
                 sock.sendall(chunk)
-            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+            except (TimeoutError, BrokenPipeError, ConnectionResetError):
                 break
             sent += len(chunk)
         return parse_response(read_until_closed(sock)), sent
@@ -48,8 +60,10 @@ def chunked(total: int, piece: bytes = b"x" * 65536):
 
 def test_chunked_json_body_over_the_cap_is_413(module_server):
     before = disk_state(module_server.data_dir)
-    head = (f"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\nContent-Type: application/json\r\n"
-            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
     response, sent = send_streaming(module_server.port, head, chunked(MAX_JSON_BODY_BYTES * 3))
     assert response.status == 413, response.body
     assert f"{MAX_JSON_BODY_BYTES:,}-byte limit" in response.json()["detail"]
@@ -60,13 +74,17 @@ def test_chunked_snapshot_over_the_cap_is_413(module_server, mclient):
     run_id = new_run(mclient)
     before = disk_state(module_server.data_dir)
     boundary = "----bigsnapshot"
-    start = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"model.json\"; filename=\"model.json\"\r\n"
-             f"Content-Type: application/json\r\n\r\n{{}}\r\n--{boundary}\r\nContent-Disposition: form-data; "
-             f"name=\"model.weights.bin\"; filename=\"model.weights.bin\"\r\n"
-             f"Content-Type: application/octet-stream\r\n\r\n").encode()
-    head = (f"POST /api/runs/{run_id}/snapshots HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
-            f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n"
-            "Connection: close\r\n\r\n").encode()
+    start = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="model.json"; filename="model.json"\r\n'
+        f"Content-Type: application/json\r\n\r\n{{}}\r\n--{boundary}\r\nContent-Disposition: form-data; "
+        f'name="model.weights.bin"; filename="model.weights.bin"\r\n'
+        f"Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    head = (
+        f"POST /api/runs/{run_id}/snapshots HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
 
     def body():
         yield b"%x\r\n" % len(start) + start + b"\r\n"
@@ -82,8 +100,10 @@ def test_chunked_snapshot_over_the_cap_is_413(module_server, mclient):
 def test_content_length_over_the_cap_is_413_without_reading_the_body(module_server):
     before = disk_state(module_server.data_dir)
     body, content_type = multipart_body([("name", None, None, b"too-big")])
-    head = (f"POST /api/datasets HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {MAX_UPLOAD_BYTES + 1}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST /api/datasets HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {MAX_UPLOAD_BYTES + 1}\r\nConnection: close\r\n\r\n"
+    )
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", module_server.port), timeout=10) as sock:
         sock.sendall(head.encode())  # and not one byte of the body
@@ -110,20 +130,26 @@ def wait_until_unchanged(server, before, seconds: float = 10) -> None:
 def test_client_that_disconnects_mid_upload_leaves_nothing(module_server, mclient, route):
     if route == "upload":
         members = {**GOOD, **{f"cat/big{i}.png": png_bytes(400 + i, size=(256, 256)) for i in range(12)}}
-        body, content_type = multipart_body([("name", None, None, b"half-sent"),
-                                             ("file", "d.zip", "application/zip", zip_bytes(members))])
+        body, content_type = multipart_body(
+            [("name", None, None, b"half-sent"), ("file", "d.zip", "application/zip", zip_bytes(members))]
+        )
         path = "/api/datasets"
     else:
         run_id = new_run(mclient)
         specs = [{"name": "dense/kernel", "shape": [1024, 1024], "dtype": "float32"}]
-        body, content_type = multipart_body([
-            ("model.json", "model.json", "application/json", json.dumps(model_json(specs)).encode()),
-            ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(specs, 1))])
+        body, content_type = multipart_body(
+            [
+                ("model.json", "model.json", "application/json", json.dumps(model_json(specs)).encode()),
+                ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(specs, 1)),
+            ]
+        )
         path = f"/api/runs/{run_id}/snapshots"
     assert len(body) > 2 * 1024 * 1024  # past the in-memory spool, so the server really writes a temp file
     before = disk_state(module_server.data_dir)
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{module_server.port}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", module_server.port), timeout=10) as sock:
         sock.sendall(head + body[: len(body) // 2])
         time.sleep(0.3)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from PIL import Image
-
 from support import imagefolder, png_bytes, upload, zip_bytes
+
 from server.datasets.pack import unpack
 
 HTML = b"<!doctype html><html><body><script>document.title='owned'</script></body></html>"
@@ -19,12 +19,23 @@ def image_bytes(fmt: str) -> bytes:
 
 
 def test_items_are_served_with_their_real_content_type_and_nosniff(mclient):
-    members = {"a/p.png": image_bytes("PNG"), "a/j.jpg": image_bytes("JPEG"), "a/g.gif": image_bytes("GIF"),
-               "b/w.webp": image_bytes("WEBP"), "b/m.bmp": image_bytes("BMP"),
-               "b/jpeg-named.png": image_bytes("JPEG")}  # the content decides, not the name
+    members = {
+        "a/p.png": image_bytes("PNG"),
+        "a/j.jpg": image_bytes("JPEG"),
+        "a/g.gif": image_bytes("GIF"),
+        "b/w.webp": image_bytes("WEBP"),
+        "b/m.bmp": image_bytes("BMP"),
+        "b/jpeg-named.png": image_bytes("JPEG"),
+    }  # the content decides, not the name
     assert upload(mclient, "formats", zip_bytes(members)).status_code == 201
-    expected = {"a/p.png": "image/png", "a/j.jpg": "image/jpeg", "a/g.gif": "image/gif", "b/w.webp": "image/webp",
-                "b/m.bmp": "image/bmp", "b/jpeg-named.png": "image/jpeg"}
+    expected = {
+        "a/p.png": "image/png",
+        "a/j.jpg": "image/jpeg",
+        "a/g.gif": "image/gif",
+        "b/w.webp": "image/webp",
+        "b/m.bmp": "image/bmp",
+        "b/jpeg-named.png": "image/jpeg",
+    }
     for item in mclient.get("/api/datasets/formats").json()["items"]:
         response = mclient.get(f"/api/datasets/formats/items/{item['id']}")
         assert response.headers["content-type"] == expected[item["source"]], item["source"]
@@ -51,8 +62,13 @@ def test_png_with_html_appended_is_still_served_as_png(mclient):
 
 
 def test_html_files_in_an_upload_are_never_stored_or_served(module_server, mclient):
-    members = {**imagefolder({"cat": 1, "dog": 1}, seed=500), "cat/page.html": HTML, "cat/page.htm": HTML,
-               "index.html": HTML, "dog/.hidden.png": HTML}
+    members = {
+        **imagefolder({"cat": 1, "dog": 1}, seed=500),
+        "cat/page.html": HTML,
+        "cat/page.htm": HTML,
+        "index.html": HTML,
+        "dog/.hidden.png": HTML,
+    }
     response = upload(mclient, "with-html", zip_bytes(members))
     assert response.status_code == 201, response.text
     manifest = mclient.get("/api/datasets/with-html").json()
@@ -62,13 +78,19 @@ def test_html_files_in_an_upload_are_never_stored_or_served(module_server, mclie
         if path.is_file():
             assert HTML not in path.read_bytes(), path
     for item in manifest["items"]:
-        assert not mclient.get(f"/api/datasets/with-html/items/{item['id']}").headers["content-type"].startswith(
-            "text/")
+        assert (
+            not mclient.get(f"/api/datasets/with-html/items/{item['id']}").headers["content-type"].startswith("text/")
+        )
 
 
 def test_api_answers_carry_nosniff_and_no_html(mclient):
-    for path in ("/api/datasets", "/api/datasets/shapes", "/api/runs", "/api/datasets/nope",
-                 "/api/datasets/shapes/items/99999"):
+    for path in (
+        "/api/datasets",
+        "/api/datasets/shapes",
+        "/api/runs",
+        "/api/datasets/nope",
+        "/api/datasets/shapes/items/99999",
+    ):
         response = mclient.get(path, headers={"Accept": "text/html"})
         assert response.headers["x-content-type-options"] == "nosniff", path
         assert response.headers["content-type"].startswith("application/json"), path

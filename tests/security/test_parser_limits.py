@@ -6,8 +6,20 @@ from __future__ import annotations
 import json
 import zipfile
 
-from support import (DENSE_WEIGHTS, assert_unchanged, disk_state, imagefolder, latest_model, model_json, new_run,
-                     post_snapshot, upload, weights_for, zip_bytes)
+from support import (
+    DENSE_WEIGHTS,
+    assert_unchanged,
+    disk_state,
+    imagefolder,
+    latest_model,
+    model_json,
+    new_run,
+    post_snapshot,
+    upload,
+    weights_for,
+    zip_bytes,
+)
+
 from server.limits import MAX_JSON_DEPTH
 
 WEIGHTS = weights_for(DENSE_WEIGHTS, seed=7)
@@ -33,15 +45,18 @@ def test_snapshot_model_json_nested_10000_deep_is_400_not_500(module_server, mcl
 def test_run_bodies_nested_900_deep_are_400_and_the_run_stays_readable(module_server, mclient):
     """Nested 900 deep, json.loads still parses it: it was stored, and every later read of the run was a 500."""
     run_id = new_run(mclient)
-    requests = [("POST", f"/api/runs/{run_id}/epochs", '{"epoch": 0, "deep": %s}'),
-                ("PATCH", f"/api/runs/{run_id}", '{"summary": {"deep": %s}}'),
-                ("POST", "/api/runs", '{"dataset": "shapes", "config": {"deep": %s}}')]
+    requests = [
+        ("POST", f"/api/runs/{run_id}/epochs", '{"epoch": 0, "deep": %s}'),
+        ("PATCH", f"/api/runs/{run_id}", '{"summary": {"deep": %s}}'),
+        ("POST", "/api/runs", '{"dataset": "shapes", "config": {"deep": %s}}'),
+    ]
     for levels in (900, 10_000):
         for method, url, template in requests:
             before = disk_state(module_server.data_dir)
             runs_before = mclient.get("/api/runs").json()
-            response = mclient.request(method, url, content=template % nested(levels),
-                                       headers={"content-type": "application/json"})
+            response = mclient.request(
+                method, url, content=template % nested(levels), headers={"content-type": "application/json"}
+            )
             assert response.status_code == 400, (method, url, levels, response.text)
             assert "nests deeper than" in response.json()["detail"]
             assert_unchanged(module_server.data_dir, before)

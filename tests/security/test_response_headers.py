@@ -8,9 +8,19 @@ import secrets
 import socket
 
 import pytest
+from support import (
+    DENSE_WEIGHTS,
+    imagefolder,
+    model_json,
+    multipart_body,
+    parse_response,
+    raw_request,
+    read_until_closed,
+    start_isolated,
+    weights_for,
+    zip_bytes,
+)
 
-from support import (DENSE_WEIGHTS, imagefolder, model_json, multipart_body, parse_response, raw_request,
-                     read_until_closed, start_isolated, weights_for, zip_bytes)
 from server.headers import CONTENT_SECURITY_POLICY
 from server.limits import MAX_JSON_BODY_BYTES
 
@@ -43,11 +53,18 @@ def test_every_status_carries_the_security_headers(token_server):
     json_type = {"Content-Type": "application/json"}
     run_id = call(token_server, "POST", "/api/runs", headers=json_type, body=b'{"dataset": "shapes"}').json()["id"]
     etag = call(token_server, "GET", "/api/datasets/shapes/items/0").headers["etag"]
-    form, form_type = multipart_body([("name", None, None, b"to-delete"), (
-        "file", "d.zip", "application/zip", zip_bytes(imagefolder({"a": 1, "b": 1})))])
-    snapshot, snapshot_type = multipart_body([
-        ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
-        ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(DENSE_WEIGHTS, 1)[:-4])])
+    form, form_type = multipart_body(
+        [
+            ("name", None, None, b"to-delete"),
+            ("file", "d.zip", "application/zip", zip_bytes(imagefolder({"a": 1, "b": 1}))),
+        ]
+    )
+    snapshot, snapshot_type = multipart_body(
+        [
+            ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
+            ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(DENSE_WEIGHTS, 1)[:-4]),
+        ]
+    )
     cases = [
         (200, "GET", "/", {}, b"", {}),
         (200, "GET", "/api/datasets/shapes/items/0", {}, b"", {}),
@@ -77,8 +94,10 @@ def test_every_status_carries_the_security_headers(token_server):
     # Over the cap with no Content-Length: the guard counts the chunks and answers 413 mid-body.
     chunk = b"x" * 65536
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MAX_JSON_BODY_BYTES // len(chunk) + 2))
-    head = (f"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:{token_server.port}\r\nX-Browsertrain-Token: {TOKEN}\r\n"
-            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST /api/runs HTTP/1.1\r\nHost: 127.0.0.1:{token_server.port}\r\nX-Browsertrain-Token: {TOKEN}\r\n"
+        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    ).encode()
     with socket.create_connection(("127.0.0.1", token_server.port), timeout=15) as sock:
         try:
             sock.sendall(head + body + b"0\r\n\r\n")
@@ -92,8 +111,9 @@ def test_every_status_carries_the_security_headers(token_server):
 
 def test_a_server_error_carries_the_security_headers_too(token_server):
     """Starlette's own 500 (here: a run's latest.json corrupted by hand) goes through the header layer as well."""
-    run = call(token_server, "POST", "/api/runs", headers={"Content-Type": "application/json"},
-               body=b'{"dataset": "shapes"}').json()["id"]
+    run = call(
+        token_server, "POST", "/api/runs", headers={"Content-Type": "application/json"}, body=b'{"dataset": "shapes"}'
+    ).json()["id"]
     snapshots = token_server.data_dir / "runs" / run / "snapshots"
     snapshots.mkdir(parents=True, exist_ok=True)
     (snapshots / "latest.json").write_text("{not json")

@@ -8,7 +8,6 @@ import secrets
 import sqlite3
 
 import pytest
-
 from support import assert_unchanged, disk_state, raw_request, start_isolated, start_server
 
 TOKEN = "session-" + secrets.token_urlsafe(24)
@@ -100,6 +99,8 @@ def test_a_browser_without_the_token_gets_a_page_that_says_what_to_do_and_progra
         api = raw_request(server.port, "GET", "/api/datasets", headers={"Accept": "text/html"})
         assert api.status == 401 and api.headers["content-type"] == "application/json"
         foreign = raw_request(server.port, "GET", "/", host="evil.example", headers={"Accept": "text/html"})
-        assert foreign.status == 421 and "421" in foreign.body.decode() and "unknown Host header" in foreign.body.decode()
+        assert (
+            foreign.status == 421 and "421" in foreign.body.decode() and "unknown Host header" in foreign.body.decode()
+        )
     finally:
         server.stop()

@@ -5,9 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import (
+    ADAM_WEIGHTS,
+    DENSE_WEIGHTS,
+    assert_unchanged,
+    disk_state,
+    latest_model,
+    model_json,
+    new_run,
+    post_snapshot,
+    weights_for,
+)
 
-from support import (ADAM_WEIGHTS, DENSE_WEIGHTS, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                     post_snapshot, weights_for)
 from server.limits import MAX_WEIGHT_ELEMENTS
 
 GOOD_WEIGHTS = weights_for(DENSE_WEIGHTS, seed=42)
@@ -45,36 +54,70 @@ def test_weights_shorter_or_longer_than_the_manifest_are_refused(module_server, 
 
 
 def test_dot_dot_in_weight_paths_is_refused(module_server, mclient, run_with_snapshot):
-    for paths in (["../../model.weights.bin"], ["./../model.weights.bin"], ["/etc/passwd"],
-                  ["./model.weights.bin", "../evil.bin"], ["..\\model.weights.bin"], [], "./model.weights.bin",
-                  [["./model.weights.bin"]], [{"path": "x"}], None):
+    for paths in (
+        ["../../model.weights.bin"],
+        ["./../model.weights.bin"],
+        ["/etc/passwd"],
+        ["./model.weights.bin", "../evil.bin"],
+        ["..\\model.weights.bin"],
+        [],
+        "./model.weights.bin",
+        [["./model.weights.bin"]],
+        [{"path": "x"}],
+        None,
+    ):
         model = model_json()
         model["weightsManifest"][0]["paths"] = paths
         refused(module_server, mclient, run_with_snapshot, model, GOOD_WEIGHTS, says="weight paths must be")
 
 
 def test_absurd_shapes_are_refused(module_server, mclient, run_with_snapshot):
-    for shape in ([-1, 2], [4, -2], [10**9, 10**9], [2**63, 1], ["4", 2], [4.0, 2], [True, 2], [1] * 7,
-                  "4,2", None, {"0": 4}, [[4], 2], [MAX_WEIGHT_ELEMENTS + 1]):
-        refused(module_server, mclient, run_with_snapshot, model_json(with_spec(shape=shape)), GOOD_WEIGHTS,
-                says="dense/kernel")
+    for shape in (
+        [-1, 2],
+        [4, -2],
+        [10**9, 10**9],
+        [2**63, 1],
+        ["4", 2],
+        [4.0, 2],
+        [True, 2],
+        [1] * 7,
+        "4,2",
+        None,
+        {"0": 4},
+        [[4], 2],
+        [MAX_WEIGHT_ELEMENTS + 1],
+    ):
+        refused(
+            module_server,
+            mclient,
+            run_with_snapshot,
+            model_json(with_spec(shape=shape)),
+            GOOD_WEIGHTS,
+            says="dense/kernel",
+        )
 
 
 def test_weights_over_the_element_cap_are_refused(module_server, mclient, run_with_snapshot):
     half = MAX_WEIGHT_ELEMENTS // 2 + 1
     specs = [{"name": "a", "shape": [half], "dtype": "float32"}, {"name": "b", "shape": [half], "dtype": "float32"}]
-    refused(module_server, mclient, run_with_snapshot, model_json(specs), GOOD_WEIGHTS,
-            says=f"more than {MAX_WEIGHT_ELEMENTS:,} elements")
+    refused(
+        module_server,
+        mclient,
+        run_with_snapshot,
+        model_json(specs),
+        GOOD_WEIGHTS,
+        says=f"more than {MAX_WEIGHT_ELEMENTS:,} elements",
+    )
 
 
 def test_non_float_dtypes_are_refused(module_server, mclient, run_with_snapshot):
     for dtype in ("int32", "string", "bool", "complex64", "float16", "uint8", None, 4, ["float32"], {"t": 1}):
-        refused(module_server, mclient, run_with_snapshot, model_json(with_spec(dtype=dtype)), GOOD_WEIGHTS,
-                says="dtype")
+        refused(
+            module_server, mclient, run_with_snapshot, model_json(with_spec(dtype=dtype)), GOOD_WEIGHTS, says="dtype"
+        )
     # Only Adam's step counter may be an integer, and only as a scalar.
     fake_iter = [{"name": "iter", "shape": [2], "dtype": "int32"}] + DENSE_WEIGHTS
-    refused(module_server, mclient, run_with_snapshot, model_json(fake_iter),
-            weights_for(fake_iter, 1), says="dtype")
+    refused(module_server, mclient, run_with_snapshot, model_json(fake_iter), weights_for(fake_iter, 1), says="dtype")
 
 
 def test_quantized_weights_are_refused(module_server, mclient, run_with_snapshot):
@@ -92,8 +135,10 @@ def test_model_json_that_is_not_a_model_is_refused(module_server, mclient, run_w
         (json.dumps({k: v for k, v in good.items() if k != "weightsManifest"}).encode(), "weightsManifest"),
         (json.dumps({**good, "weightsManifest": []}).encode(), "weightsManifest"),
         (json.dumps({**good, "weightsManifest": ["x"]}).encode(), "weight paths"),
-        (json.dumps({**good, "weightsManifest": [{"paths": ["./model.weights.bin"], "weights": "all"}]}).encode(),
-         "weights list"),
+        (
+            json.dumps({**good, "weightsManifest": [{"paths": ["./model.weights.bin"], "weights": "all"}]}).encode(),
+            "weights list",
+        ),
         (json.dumps(model_json([{"shape": [4, 2], "dtype": "float32"}])).encode(), "no name"),
         (json.dumps(model_json([{"name": 7, "shape": [4, 2], "dtype": "float32"}])).encode(), "no name"),
         (json.dumps(model_json(["dense/kernel"])).encode(), "no name"),
@@ -104,21 +149,31 @@ def test_model_json_that_is_not_a_model_is_refused(module_server, mclient, run_w
 
 def test_a_form_missing_a_part_is_refused(module_server, mclient, run_with_snapshot):
     before = disk_state(module_server.data_dir)
-    model_only = mclient.post(f"/api/runs/{run_with_snapshot}/snapshots", files=[
-        ("model.json", ("model.json", json.dumps(model_json()).encode(), "application/json"))])
+    model_only = mclient.post(
+        f"/api/runs/{run_with_snapshot}/snapshots",
+        files=[("model.json", ("model.json", json.dumps(model_json()).encode(), "application/json"))],
+    )
     assert model_only.status_code == 400 and "model.weights.bin" in model_only.json()["detail"]
-    as_field = mclient.post(f"/api/runs/{run_with_snapshot}/snapshots",
-                            data={"model.json": json.dumps(model_json())},
-                            files=[("model.weights.bin", ("model.weights.bin", GOOD_WEIGHTS,
-                                                          "application/octet-stream"))])
+    as_field = mclient.post(
+        f"/api/runs/{run_with_snapshot}/snapshots",
+        data={"model.json": json.dumps(model_json())},
+        files=[("model.weights.bin", ("model.weights.bin", GOOD_WEIGHTS, "application/octet-stream"))],
+    )
     assert as_field.status_code == 400 and "model.json" in as_field.json()["detail"]
-    three_files = mclient.post(f"/api/runs/{run_with_snapshot}/snapshots", files=[
-        ("model.json", ("model.json", json.dumps(model_json()).encode(), "application/json")),
-        ("model.weights.bin", ("model.weights.bin", GOOD_WEIGHTS, "application/octet-stream")),
-        ("extra.bin", ("extra.bin", b"x", "application/octet-stream"))])
+    three_files = mclient.post(
+        f"/api/runs/{run_with_snapshot}/snapshots",
+        files=[
+            ("model.json", ("model.json", json.dumps(model_json()).encode(), "application/json")),
+            ("model.weights.bin", ("model.weights.bin", GOOD_WEIGHTS, "application/octet-stream")),
+            ("extra.bin", ("extra.bin", b"x", "application/octet-stream")),
+        ],
+    )
     assert three_files.status_code == 400 and "files" in three_files.json()["detail"]
-    not_a_form = mclient.post(f"/api/runs/{run_with_snapshot}/snapshots", content=GOOD_WEIGHTS,
-                              headers={"Content-Type": "application/octet-stream"})
+    not_a_form = mclient.post(
+        f"/api/runs/{run_with_snapshot}/snapshots",
+        content=GOOD_WEIGHTS,
+        headers={"Content-Type": "application/octet-stream"},
+    )
     assert not_a_form.status_code == 400
     assert_unchanged(module_server.data_dir, before)
     assert latest_model(mclient, run_with_snapshot)[1] == GOOD_WEIGHTS
@@ -132,4 +187,6 @@ def test_adam_step_counter_int32_scalar_is_accepted(mclient):
     assert response.status_code == 201, response.text
     model, served = latest_model(mclient, run_id)
     assert served == weights
-    assert {"name": "iter", "shape": [], "dtype": "int32", "group": "optimizer"} in model["weightsManifest"][0]["weights"]
+    assert {"name": "iter", "shape": [], "dtype": "int32", "group": "optimizer"} in model["weightsManifest"][0][
+        "weights"
+    ]

@@ -9,9 +9,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from support import (DENSE_WEIGHTS, ROOT, assert_unchanged, disk_state, latest_model, model_json, new_run,
-                     post_snapshot, weights_for)
+from support import (
+    DENSE_WEIGHTS,
+    ROOT,
+    assert_unchanged,
+    disk_state,
+    latest_model,
+    model_json,
+    new_run,
+    post_snapshot,
+    weights_for,
+)
 
 HERE = Path(__file__).resolve().parent
 GOOD_WEIGHTS = weights_for(DENSE_WEIGHTS, seed=42)
@@ -22,8 +30,9 @@ MARSHALLED_CODE = "4wEAAAAAAAAAAAAAAAAAAAAAAwAAAEMAAABzDgAAAHQAZACDAaABZAGhAVMAK
 @pytest.fixture(scope="module")
 def real_models() -> dict:
     """model.json files as tfjs 4.22 saves them: the builder's variants and a MobileNet-style backbone with a head."""
-    done = subprocess.run(["node", str(HERE / "topologies.mjs")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, check=True)
+    done = subprocess.run(
+        ["node", str(HERE / "topologies.mjs")], cwd=ROOT, capture_output=True, text=True, timeout=300, check=True
+    )
     return json.loads(done.stdout)
 
 
@@ -93,33 +102,82 @@ def test_builder_and_pretrained_backbone_topologies_are_accepted(mclient, real_m
         served, weights = latest_model(mclient, run_id)
         assert served["modelTopology"] == model["modelTopology"] and weights == weights_of(model), name
         classes |= class_names(model["modelTopology"])
-    assert {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "BatchNormalization", "ReLU", "Activation",
-            "ZeroPadding2D", "Add", "Concatenate", "Multiply", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-            "MaxPooling2D", "AveragePooling2D", "Dense", "Dropout", "Flatten", "Reshape", "Rescaling", "LeakyReLU",
-            "Softmax", "InputLayer", "Model", "Sequential"} <= classes
+    assert {
+        "Conv2D",
+        "DepthwiseConv2D",
+        "SeparableConv2D",
+        "BatchNormalization",
+        "ReLU",
+        "Activation",
+        "ZeroPadding2D",
+        "Add",
+        "Concatenate",
+        "Multiply",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling2D",
+        "MaxPooling2D",
+        "AveragePooling2D",
+        "Dense",
+        "Dropout",
+        "Flatten",
+        "Reshape",
+        "Rescaling",
+        "LeakyReLU",
+        "Softmax",
+        "InputLayer",
+        "Model",
+        "Sequential",
+    } <= classes
 
 
 def test_lambda_layer_with_marshalled_code_is_refused(module_server, mclient, run_with_snapshot, real_models):
-    model = insert_before_head(builder_model(real_models), {
-        "name": "evil", "class_name": "Lambda",
-        "config": {"name": "evil", "trainable": True, "function": [MARSHALLED_CODE, None, None],
-                   "function_type": "lambda", "module": "__main__", "output_shape": None, "arguments": {}}})
+    model = insert_before_head(
+        builder_model(real_models),
+        {
+            "name": "evil",
+            "class_name": "Lambda",
+            "config": {
+                "name": "evil",
+                "trainable": True,
+                "function": [MARSHALLED_CODE, None, None],
+                "function_type": "lambda",
+                "module": "__main__",
+                "output_shape": None,
+                "arguments": {},
+            },
+        },
+    )
     detail = refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="'Lambda'")
     assert "not allowed" in detail
 
 
-def test_string_lookup_whose_vocabulary_names_a_server_file_is_refused(module_server, mclient, run_with_snapshot,
-                                                                      real_models):
+def test_string_lookup_whose_vocabulary_names_a_server_file_is_refused(
+    module_server, mclient, run_with_snapshot, real_models
+):
     secret = module_server.data_dir.parent / "secret-vocabulary.txt"
-    model = insert_before_head(builder_model(real_models), {
-        "name": "lookup", "class_name": "StringLookup",
-        "config": {"name": "lookup", "trainable": True, "vocabulary": str(secret), "num_oov_indices": 1,
-                   "mask_token": None, "oov_token": "[UNK]", "output_mode": "int"}})
+    model = insert_before_head(
+        builder_model(real_models),
+        {
+            "name": "lookup",
+            "class_name": "StringLookup",
+            "config": {
+                "name": "lookup",
+                "trainable": True,
+                "vocabulary": str(secret),
+                "num_oov_indices": 1,
+                "mask_token": None,
+                "oov_token": "[UNK]",
+                "output_mode": "int",
+            },
+        },
+    )
     refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="'StringLookup' is not allowed")
     # The same file named from a key of an allowed layer is refused as an unknown key.
     model = builder_model(real_models)
     layers_of(model)[-1]["config"]["vocabulary"] = str(secret)
-    refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="'vocabulary' that is not allowed")
+    refused(
+        module_server, mclient, run_with_snapshot, model, weights_of(model), says="'vocabulary' that is not allowed"
+    )
 
 
 def test_unknown_layer_classes_are_refused(module_server, mclient, run_with_snapshot, real_models):
@@ -143,15 +201,27 @@ def test_a_model_without_an_input_layer_is_refused(module_server, mclient, run_w
     model["modelTopology"]["config"]["input_layers"] = [["stem", 0, 0]]
     refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="InputLayer")
     # A Sequential (no InputLayer in its saved form) is not what the builder makes, nor what the exporter reads.
-    sequential = {**model_json(), "modelTopology": {"class_name": "Sequential", "config": {"name": "s", "layers": [
-        {"class_name": "Dense", "config": {"units": 2, "name": "dense", "batch_input_shape": [None, 4]}}]}}}
+    sequential = {
+        **model_json(),
+        "modelTopology": {
+            "class_name": "Sequential",
+            "config": {
+                "name": "s",
+                "layers": [
+                    {"class_name": "Dense", "config": {"units": 2, "name": "dense", "batch_input_shape": [None, 4]}}
+                ],
+            },
+        },
+    }
     refused(module_server, mclient, run_with_snapshot, sequential, GOOD_WEIGHTS, says="functional model")
 
 
 def test_two_weights_manifest_groups_pointing_at_one_file_are_refused(module_server, mclient, run_with_snapshot):
     model = model_json()
-    model["weightsManifest"] = [{"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[0]]},
-                                {"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[1]]}]
+    model["weightsManifest"] = [
+        {"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[0]]},
+        {"paths": ["./model.weights.bin"], "weights": [DENSE_WEIGHTS[1]]},
+    ]
     refused(module_server, mclient, run_with_snapshot, model, GOOD_WEIGHTS, says="exactly one group")
     # The same refusal read byte for byte from a real socket (a whole answer, not a reset): test_wire.py.
     before = disk_state(module_server.data_dir)
@@ -172,8 +242,10 @@ def test_config_values_outside_the_allow_list_are_refused(module_server, mclient
         (stem_with(filters=True), "filters must be"),
         (stem_with(activation="exec"), "activation must be"),
         (stem_with(kernel_initializer={"class_name": "Lambda", "config": {}}), "kernel_initializer must be"),
-        (stem_with(kernel_initializer={"class_name": "Zeros", "config": {"path": "/etc/passwd"}}),
-         "kernel_initializer must be"),
+        (
+            stem_with(kernel_initializer={"class_name": "Zeros", "config": {"path": "/etc/passwd"}}),
+            "kernel_initializer must be",
+        ),
         (stem_with(kernel_regularizer={"class_name": "L1L2", "config": {"l1": "x"}}), "kernel_regularizer must be"),
         (stem_with(padding="../../"), "padding must be"),
         (stem_with(dtype="string"), "dtype must be"),
@@ -198,7 +270,7 @@ def test_connections_to_missing_nodes_and_cycles_are_refused(module_server, mcli
     layers_of(model)[-1]["inbound_nodes"] = [[["no_such_layer", 0, 0, {}]]]
     refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="does not exist")
     model = builder_model(real_models)
-    layers_of(model)[1]["inbound_nodes"] = [[["head", 0, 0, {}]]]      # the stem reads the head: a cycle
+    layers_of(model)[1]["inbound_nodes"] = [[["head", 0, 0, {}]]]  # the stem reads the head: a cycle
     refused(module_server, mclient, run_with_snapshot, model, weights_of(model), says="cycle")
     model = builder_model(real_models)
     layers_of(model)[1]["inbound_nodes"] = [[["image", 0, 0, {"training": "exec"}]]]
@@ -210,12 +282,21 @@ def test_an_unchecked_stored_snapshot_is_not_handed_to_tensorflow(module_server,
     model = builder_model(real_models)
     run_id = new_run(mclient)
     assert post_snapshot(mclient, run_id, model, weights_of(model)).status_code == 201
-    insert_before_head(model, {"name": "evil", "class_name": "Lambda", "config": {
-        "name": "evil", "function": [MARSHALLED_CODE, None, None], "function_type": "lambda"}})
+    insert_before_head(
+        model,
+        {
+            "name": "evil",
+            "class_name": "Lambda",
+            "config": {"name": "evil", "function": [MARSHALLED_CODE, None, None], "function_type": "lambda"},
+        },
+    )
     stored = module_server.data_dir / "runs" / run_id / "snapshots" / "s000001" / "model.json"
     stored.write_text(json.dumps(model))
-    for method, path in (("POST", f"/api/runs/{run_id}/exports?group=tfjs"), ("GET", f"/api/runs/{run_id}/exports"),
-                         ("GET", f"/api/runs/{run_id}/export?format=uint8")):
+    for method, path in (
+        ("POST", f"/api/runs/{run_id}/exports?group=tfjs"),
+        ("GET", f"/api/runs/{run_id}/exports"),
+        ("GET", f"/api/runs/{run_id}/export?format=uint8"),
+    ):
         response = mclient.request(method, path)
         assert response.status_code == 400, (path, response.text)
         assert "'Lambda' is not allowed" in response.json()["detail"]

@@ -11,14 +11,27 @@ import json
 from urllib.parse import quote
 
 import pytest
+from support import (
+    DENSE_WEIGHTS,
+    RUN_ID_OUTSIDE,
+    RUN_ID_SIBLING,
+    assert_not_leaked,
+    assert_unchanged,
+    disk_state,
+    model_json,
+    multipart_body,
+    plant_outside,
+    raw_request,
+    start_isolated,
+    weights_for,
+)
 
-from support import (DENSE_WEIGHTS, RUN_ID_OUTSIDE, RUN_ID_SIBLING, assert_not_leaked, assert_unchanged, disk_state,
-                     model_json, multipart_body, plant_outside, raw_request, start_isolated, weights_for)
-
-SNAPSHOT_BODY = multipart_body([
-    ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
-    ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(DENSE_WEIGHTS, 0)),
-])
+SNAPSHOT_BODY = multipart_body(
+    [
+        ("model.json", "model.json", "application/json", json.dumps(model_json()).encode()),
+        ("model.weights.bin", "model.weights.bin", "application/octet-stream", weights_for(DENSE_WEIGHTS, 0)),
+    ]
+)
 
 # (method, path with {} for the name, body, content type)
 DATASET_ROUTES = [
@@ -55,8 +68,9 @@ def planted(tmp_path_factory):
     live.stop()
 
 
-def refuse_everywhere(planted, name: str, *, single_segment: bool, routes=DATASET_ROUTES + RUN_ROUTES,
-                      must_say: str | None = None) -> None:
+def refuse_everywhere(
+    planted, name: str, *, single_segment: bool, routes=DATASET_ROUTES + RUN_ROUTES, must_say: str | None = None
+) -> None:
     """Send `name` (already URL-encoded) to every route; each must refuse it and leak nothing.
 
     A name that decodes to one path segment reaches the handler and must get a 400 that names the problem; one that
@@ -74,7 +88,7 @@ def refuse_everywhere(planted, name: str, *, single_segment: bool, routes=DATASE
             assert response.status == 400, where
             if method != "HEAD":
                 detail = response.json()["detail"]
-                assert ("name" in detail or "run id" in detail or "path" in detail), where
+                assert "name" in detail or "run id" in detail or "path" in detail, where
                 if must_say:
                     assert must_say in detail, where
         else:
@@ -142,8 +156,14 @@ def test_symlink_inside_datasets_pointing_outside_is_refused(planted):
 def test_symlinked_files_inside_a_dataset_are_never_served(planted):
     live, markers = planted
     before = disk_state(live.data_dir)
-    for target in ("/api/datasets/hollow/items/0", "/api/datasets/hollow/bulk", "/api/datasets/mirror",
-                   "/api/datasets/mirror/items/0", "/api/datasets/mirror/bulk", "/api/datasets"):
+    for target in (
+        "/api/datasets/hollow/items/0",
+        "/api/datasets/hollow/bulk",
+        "/api/datasets/mirror",
+        "/api/datasets/mirror/items/0",
+        "/api/datasets/mirror/bulk",
+        "/api/datasets",
+    ):
         response = raw_request(live.port, "GET", target)
         assert_not_leaked(response.body, markers)
         if target != "/api/datasets":
@@ -163,8 +183,12 @@ def test_sibling_folder_with_the_same_prefix_is_refused(planted):
     refuse_everywhere(planted, "..%2fruns2%2f" + RUN_ID_SIBLING, single_segment=False)
     refuse_everywhere(planted, "..%5cdatasets2%5csecretset", single_segment=True)
     live, markers = planted
-    for target in ("/api/datasets/../datasets2/secretset", "/api/datasets/../datasets2/secretset/items/0",
-                   f"/api/runs/../runs2/{RUN_ID_SIBLING}/model.json", "/api/datasets2/secretset"):
+    for target in (
+        "/api/datasets/../datasets2/secretset",
+        "/api/datasets/../datasets2/secretset/items/0",
+        f"/api/runs/../runs2/{RUN_ID_SIBLING}/model.json",
+        "/api/datasets2/secretset",
+    ):
         response = raw_request(live.port, "GET", target)
         assert response.status == 404, target
         assert_not_leaked(response.body, markers)
@@ -174,12 +198,18 @@ def test_names_in_bodies_and_forms_are_refused(planted):
     live, markers = planted
     before = disk_state(live.data_dir)
     for name in ("..", "../datasets2/secretset", "linked", "/etc/passwd", "C:\\x", "a" * 65, "shapes\x00"):
-        response = raw_request(live.port, "POST", "/api/runs", headers={"Content-Type": "application/json"},
-                               body=json.dumps({"dataset": name}).encode())
+        response = raw_request(
+            live.port,
+            "POST",
+            "/api/runs",
+            headers={"Content-Type": "application/json"},
+            body=json.dumps({"dataset": name}).encode(),
+        )
         assert response.status == 400, (name, response.body)
         assert_not_leaked(response.body, markers)
-        body, content_type = multipart_body([("name", None, None, name.encode()),
-                                             ("file", "x.zip", "application/zip", b"PK\x05\x06" + b"\0" * 18)])
+        body, content_type = multipart_body(
+            [("name", None, None, name.encode()), ("file", "x.zip", "application/zip", b"PK\x05\x06" + b"\0" * 18)]
+        )
         response = raw_request(live.port, "POST", "/api/datasets", headers={"Content-Type": content_type}, body=body)
         assert response.status == 400, (name, response.body)
         detail = response.json()["detail"]
@@ -191,9 +221,15 @@ def test_names_in_bodies_and_forms_are_refused(planted):
 def test_static_files_do_not_leave_their_folder(planted):
     live, markers = planted
     secret = quote(str(live.data_dir.parent / "secret.txt"))
-    for target in ("/static/../server/config.py", "/static/..%2fserver%2fconfig.py", "/static/%2e%2e/server/config.py",
-                   f"/static/{secret}", f"/static/%2f{secret.lstrip('/')}", "/static/..%5c..%5cserver%5cconfig.py",
-                   "/vendor/tfjs/..%2f..%2f..%2f..%2fserver%2fconfig.py"):
+    for target in (
+        "/static/../server/config.py",
+        "/static/..%2fserver%2fconfig.py",
+        "/static/%2e%2e/server/config.py",
+        f"/static/{secret}",
+        f"/static/%2f{secret.lstrip('/')}",
+        "/static/..%5c..%5cserver%5cconfig.py",
+        "/vendor/tfjs/..%2f..%2f..%2f..%2fserver%2fconfig.py",
+    ):
         response = raw_request(live.port, "GET", target)
         assert response.status in (400, 404), (target, response.status)
         assert b"LOOPBACK_NAMES" not in response.body

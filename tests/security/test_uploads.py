@@ -10,8 +10,8 @@ import warnings
 import zipfile
 import zlib
 
-from support import assert_unchanged, disk_state, imagefolder, multipart_body, png_bytes, upload, zip_bytes
 from PIL import Image
+from support import assert_unchanged, disk_state, imagefolder, multipart_body, png_bytes, upload, zip_bytes
 
 from server.limits import (
     MAX_IMAGE_FRAMES,
@@ -44,7 +44,7 @@ def forge_sizes(archive: bytes, sizes: dict[str, tuple[int, int]]) -> bytes:
     position = data.find(b"PK\x01\x02")
     while position != -1:
         name_length = struct.unpack_from("<H", data, position + 28)[0]
-        name = data[position + 46: position + 46 + name_length].decode()
+        name = data[position + 46 : position + 46 + name_length].decode()
         if name in sizes:
             struct.pack_into("<II", data, position + 20, *sizes[name])
         position = data.find(b"PK\x01\x02", position + 46)
@@ -52,6 +52,7 @@ def forge_sizes(archive: bytes, sizes: dict[str, tuple[int, int]]) -> bytes:
 
 
 # --- zips ------------------------------------------------------------------------------------------------------------
+
 
 def test_zip_slip_member_is_refused(module_server, mclient):
     for evil in ("../evil.png", "cat/../../evil.png", "../../../../tmp/evil.png"):
@@ -75,16 +76,22 @@ def test_zip_bomb_member_over_the_ratio_is_refused(module_server, mclient):
 
 def test_zip_with_too_many_members_is_refused(module_server, mclient):
     members = [(f"cat/{i}.txt", b"") for i in range(MAX_ZIP_MEMBERS + 1)]
-    refused(module_server, mclient, zip_bytes(members), says=[f"{MAX_ZIP_MEMBERS + 1:,} members",
-                                                              f"limit is {MAX_ZIP_MEMBERS:,}"])
+    refused(
+        module_server,
+        mclient,
+        zip_bytes(members),
+        says=[f"{MAX_ZIP_MEMBERS + 1:,} members", f"limit is {MAX_ZIP_MEMBERS:,}"],
+    )
 
 
 def test_zip_declaring_more_than_the_total_cap_is_refused(module_server, mclient):
     """Each member's declared ratio is under the cap, but together they would unpack past MAX_ZIP_UNCOMPRESSED_BYTES."""
     per_member = MAX_ZIP_UNCOMPRESSED_BYTES // 2 + 1
     compressed = per_member // (MAX_ZIP_MEMBER_RATIO - 10)
-    archive = forge_sizes(zip_bytes({**GOOD, "cat/a.png": png_bytes(1), "cat/b.png": png_bytes(2)}),
-                          {"cat/a.png": (compressed, per_member), "cat/b.png": (compressed, per_member)})
+    archive = forge_sizes(
+        zip_bytes({**GOOD, "cat/a.png": png_bytes(1), "cat/b.png": png_bytes(2)}),
+        {"cat/a.png": (compressed, per_member), "cat/b.png": (compressed, per_member)},
+    )
     refused(module_server, mclient, archive, says=[f"more than {MAX_ZIP_UNCOMPRESSED_BYTES:,} bytes"])
 
 
@@ -125,13 +132,17 @@ def test_zip_member_with_an_over_long_name_is_refused(module_server, mclient):
 
 # --- images ----------------------------------------------------------------------------------------------------------
 
+
 def png_declaring(width: int, height: int) -> bytes:
     """A PNG whose header claims width x height with almost no pixel data behind it."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    )
 
 
 def test_png_declaring_huge_dimensions_is_refused(module_server, mclient):
@@ -152,8 +163,12 @@ def animated_gif(frames: int, size: tuple[int, int] = (2, 2)) -> bytes:
 def test_gif_with_too_many_frames_is_refused(module_server, mclient):
     gif = animated_gif(MAX_IMAGE_FRAMES + 1)
     assert Image.open(io.BytesIO(gif)).n_frames == MAX_IMAGE_FRAMES + 1
-    refused(module_server, mclient, zip_bytes({**GOOD, "dog/flipbook.gif": gif}),
-            says=["dog/flipbook.gif", f"{MAX_IMAGE_FRAMES + 1} frames"])
+    refused(
+        module_server,
+        mclient,
+        zip_bytes({**GOOD, "dog/flipbook.gif": gif}),
+        says=["dog/flipbook.gif", f"{MAX_IMAGE_FRAMES + 1} frames"],
+    )
 
 
 def test_gif_whose_frames_add_up_past_the_pixel_cap_is_refused(module_server, mclient):
@@ -161,8 +176,12 @@ def test_gif_whose_frames_add_up_past_the_pixel_cap_is_refused(module_server, mc
     gif = bytearray(animated_gif(5, size=(1, 1)))
     struct.pack_into("<HH", gif, 6, 4000, 4000)  # the logical screen size
     assert Image.open(io.BytesIO(bytes(gif))).size == (4000, 4000)
-    refused(module_server, mclient, zip_bytes({**GOOD, "dog/canvas.gif": bytes(gif)}),
-            says=["dog/canvas.gif", "animation limit"])
+    refused(
+        module_server,
+        mclient,
+        zip_bytes({**GOOD, "dog/canvas.gif": bytes(gif)}),
+        says=["dog/canvas.gif", "animation limit"],
+    )
 
 
 def test_truncated_png_is_refused_naming_the_file(module_server, mclient):
@@ -174,8 +193,12 @@ def test_truncated_png_is_refused_naming_the_file(module_server, mclient):
 def test_tiff_renamed_png_is_refused(module_server, mclient):
     out = io.BytesIO()
     Image.new("RGB", (4, 4), (1, 2, 3)).save(out, format="TIFF")
-    refused(module_server, mclient, zip_bytes({**GOOD, "cat/photo.png": out.getvalue()}),
-            says=["cat/photo.png", "TIFF is not allowed"])
+    refused(
+        module_server,
+        mclient,
+        zip_bytes({**GOOD, "cat/photo.png": out.getvalue()}),
+        says=["cat/photo.png", "TIFF is not allowed"],
+    )
 
 
 def test_svg_or_html_renamed_png_is_refused(module_server, mclient):
@@ -188,6 +211,7 @@ def test_svg_or_html_renamed_png_is_refused(module_server, mclient):
 
 
 # --- multipart forms -------------------------------------------------------------------------------------------------
+
 
 def test_multipart_filename_traversal_is_ignored(module_server, mclient):
     base = module_server.data_dir.parent
@@ -221,23 +245,32 @@ def test_huge_multipart_part_header_is_refused(module_server, mclient):
     before = disk_state(module_server.data_dir)
     boundary = "----hugeheader"
     padding = "a" * (MAX_MULTIPART_PART_HEADER_BYTES + 1)
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\nX-Padding: {padding}\r\n\r\n"
-            f"huge-header\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.zip\"\r\n"
-            f"Content-Type: application/zip\r\n\r\n").encode() + zip_bytes(GOOD) + f"\r\n--{boundary}--\r\n".encode()
-    response = mclient.post("/api/datasets", content=body,
-                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\nX-Padding: {padding}\r\n\r\n'
+            f'huge-header\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.zip"\r\n'
+            f"Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        + zip_bytes(GOOD)
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    response = mclient.post(
+        "/api/datasets", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status_code == 400
     assert "header size exceeded" in response.json()["detail"]
     assert_unchanged(module_server.data_dir, before)
     # A header just under the cap is fine.
     ok_padding = "a" * (MAX_MULTIPART_PART_HEADER_BYTES - 200)
     body = body.replace(padding.encode(), ok_padding.encode()).replace(b"huge-header", b"long-header")
-    response = mclient.post("/api/datasets", content=body,
-                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = mclient.post(
+        "/api/datasets", content=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert response.status_code == 201, response.text
 
 
 # --- imports that reach outside their own folder ----------------------------------------------------------------------
+
 
 def secret_png(folder, marker: str):
     """A valid PNG beside the data folder carrying `marker` in a text chunk: imported, it would show in responses."""
@@ -256,8 +289,12 @@ def test_labels_csv_naming_a_file_outside_the_upload_is_refused(module_server, m
     marker = "SECRETCSV0123"
     secret = secret_png(module_server.data_dir.parent, marker)
     before = disk_state(module_server.data_dir)
-    for listed in (f"../../{secret.name}", f"../../../{secret.parent.name}/{secret.name}", str(secret),
-                   f"a.png/../../{secret.name}"):
+    for listed in (
+        f"../../{secret.name}",
+        f"../../../{secret.parent.name}/{secret.name}",
+        str(secret),
+        f"a.png/../../{secret.name}",
+    ):
         members = {"a.png": png_bytes(1), "labels.csv": f"a.png,cat\n{listed},dog\n".encode()}
         response = upload(mclient, "csv-outside", zip_bytes(members))
         assert response.status_code == 400, (listed, response.text)
@@ -273,8 +310,24 @@ def cli_import(source, name, data_dir):
 
     from support import ROOT
 
-    return subprocess.run([sys.executable, "-m", "server.cli", "datasets", "import", str(source), "--name", name,
-                           "--data-dir", str(data_dir)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "datasets",
+            "import",
+            str(source),
+            "--name",
+            name,
+            "--data-dir",
+            str(data_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_folder_with_a_symlink_pointing_outside_is_refused(tmp_path, module_server):

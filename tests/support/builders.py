@@ -65,7 +65,7 @@ def write_tree(folder: Path, members: dict[str, bytes]) -> Path:
 def zip_bytes(members: dict[str, bytes] | list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression) as archive:
-        for name, data in (members.items() if isinstance(members, dict) else members):
+        for name, data in members.items() if isinstance(members, dict) else members:
             archive.writestr(name, data)
     return out.getvalue()
 
@@ -74,8 +74,9 @@ def upload(client: httpx.Client, name: str, archive: bytes, filename: str = "dat
     return client.post("/api/datasets", files={"file": (filename, archive, "application/zip")}, data={"name": name})
 
 
-def multipart_body(parts: list[tuple[str, str | None, str | None, bytes]], boundary: str | None = None
-                   ) -> tuple[bytes, str]:
+def multipart_body(
+    parts: list[tuple[str, str | None, str | None, bytes]], boundary: str | None = None
+) -> tuple[bytes, str]:
     """Build multipart/form-data by hand: parts are (field name, filename or None, content type or None, data)."""
     boundary = boundary or f"----browsertrain{secrets.token_hex(8)}"
     out = io.BytesIO()

@@ -14,6 +14,7 @@ WATCHED = ("datasets", ".staging", "runs")
 
 # --- what is on disk -------------------------------------------------------------------------------------------------
 
+
 def files_under(folder: Path) -> dict[str, object]:
     """Every entry under `folder` (links not followed): files by size and mtime, folders and links by kind."""
     found: dict[str, object] = {}
@@ -34,11 +35,12 @@ def files_under(folder: Path) -> dict[str, object]:
 
 
 def disk_state(data_dir: Path) -> dict:
-    """datasets/, .staging/ and runs/ in full, the data folder's names, what is beside it, and the server's temp folder."""
+    """datasets/, .staging/ and runs/ in full, the data folder's names, what is beside it, the server's temp folder."""
     state: dict[str, object] = {name: files_under(data_dir / name) for name in WATCHED}
     state["data folder"] = sorted(p.name for p in data_dir.iterdir())
     state["beside the data folder"] = sorted(
-        p.name for p in data_dir.parent.iterdir() if not (p.name.startswith("server-") and p.name.endswith(".log")))
+        p.name for p in data_dir.parent.iterdir() if not (p.name.startswith("server-") and p.name.endswith(".log"))
+    )
     state["server temp folder"] = files_under(data_dir.parent / "tmp")
     state["outside the data folder"] = files_under(data_dir.parent / "outside")
     return state
@@ -59,27 +61,52 @@ def assert_unchanged(data_dir: Path, before: dict) -> None:
 
 # --- things outside the data folder that must never be served --------------------------------------------------------
 
-RUN_ID_OUTSIDE = "abcdefabcdef"      # a symlinked run folder
-RUN_ID_SIBLING = "0123456789ab"      # a run folder in runs2/, beside runs/
+RUN_ID_OUTSIDE = "abcdefabcdef"  # a symlinked run folder
+RUN_ID_SIBLING = "0123456789ab"  # a run folder in runs2/, beside runs/
 
 
 def _fake_dataset(folder: Path, name: str, marker: str) -> None:
     (folder / "items").mkdir(parents=True)
     payload = marker.encode()
     (folder / "items" / "0.png").write_bytes(payload)
-    manifest = {"format": "browsertrain-dataset", "version": 1, "name": name, "hash": marker, "classes": [marker],
-                "num_items": 1, "total_bytes": len(payload), "source_format": "imagefolder",
-                "created_at": "2024-01-01T00:00:00+00:00",
-                "items": [{"id": 0, "label": marker, "file": "items/0.png", "source": marker, "width": 1, "height": 1,
-                           "bytes": len(payload), "content_type": "text/html", "sha256": "0" * 64}]}
+    manifest = {
+        "format": "browsertrain-dataset",
+        "version": 1,
+        "name": name,
+        "hash": marker,
+        "classes": [marker],
+        "num_items": 1,
+        "total_bytes": len(payload),
+        "source_format": "imagefolder",
+        "created_at": "2024-01-01T00:00:00+00:00",
+        "items": [
+            {
+                "id": 0,
+                "label": marker,
+                "file": "items/0.png",
+                "source": marker,
+                "width": 1,
+                "height": 1,
+                "bytes": len(payload),
+                "content_type": "text/html",
+                "sha256": "0" * 64,
+            }
+        ],
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def _fake_run(folder: Path, marker: str) -> None:
     seq_dir = folder / "snapshots" / "s000001"
     seq_dir.mkdir(parents=True)
-    (seq_dir / "model.json").write_text(json.dumps(
-        {"modelTopology": {"marker": marker}, "weightsManifest": [{"paths": ["./model.weights.bin"], "weights": []}]}))
+    (seq_dir / "model.json").write_text(
+        json.dumps(
+            {
+                "modelTopology": {"marker": marker},
+                "weightsManifest": [{"paths": ["./model.weights.bin"], "weights": []}],
+            }
+        )
+    )
     (seq_dir / "model.weights.bin").write_bytes(marker.encode())
     (seq_dir / "meta.json").write_text(json.dumps({"seq": 1, "epoch": 0, "sha256": marker}))
     (folder / "snapshots" / "latest.json").write_text(json.dumps({"seq": 1, "sha256": marker}))

@@ -52,18 +52,29 @@ def parse_response(data: bytes) -> RawResponse:
             size = int(size_line.split(b";")[0], 16)
             if size == 0:
                 break
-            decoded, rest = decoded + rest[:size], rest[size + 2:]
+            decoded, rest = decoded + rest[:size], rest[size + 2 :]
         body = decoded
     elif "content-length" in headers:
         body = body[: int(headers["content-length"])]
     return RawResponse(status, headers, body)
 
 
-def raw_request(port: int, method: str, target: str, *, headers: dict | None = None, body: bytes = b"",
-                host: str | None = None, timeout: float = 15) -> RawResponse:
+def raw_request(
+    port: int,
+    method: str,
+    target: str,
+    *,
+    headers: dict | None = None,
+    body: bytes = b"",
+    host: str | None = None,
+    timeout: float = 15,
+) -> RawResponse:
     """Send one request byte for byte (`target` is not normalised or re-encoded) and read the whole answer."""
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host if host is not None else f'127.0.0.1:{port}'}",
-             "Connection: close"]
+    lines = [
+        f"{method} {target} HTTP/1.1",
+        f"Host: {host if host is not None else f'127.0.0.1:{port}'}",
+        "Connection: close",
+    ]
     for key, value in (headers or {}).items():
         lines.append(f"{key}: {value}")
     if body or method in ("POST", "PUT", "PATCH"):

@@ -72,9 +72,25 @@ def start_server(data_dir: Path, *extra_args: str, host: str = "127.0.0.1", env:
     log = open(data_dir.parent / f"server-{port}.log", "wb")
     with log:  # the child keeps its own copy of the descriptor; ours is closed at once
         process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(data_dir), "--host", host,
-             "--port", str(port), "--log-level", "warning", *extra_args],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            [
+                sys.executable,
+                "-m",
+                "server.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *extra_args,
+            ],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     shown = f"[{host}]" if ":" in host else host
     server = LiveServer(f"http://{shown}:{port}", data_dir, process, port)
@@ -118,13 +134,19 @@ def log_text(server: LiveServer) -> str:
 @dataclass
 class InProcessServer:
     """The real app in this process; `client()` answers like LiveServer's (no redirects followed, a 500 is a 500)."""
+
     app: FastAPI
     data_dir: Path
     url: str
 
     def client(self, **kwargs) -> TestClient:
-        return TestClient(self.app, base_url=self.url, raise_server_exceptions=False,
-                          follow_redirects=kwargs.pop("follow_redirects", False), **kwargs)
+        return TestClient(
+            self.app,
+            base_url=self.url,
+            raise_server_exceptions=False,
+            follow_redirects=kwargs.pop("follow_redirects", False),
+            **kwargs,
+        )
 
 
 @contextmanager

@@ -7,7 +7,6 @@ import json
 import httpx
 import numpy as np
 
-
 DENSE_WEIGHTS = [
     {"name": "dense/kernel", "shape": [4, 2], "dtype": "float32"},
     {"name": "dense/bias", "shape": [2], "dtype": "float32"},
@@ -25,18 +24,43 @@ ADAM_WEIGHTS = [
 def model_json(weights: list[dict] | None = None, paths: list | None = None, **extra) -> dict:
     """A tfjs functional model (what tf.model() saves): an InputLayer of 4 features, then one Dense layer."""
     layers = [
-        {"name": "input", "class_name": "InputLayer", "inbound_nodes": [],
-         "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False, "name": "input"}},
-        {"name": "dense", "class_name": "Dense", "inbound_nodes": [[["input", 0, 0, {}]]],
-         "config": {"units": 2, "activation": "linear", "use_bias": True, "name": "dense", "trainable": True}}]
-    topology = {"class_name": "Model", "config": {"name": "model_1", "layers": layers,
-                                                   "input_layers": [["input", 0, 0]],
-                                                   "output_layers": [["dense", 0, 0]]},
-                "keras_version": "tfjs-layers 4.22.0", "backend": "tensor_flow.js"}
-    return {"modelTopology": topology, "format": "layers-model",
-            "generatedBy": "TensorFlow.js tfjs-layers v4.22.0", "convertedBy": None,
-            "weightsManifest": [{"paths": paths if paths is not None else ["./model.weights.bin"],
-                                 "weights": weights if weights is not None else DENSE_WEIGHTS}], **extra}
+        {
+            "name": "input",
+            "class_name": "InputLayer",
+            "inbound_nodes": [],
+            "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False, "name": "input"},
+        },
+        {
+            "name": "dense",
+            "class_name": "Dense",
+            "inbound_nodes": [[["input", 0, 0, {}]]],
+            "config": {"units": 2, "activation": "linear", "use_bias": True, "name": "dense", "trainable": True},
+        },
+    ]
+    topology = {
+        "class_name": "Model",
+        "config": {
+            "name": "model_1",
+            "layers": layers,
+            "input_layers": [["input", 0, 0]],
+            "output_layers": [["dense", 0, 0]],
+        },
+        "keras_version": "tfjs-layers 4.22.0",
+        "backend": "tensor_flow.js",
+    }
+    return {
+        "modelTopology": topology,
+        "format": "layers-model",
+        "generatedBy": "TensorFlow.js tfjs-layers v4.22.0",
+        "convertedBy": None,
+        "weightsManifest": [
+            {
+                "paths": paths if paths is not None else ["./model.weights.bin"],
+                "weights": weights if weights is not None else DENSE_WEIGHTS,
+            }
+        ],
+        **extra,
+    }
 
 
 def weights_for(specs: list[dict], seed: int) -> bytes:
@@ -53,8 +77,10 @@ def weights_for(specs: list[dict], seed: int) -> bytes:
 
 def snapshot_files(model: dict | bytes, weights: bytes) -> list:
     raw = model if isinstance(model, bytes) else json.dumps(model).encode()
-    return [("model.json", ("model.json", raw, "application/json")),
-            ("model.weights.bin", ("model.weights.bin", weights, "application/octet-stream"))]
+    return [
+        ("model.json", ("model.json", raw, "application/json")),
+        ("model.weights.bin", ("model.weights.bin", weights, "application/octet-stream")),
+    ]
 
 
 def post_snapshot(client: httpx.Client, run_id: str, model: dict | bytes, weights: bytes, **params) -> httpx.Response:

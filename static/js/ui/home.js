@@ -1,5 +1,6 @@
 /** Home page: the datasets and runs tables, and whether TensorFlow.js is ready here. */
 import { listDatasets, listRuns } from '../api.js';
+import { tf } from '../tf.js';
 import { availableBackends } from '../train/backend.js';
 import { $, bytes, el, fillRows, fixed } from './dom.js';
 
@@ -24,7 +25,6 @@ async function showRuns() {
 
 async function showTf() {
   const status = $('#tf-status');
-  if (!globalThis.tf) { status.textContent = 'TensorFlow.js did not load.'; return; }
   // Which backends start here, not which one trains: a run on 'auto' times a few training steps on each and keeps
   // the fastest (on a machine without a GPU that is often wasm, though WebGL starts too).
   const found = await availableBackends();

@@ -1,6 +1,7 @@
 /** Run page: the epoch charts, evaluation or sanity verdict, LR log, snapshots with their files, config, resume. */
 import { getRun, itemUrl, latestModelUrl } from '../api.js';
 import { loadRunModel } from '../model/predict.js';
+import { tf } from '../tf.js';
 import { DEFAULT_MORE_EPOCHS } from '../train/start_point.js';
 import { describeLrSchedule, resolveLrSchedule } from '../train/schedule.js';
 import { epochCharts } from './chart.js';

@@ -7,6 +7,7 @@ import { BACKBONES, getBackbone } from '../model/backbone.js';
 import { modelStats } from '../model/stats.js';
 import { OverfitSession } from '../train/overfit.js';
 import { TrainingSession } from '../train/session.js';
+import { tf } from '../tf.js';
 import { configForData, resolveRunConfig } from '../train/run_config.js';
 import { previewInputs, runTools } from '../train/tools.js';
 import { formatRate } from './axis.js';
