@@ -6,7 +6,8 @@ export default [
   { ignores: ['node_modules/**', '.venv/**', 'data/**', 'docs/**'] },
   js.configs.recommended,
   {
-    languageOptions: { ecmaVersion: 2024, sourceType: 'module' },
+    // 2025: import attributes, for the pages' JSON import (static/js/shared_rules.js).
+    languageOptions: { ecmaVersion: 2025, sourceType: 'module' },
     rules: {
       'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],

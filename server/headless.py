@@ -20,6 +20,7 @@ from .preflight import (
     fetch_run,
     find_chromium,
 )
+from .shared_rules import MAX_OVERFIT_IMAGES
 from .train_report import describe, progress_line
 
 # Flags measured to work with Debian's Chromium on machines without a display or GPU (WebGL via SwiftShader).
@@ -43,7 +44,6 @@ DEFAULT_TIMEOUT_SECONDS = 3600
 SERVER_START_SECONDS = 30
 # The debugging tools the page runs instead of a plain run: overfit=N (a sanity run), findBatchSize=1, lrRangeTest=1.
 TOOL_OPTIONS = {"overfit": "overfit", "find_batch_size": "findBatchSize", "lr_range_test": "lrRangeTest"}
-MAX_OVERFIT_IMAGES = 64  # the page's cap too (static/js/train/overfit.js)
 
 
 class HeadlessError(RuntimeError):

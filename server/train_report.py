@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .runs.train_config import settings_of
+
 
 def progress_line(state: dict, total_epochs: int | None) -> str:
     epochs = state.get("epochs") or []
@@ -9,7 +11,8 @@ def progress_line(state: dict, total_epochs: int | None) -> str:
         return f"\r{state.get('status', '')[:70]:<70}"
     last = epochs[-1]
     done = last["epoch"] + 1
-    total = (state.get("config") or {}).get("epochs") or total_epochs or done
+    planned = settings_of(state.get("config")).epochs  # 'auto' until the page has chosen it
+    total = (planned if isinstance(planned, int) else None) or total_epochs or done
     width = 24
     filled = int(width * min(done / total, 1))
     val = last.get("val_accuracy")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ..runs.train_config import settings_of
 from ..storage import atomic_write_json, locked, read_json
 from . import gate, tfjs_model
 from .build import ensure_tf, ensure_tfjs, run_worker
@@ -31,7 +32,7 @@ from .formats import (
 
 
 def _normalization(sx: SnapshotExports) -> str:
-    return (sx.run.get("config") or {}).get("normalization", gate.RUN_DEFAULTS["normalization"])
+    return settings_of(sx.run.get("config")).normalization
 
 
 def _with_drops(results: dict, reference_accuracy: float | None) -> dict:

@@ -1,9 +1,12 @@
-"""The export formats' names and the gate's default tolerance: light, so the CLI offers them without loading exports."""
+"""The export formats' names and the gate's default tolerance: light, so the CLI offers them without loading exports.
 
-REFERENCE = "tfjs"
-TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
-# Built through TensorFlow (the optional `export` extra): the first build of a snapshot takes tens of seconds.
-TF_FORMATS = ("keras", "savedmodel", "tflite", "tflite-dynamic")
+They are defined in static/shared_rules.json, which the export page reads too. The TensorFlow formats need the
+optional `export` extra; the first build of a snapshot takes tens of seconds.
+"""
+
+from ..shared_rules import DEFAULT_MAX_ACCURACY_DROP, TF_FORMATS, TFJS_FORMATS
+from ..shared_rules import REFERENCE_FORMAT as REFERENCE
+
+__all__ = ["DEFAULT_MAX_ACCURACY_DROP", "FORMATS", "REFERENCE", "TFJS_FORMATS", "TF_FORMATS"]
+
 FORMATS = TFJS_FORMATS + TF_FORMATS
-# An export that loses more than this many points of validation accuracy is flagged and needs a confirm.
-DEFAULT_MAX_ACCURACY_DROP = 1.0

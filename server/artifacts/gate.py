@@ -23,13 +23,13 @@ from PIL import Image, ImageOps
 from ..datasets.importer import load_manifest
 from ..errors import NotFound
 from ..limits import MAX_GATE_PIXEL_BYTES
+from ..runs.train_config import settings_of
+from ..shared_rules import RUN_DEFAULTS  # noqa: F401  (re-exported)
 from ..storage import Storage, inside
 from .format_names import DEFAULT_MAX_ACCURACY_DROP  # noqa: F401  (re-exported)
 
 EVALUATE_SCRIPT = Path(__file__).with_name("evaluate.mjs")
 NODE_TIMEOUT_SECONDS = 900
-# What a run's config means when a key is missing: DEFAULT_RUN_CONFIG in static/js/train/session.js.
-RUN_DEFAULTS = {"task": "classification", "normalization": "unit", "valFraction": 0.2, "seed": 1}
 CHANNELS = 3
 
 
@@ -115,7 +115,7 @@ def spread(positions: list[int], limit: int) -> list[int]:
 
 def validation_set(storage: Storage, run: dict, size: int, classes_out: int, work: Path) -> ValidationSet:
     """Decode the run's validation images into `work`/pixels.bin; GateUnavailable when the run cannot be evaluated."""
-    config = {**RUN_DEFAULTS, **(run.get("config") or {})}
+    settings = settings_of(run.get("config"))
     try:
         manifest = load_manifest(storage, run["dataset"])
     except NotFound:
@@ -131,9 +131,7 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
             f"the model has {classes_out} outputs but dataset {run['dataset']!r} has {len(classes)} classes"
         )
     items = manifest["items"]
-    # Runs recorded before splitSeed existed split with their weight seed (static/js/data/split.js splitSeedOf).
-    split_seed = config["splitSeed"] if config.get("splitSeed") is not None else config["seed"]
-    split = validation_positions([item["label"] for item in items], float(config["valFraction"]), int(split_seed))
+    split = validation_positions([item["label"] for item in items], settings.val_fraction, settings.split_seed)
     if not split:
         raise GateUnavailable("this run has no validation split (valFraction 0, or one item per class)")
     chosen = spread(split, max(1, MAX_GATE_PIXEL_BYTES // (size * size * CHANNELS)))

@@ -12,17 +12,17 @@ from pathlib import Path
 from .. import __version__
 from ..datasets.importer import load_manifest
 from ..errors import NotFound
+from ..runs.train_config import settings_of
+from ..shared_rules import IMAGENET_MEAN, IMAGENET_STD
 from ..storage import Storage
-from .gate import RUN_DEFAULTS
 from .tfjs_model import LayersModel
 
 METADATA_FILE = "metadata.json"
 LABELS_FILE = "labels.txt"
 LABEL_FILES = (LABELS_FILE, METADATA_FILE)
 CHANNELS = 3
-# static/js/data/normalize.js: normalized = (pixel / 255 - mean) / std, per RGB channel.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# static/js/data/normalize.js: normalized = (pixel / 255 - mean) / std, per RGB channel (the ImageNet statistics are
+# defined in static/shared_rules.json).
 _MEAN_STD = {
     "unit": ((0.0,) * CHANNELS, (1.0,) * CHANNELS),
     "symmetric": ((0.5,) * CHANNELS, (0.5,) * CHANNELS),
@@ -71,7 +71,7 @@ def class_names(storage: Storage, run: dict, outputs: int) -> tuple[list[str] | 
 
 def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, model: LayersModel) -> dict:
     """The metadata of one snapshot's exports; the same snapshot gives the same dict (no clock, no paths)."""
-    config = run.get("config") or {}
+    settings = settings_of(run.get("config"))
     labels, why = class_names(storage, run, model.output_units)
     # An image model takes [height, width, channels]; any other input (a plain vector) is recorded as its shape.
     shape = list(model.input_shape)
@@ -80,9 +80,9 @@ def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, mo
         "labels": labels,
         "labels_unavailable": why,
         "input": {**image, "name": model.input_name, "resize": RESIZE},
-        "normalization": normalization(config.get("normalization", RUN_DEFAULTS["normalization"])),
-        "task": config.get("task", RUN_DEFAULTS["task"]),
-        "backbone": config.get("backbone"),
+        "normalization": normalization(settings.normalization),
+        "task": settings.task,
+        "backbone": settings.backbone,
         "browsertrain_version": __version__,
         "run": {
             "id": run["id"],

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..runs.snapshots import MODEL_FILE
 
-MODEL_FILE = "model.json"
 # What the tfjs converter writes (tensorflowjs.write_weights): one group, its bytes cut into 4 MiB shards at any byte,
 # so a browser fetches a few cacheable files instead of one large one.
 SHARD_BYTES = 4 * 1024 * 1024

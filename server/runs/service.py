@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from .. import db
 from ..errors import NotFound, StatusError
 from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
+from ..shared_rules import run_finished_message
 from ..storage import Storage, append_line, full_disk, new_run_id
 
 EPOCH_LOG = "epochs.jsonl"
@@ -31,11 +32,7 @@ class RunFinished(RunError):
     status = 409
 
     def __init__(self, run_id: str):
-        super().__init__(
-            f"run {run_id} is finished, and a finished run is never changed; to train it further, start "
-            f"a new run from its last snapshot: Train more on its page, or "
-            f"browsertrain train --from {run_id} --epochs N"
-        )
+        super().__init__(run_finished_message(run_id))
 
 
 def check_unfinished(run: dict) -> dict:

@@ -84,6 +84,7 @@ def test_every_page_works_under_the_csp_with_no_violation(server, page, tmp_path
     page.goto(f"{server.url}/runs/{run_id}/export")
     page.wait_for_selector("body[data-ready=true]", timeout=300_000)
     assert page.locator("#formats tbody tr").count() >= 4
+    assert page.input_value("#max-drop") == "1"  # the gate's default, from static/shared_rules.json
     watch.assert_clean("export")
 
     page.goto(f"{server.url}/compare?runs={run_id}")

@@ -1,10 +1,10 @@
 /** Pixel normalisation for the network input and its inverse, so a page can show what the net actually sees. */
 import { tf } from '../tf.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../shared_rules.js';
 
 export const NORMALIZATION_MODES = Object.freeze(['unit', 'symmetric', 'imagenet']);
 
-export const IMAGENET_MEAN = Object.freeze([0.485, 0.456, 0.406]);
-export const IMAGENET_STD = Object.freeze([0.229, 0.224, 0.225]);
+export { IMAGENET_MEAN, IMAGENET_STD };  // defined with the server's copy of them, in static/shared_rules.json
 
 /**
  * Per-channel [offset, scale] with normalized = pixel * scale + offset, so both directions share one definition.

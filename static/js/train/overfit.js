@@ -1,10 +1,11 @@
 /** Tip 12 as a tool: overfit a tiny subset first; a model that cannot memorise 16 images points at a bug. */
 import { createRandom, deriveSeed, shuffled } from '../data/random.js';
 import { predictItems } from '../model/evaluate.js';
+import { MAX_OVERFIT_IMAGES } from '../shared_rules.js';
 import { TrainingSession } from './session.js';
 
+export { MAX_OVERFIT_IMAGES };  // the cap `browsertrain train --overfit` holds to as well (static/shared_rules.json)
 export const OVERFIT_DEFAULT_IMAGES = 16;
-export const MAX_OVERFIT_IMAGES = 64;
 /** "Near zero": the mean cross-entropy at which the images count as memorised (a mean probability of ~0.99). */
 export const OVERFIT_TARGET_LOSS = 0.01;
 /** One step per epoch (the batch is the whole subset): the reference CNN needs ~75 on the sample; 300 is ample. */

@@ -7,19 +7,23 @@ import { scaleToUnitOutput } from '../model/init_scale.js';
 import { backboneRunConfig, buildBackboneModel } from '../model/backbone.js';
 import { resolveLrSchedule } from './schedule.js';
 import { AUTO, AUTO_KEYS, applyDatasetDefaults } from './defaults.js';
+import { RUN_DEFAULTS } from '../shared_rules.js';
 
-/** What a run is configured by; stored with the run so a resume rebuilds exactly this. */
+/**
+ * What a run is configured by; stored with the run so a resume rebuilds exactly this. The settings the server also
+ * reads (task, normalization, valFraction, seed) take their defaults from static/shared_rules.json.
+ */
 export const DEFAULT_RUN_CONFIG = Object.freeze({
-  task: 'classification',
+  task: RUN_DEFAULTS.task,
   // 'auto': chosen from the dataset when the run starts (train/defaults.js), with the reason in config.defaults.
   epochs: AUTO,
   batchSize: AUTO,
   lr: 0.001,
   inputSize: AUTO,
-  normalization: 'unit',
+  normalization: RUN_DEFAULTS.normalization,
   backend: 'auto',
-  valFraction: 0.2,
-  seed: 1,
+  valFraction: RUN_DEFAULTS.valFraction,
+  seed: RUN_DEFAULTS.seed,
   // The validation split's seed, apart from `seed` (weights, shuffle, augmentation): runs that differ only in seed
   // are scored on the same images.
   splitSeed: 0,

@@ -7,6 +7,9 @@
  *              `moreEpochs` more epochs, and names it as its parent.
  */
 import * as api from '../api.js';
+import { finishedMessage } from '../shared_rules.js';
+
+export { finishedMessage };  // the server refuses a change to a finished run with the same words
 
 /** "Train more" without a count trains this many more epochs. */
 export const DEFAULT_MORE_EPOCHS = 10;
@@ -43,11 +46,6 @@ function continuing(source, config) {
     lrState: source.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null,
     modelUrl: startEpoch > 0 ? api.latestModelUrl(source.id) : null,
   };
-}
-
-export function finishedMessage(runId) {
-  return `run ${runId} is finished, and a finished run is never changed; to train it further, start a new run from `
-    + `its last snapshot: Train more on its page (/train?from=${runId}), or browsertrain train --from ${runId} --epochs N`;
 }
 
 function checkMoreEpochs(value) {

@@ -1,9 +1,10 @@
 /** Export page: every format's size side by side, the quality gate's numbers, downloads, and how to load each. */
 import { buildExports, exportSummary, exportUrl, getRun } from '../api.js';
+import { DEFAULT_MAX_ACCURACY_DROP, REFERENCE_FORMAT } from '../shared_rules.js';
 import { $, bytes, el } from './dom.js';
 
 const runId = $('#export-title').dataset.runId;
-const state = { run: null, seq: null, maxDrop: 1, summary: null, confirmed: new Set(), building: false };
+const state = { run: null, seq: null, maxDrop: DEFAULT_MAX_ACCURACY_DROP, summary: null, confirmed: new Set(), building: false };
 /** Below this many times chance, a model's accuracy is called "close to chance" next to the gate. */
 const NEAR_CHANCE_FACTOR = 1.5;
 
@@ -137,8 +138,8 @@ function render(summary) {
       el('td', { text: row.bytes === null ? '–' : bytes(row.bytes) }),
       el('td', { text: weights }),
       el('td', { text: percent(entry.accuracy) }),
-      el('td', { text: row.format === 'tfjs' ? '' : points(entry.accuracy_drop_points) }),
-      el('td', { text: row.format === 'tfjs' ? '' : small(entry.max_abs_diff) }),
+      el('td', { text: row.format === REFERENCE_FORMAT ? '' : points(entry.accuracy_drop_points) }),
+      el('td', { text: row.format === REFERENCE_FORMAT ? '' : small(entry.max_abs_diff) }),
       el('td', {}, gateCell(row)),
       el('td', {}, downloadCell(row, summary)));
   });
@@ -231,6 +232,7 @@ $('#snapshot').addEventListener('change', async (event) => {
   state.confirmed.clear();
   try { await load(); } catch (err) { $('#error').textContent = err.message; }
 });
+$('#max-drop').value = String(state.maxDrop);
 $('#max-drop').addEventListener('change', async (event) => {
   const value = Number(event.target.value);
   if (!(value >= 0)) return;
