@@ -4,8 +4,7 @@ They are defined in static/shared_rules.json, which the export page reads too. T
 optional `export` extra; the first build of a snapshot takes tens of seconds.
 """
 
-from ..shared_rules import DEFAULT_MAX_ACCURACY_DROP, TF_FORMATS, TFJS_FORMATS
-from ..shared_rules import REFERENCE_FORMAT as REFERENCE
+from ..shared_rules import DEFAULT_MAX_ACCURACY_DROP, REFERENCE_FORMAT as REFERENCE, TF_FORMATS, TFJS_FORMATS
 
 __all__ = ["DEFAULT_MAX_ACCURACY_DROP", "FORMATS", "REFERENCE", "TFJS_FORMATS", "TF_FORMATS"]
 
