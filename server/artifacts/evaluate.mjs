@@ -2,14 +2,14 @@
  * The quality gate's Node side: the run's validation split (static/js/data/split.js, the browser's own code) and
  * the predictions of each exported tfjs model on it, loaded with tf.loadLayersModel as users load them.
  *
- *   node evaluate.mjs split     < {"labels": [...], "valFraction": 0.2, "seed": 1}          → {"val": [positions]}
+ *   node evaluate.mjs split     < {"labels": [...], "val_fraction": 0.2, "seed": 1}         → {"val": [positions]}
  *   node evaluate.mjs evaluate  < {"pixels": FILE, "count": n, "size": s, "labels": [class index per item],
  *                                  "normalization": "unit", "reference": "tfjs", "models": {"tfjs": DIR, ...},
- *                                  "inputsOut": FILE?, "outputsOut": FILE?}
+ *                                  "inputs_out": FILE?, "outputs_out": FILE?}
  *        → {"backend", "count", "classes", "seconds", "results": {name: {"accuracy", "max_abs_diff", "agreement"}}}
  *
  * `pixels` holds n*s*s*3 RGB bytes (decoded and resized by the server); normalisation is the browser's
- * (static/js/data/normalize.js), so the numbers describe the inputs the model was trained on. inputsOut/outputsOut
+ * (static/js/data/normalize.js), so the numbers describe the inputs the model was trained on. inputs_out/outputs_out
  * receive the normalised inputs and the reference model's outputs as little-endian float32, for the TensorFlow
  * formats to be compared against the same numbers.
  */
@@ -65,7 +65,7 @@ async function predictAll(tf, normalize, model, pixels, job) {
   const { count, size } = job;
   const stride = size * size * CHANNELS;
   let outputs = null;
-  const inputs = job.inputsOut ? new Float32Array(count * stride) : null;
+  const inputs = job.inputs_out ? new Float32Array(count * stride) : null;
   for (let start = 0; start < count; start += BATCH_SIZE) {
     const n = Math.min(BATCH_SIZE, count - start);
     const batch = pixels.subarray(start * stride, (start + n) * stride);
@@ -104,15 +104,15 @@ async function evaluate(job) {
   const predictions = {};
   for (const name of names) {
     const model = await tf.loadLayersModel(folderHandler(tf, job.models[name]));
-    const wantInputs = name === job.reference && job.inputsOut;
-    const { outputs, inputs } = await predictAll(tf, normalize, model, pixels, { ...job, inputsOut: wantInputs });
+    const wantInputs = name === job.reference && job.inputs_out;
+    const { outputs, inputs } = await predictAll(tf, normalize, model, pixels, { ...job, inputs_out: wantInputs });
     model.dispose();
     predictions[name] = outputs;
-    if (inputs) await writeFile(job.inputsOut, Buffer.from(inputs.buffer));
+    if (inputs) await writeFile(job.inputs_out, Buffer.from(inputs.buffer));
   }
   const reference = predictions[job.reference];
   const classes = job.count ? reference.length / job.count : 0;
-  if (job.outputsOut) await writeFile(job.outputsOut, Buffer.from(reference.buffer));
+  if (job.outputs_out) await writeFile(job.outputs_out, Buffer.from(reference.buffer));
   const referenceTop = argmaxRows(reference, classes);
   const results = {};
   for (const name of names) {
@@ -137,7 +137,7 @@ const job = await readStdinJson();
 let answer;
 if (command === 'split') {
   const { val } = splitItems(job.labels.map((label, position) => ({ label, position })),
-    { valFraction: job.valFraction, seed: job.seed });
+    { valFraction: job.val_fraction, seed: job.seed });
   answer = { val: val.map((item) => item.position) };
 } else if (command === 'evaluate') {
   answer = await evaluate(job);

@@ -75,7 +75,7 @@ def run_node(command: str, job: dict) -> dict:
 
 def validation_positions(labels: list[str], val_fraction: float, seed: int) -> list[int]:
     """Positions (in manifest order) of the items the browser validated on."""
-    return run_node("split", {"labels": labels, "valFraction": val_fraction, "seed": seed})["val"]
+    return run_node("split", {"labels": labels, "val_fraction": val_fraction, "seed": seed})["val"]
 
 
 def _as_browser_decodes(image: Image.Image) -> Image.Image:
@@ -171,8 +171,8 @@ def evaluate_tfjs(
             "normalization": normalization,
             "reference": reference,
             "models": {name: str(path) for name, path in models.items()},
-            "inputsOut": str(inputs_out) if inputs_out else None,
-            "outputsOut": str(outputs_out) if outputs_out else None,
+            "inputs_out": str(inputs_out) if inputs_out else None,
+            "outputs_out": str(outputs_out) if outputs_out else None,
         },
     )
 

@@ -3,6 +3,8 @@ from the dataset with their reasons, and the optimizer, as the train page runs t
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 from .conftest import wait_for_phase
@@ -56,3 +58,34 @@ def test_the_train_page_lists_each_setting_it_chose_with_its_reason_and_a_set_op
     assert result["summary"]["defaults"] == config["defaults"]
     # Adam's epsilon is written down, the same on every backend (tfjs' own default differs on WebGL).
     assert config["optimizer"] == {"name": "adam", "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-7}
+
+
+# docs/conventions.md: every key the server stores or answers with is snake_case, except inside the objects the page
+# owns and the server stores verbatim (the run config, anything keyed by its fields, the LR rule's resume state).
+PAGE_OWNED = {"config", "defaults", "lr_state"}
+# Maps keyed by names, not fields: backends (info.probes), class pairs (the evaluation's confusion cells).
+NAME_KEYED = {"probes", "cells"}
+SNAKE_CASE = re.compile(r"[a-z0-9_]+")
+
+
+def keys_off_the_rule(value, path="", names=False) -> list[str]:
+    if isinstance(value, list):
+        return [bad for i, item in enumerate(value) for bad in keys_off_the_rule(item, f"{path}[{i}]")]
+    if not isinstance(value, dict):
+        return []
+    bad = [] if names else [f"{path}.{key}" for key in value if not SNAKE_CASE.fullmatch(key)]
+    for key, item in value.items():
+        if names or key not in PAGE_OWNED:
+            bad += keys_off_the_rule(item, f"{path}.{key}", names=not names and key in NAME_KEYED)
+    return bad
+
+
+def test_a_recorded_run_keeps_the_casing_rule_outside_what_the_page_owns(server, page):
+    page.goto(server.url + "/train")
+    wait_for_phase(page, ("ready",))
+    result = page.evaluate(RUN_AND_SPLIT, {})
+    run = httpx.get(f"{server.url}/api/runs/{result['summary']['run_id']}").json()
+    assert run["info"]["probes"]["wasm"]["images_per_second"] > 0 and run["epochs"][0]["lr_state"]
+    assert keys_off_the_rule(run) == [], "see docs/conventions.md"
+    assert keys_off_the_rule(result["summary"]) == []
+    assert keys_off_the_rule(httpx.get(f"{server.url}/api/datasets").json()) == []

@@ -92,3 +92,10 @@ def test_16_bit_png_reads_as_the_browser_sees_it_not_clipped(tmp_path, colour):
     pixels = gate.read_rgb(png16(SAMPLES_16, tmp_path / "deep.png", colour), 4)
     expected = np.repeat((SAMPLES_16 >> 8).astype(np.uint8)[..., None], 3, axis=2)
     assert pixels.tolist() == expected.tolist()
+
+
+def test_the_gate_validates_on_the_share_and_seed_the_run_split_with():
+    labels = ["a"] * 10 + ["b"] * 10
+    fifth, half = gate.validation_positions(labels, 0.2, 1), gate.validation_positions(labels, 0.5, 1)
+    assert (len(fifth), len(half)) == (4, 10)
+    assert gate.validation_positions(labels, 0.5, 1) == half != gate.validation_positions(labels, 0.5, 2)

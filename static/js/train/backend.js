@@ -77,7 +77,7 @@ async function probeTraining() {
     tf.dispose(loss);
     if (!Number.isFinite(value)) throw new Error('the probe loss is not finite');
     const seconds = (performance.now() - start) / 1000;
-    return { ok: true, imagesPerSecond: (PROBE.batch * PROBE.timedSteps) / seconds };
+    return { ok: true, images_per_second: (PROBE.batch * PROBE.timedSteps) / seconds };
   } catch (err) {
     return { ok: false, error: `cannot train here: ${err.message}` };
   } finally {
@@ -89,7 +89,7 @@ async function probeTraining() {
 
 /**
  * Activate `choice` ('auto' or one of BACKENDS, never one in `exclude`). Returns {backend, reason, probes} where probes maps each tried
- * backend to {ok, imagesPerSecond?, error?}; the decision and its reasons are recorded with the run.
+ * backend to {ok, images_per_second?, error?}; the decision and its reasons are recorded with the run.
  */
 export async function chooseBackend(choice = 'auto', { exclude = new Set() } = {}) {
   const probes = {};
@@ -106,8 +106,8 @@ export async function chooseBackend(choice = 'auto', { exclude = new Set() } = {
       probes: { ...fallback.probes, [choice]: probes[choice] } };
   }
   if (!working.length) throw new Error('no TensorFlow.js backend can train in this browser');
-  const best = working.reduce((a, b) => (probes[b].imagesPerSecond > probes[a].imagesPerSecond ? b : a));
+  const best = working.reduce((a, b) => (probes[b].images_per_second > probes[a].images_per_second ? b : a));
   await activate(best);
-  const rate = (n) => `${n} ${probes[n].ok ? `${probes[n].imagesPerSecond.toFixed(0)} img/s` : `failed: ${probes[n].error}`}`;
+  const rate = (n) => `${n} ${probes[n].ok ? `${probes[n].images_per_second.toFixed(0)} img/s` : `failed: ${probes[n].error}`}`;
   return { backend: best, reason: `fastest in a training probe (${candidates.map(rate).join('; ')})`, probes };
 }
