@@ -1,5 +1,6 @@
 /** Which items train and which validate (a stratified, seeded split), and the per-epoch shuffle order. */
 import { createRandom, deriveSeed, shuffled } from './random.js';
+import { RUN_DEFAULTS } from '../shared_rules.js';
 
 const byLabel = (item) => item.label;
 
@@ -13,7 +14,7 @@ export const splitSeedOf = (config) => config.splitSeed ?? config.seed;
  * The result is the same for the same items in the same order and the same seed; within train and val the
  * items keep their input order, so a diff of two splits reads naturally.
  */
-export function splitItems(items, { valFraction = 0.2, seed = 0, stratifyBy = byLabel } = {}) {
+export function splitItems(items, { valFraction = RUN_DEFAULTS.valFraction, seed = 0, stratifyBy = byLabel } = {}) {
   if (!(valFraction >= 0 && valFraction < 1)) {
     throw new Error(`valFraction must be in [0, 1), got ${valFraction}`);
   }

@@ -5,6 +5,7 @@
 import { tf } from '../tf.js';
 import { getManifest, latestModelUrl } from '../api.js';
 import { drawResized, makeCanvas, pixelBatch } from '../data/images.js';
+import { RUN_DEFAULTS } from '../shared_rules.js';
 
 /** How many labels an answer names, at most. */
 export const TOP_LABELS = 3;
@@ -22,7 +23,7 @@ export async function loadRunModel(run) {
     if (manifest?.hash === run.dataset_hash) classes = manifest.classes;
   }
   const model = await tf.loadLayersModel(latestModelUrl(run.id));
-  return { model, inputSize: run.config.inputSize, normalization: run.config.normalization ?? 'unit', classes };
+  return { model, inputSize: run.config.inputSize, normalization: run.config.normalization ?? RUN_DEFAULTS.normalization, classes };
 }
 
 /**
