@@ -28,6 +28,7 @@
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm_conv.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './wasm_depthwise.js';
 import { BACKEND } from './wasm_heap.js';
+import { internalsMatch } from './tfjs_internals.js';
 
 const OURS = Symbol.for('browsertrain.wasmTrainingKernel');
 
@@ -41,10 +42,15 @@ const MISSING = {
  * Registers, for the 'wasm' backend, the gradient kernels training needs and tfjs 4.22 lacks, and replaces its slow
  * Conv2DBackpropInput (a scalar loop, ~10x slower than its Conv2D) for NHWC. Takes the tf namespace (the pages' UMD
  * global or the npm import). Safe to call again; returns the kernel names it (re)registered this call.
+ * The kernels work on the backend's private heap, so on a tfjs release other than the one they were written for
+ * (tfjs_internals.js) nothing is registered: the stock kernels stay, and convnets cannot train on wasm there.
  */
 export function registerWasmTrainingKernels(tf) {
   if (tf.getKernel('Conv2D', BACKEND) == null) {
     throw new Error('The tfjs wasm backend is not loaded: load tf-backend-wasm before registering training kernels');
+  }
+  if (!internalsMatch(tf, 'the wasm training kernels', "tfjs's stock wasm kernels (convnets cannot train on wasm)")) {
+    return [];
   }
   const registered = [];
   const register = (kernelName, kernelFunc, setupFunc) => {
