@@ -71,14 +71,23 @@ export function registerWasmTrainingKernels(tf) {
   return registered;
 }
 
+/** Threads to ask for: only a cross-origin isolated page can get the threaded binary; the C++ side caps it at 8. */
+function defaultThreads() {
+  if (globalThis.crossOriginIsolated !== true) return undefined;
+  return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, 8));
+}
+
 /**
- * Configures and starts the wasm backend for training: wasm file location and thread count (both only take effect
- * before the backend's first initialisation), our training kernels, then tf.setBackend('wasm').
+ * Configures and starts the wasm backend for training — the one path the pages (train/backend.js) and the tests
+ * take: wasm file location and thread count (both only take effect before the backend's first initialisation), our
+ * training kernels, then tf.setBackend('wasm').
  * `wasm` is the backend's namespace: the pages' `tf.wasm` (UMD bundle) by default, or the npm module's exports in Node
- * (where no wasmPaths are needed: the node build finds its .wasm files beside itself).
- * Resolves to { ok, threads, simd, multithread, crossOriginIsolated, alreadyInitialised }.
+ * (where no wasmPaths are needed: the node build finds its .wasm files beside itself). `threads` defaults to the
+ * page's cores when it is cross-origin isolated, else the backend's own choice.
+ * Resolves to { ok, threads, simd, multithread, crossOriginIsolated, alreadyInitialised }; `ok` false (setBackend's
+ * answer) when the backend cannot start here.
  */
-export async function configureWasm(tf, { wasmPaths, threads, wasm = tf.wasm } = {}) {
+export async function configureWasm(tf, { wasmPaths, threads = defaultThreads(), wasm = tf.wasm } = {}) {
   if (wasm == null) throw new Error('The tfjs wasm backend is not loaded: load tf-backend-wasm first');
   // Reading the registry directly: tf.findBackend() would start initialising the backend.
   const alreadyInitialised = tf.engine().registry.wasm != null;
@@ -88,7 +97,8 @@ export async function configureWasm(tf, { wasmPaths, threads, wasm = tf.wasm } =
   }
   registerWasmTrainingKernels(tf);
   const ok = await tf.setBackend('wasm');
-  await tf.ready();
+  // After a failed start, tf.ready() would go and initialise some other backend: leave that to the caller.
+  if (ok) await tf.ready();
   return {
     ok,
     threads: ok ? wasm.getThreadsCount() : 0,
