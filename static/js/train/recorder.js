@@ -1,18 +1,18 @@
-// @ts-check
 /**
  * What a run does after each epoch and at its end: post the epoch record, take a snapshot when one is due, and decide
  * whether training ends there. The session (train/session.js) wires it to the Trainer's onEpoch; the sending itself
  * (retries, a server that is away) is the Reporter's job (train/reporter.js).
  */
+// @ts-check
 
-/** @typedef {import('./loop.js').EpochRecord} EpochRecord */
+/** @typedef {import('./reporter.js').PostedEpoch} PostedEpoch */
 /** @typedef {import('./loop.js').TrainResult} TrainResult */
 
 /**
  * The part of the Reporter the recorder uses: `epoch` sends (or queues) a record, `snapshotOwed` is the epoch count
  * of a snapshot that failed to arrive (null when none is owed).
  * @typedef {object} EpochSink
- * @property {(record: EpochRecord) => Promise<unknown>} epoch
+ * @property {(record: PostedEpoch) => Promise<unknown>} epoch
  * @property {number | null} snapshotOwed
  */
 
@@ -23,7 +23,7 @@
  * @property {number} snapshotEvery    a snapshot after every N-th epoch (counted from the run's first epoch, 1-based)
  * @property {number} [startEpoch]     the first epoch this attempt trains (a resumed run's); 0 for a new run
  * @property {(epochsDone: number) => Promise<unknown>} snapshot  saves the model as it is after `epochsDone` epochs
- * @property {(record: EpochRecord) => string | null} [endAfter]  a reason to end training after this epoch, or null
+ * @property {(record: PostedEpoch) => string | null} [endAfter]  a reason to end training after this epoch, or null
  */
 
 export class EpochRecorder {
@@ -44,7 +44,10 @@ export class EpochRecorder {
     this.snapshotIterations = null;
   }
 
-  /** True when a snapshot belongs after `epochsDone` epochs: every snapshotEvery-th, the last, or one still owed. */
+  /**
+   * True when a snapshot belongs after `epochsDone` epochs: every snapshotEvery-th, the last, or one still owed.
+   * @param {number} epochsDone
+   */
   snapshotDue(epochsDone) {
     return epochsDone % this.snapshotEvery === 0 || epochsDone === this.epochs || this.reporter.snapshotOwed !== null;
   }
@@ -52,7 +55,7 @@ export class EpochRecorder {
   /**
    * Records one finished epoch: posts it, then snapshots if due (after the post, so the run log never lags the
    * snapshots). Resolves to true when training should stop here (endAfter gave a reason, kept in `endedBy`).
-   * @param {EpochRecord} record
+   * @param {PostedEpoch} record
    * @returns {Promise<boolean>}
    */
   async epoch(record) {

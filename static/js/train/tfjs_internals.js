@@ -8,6 +8,7 @@
  * release may rename or reshape any of it, and the symptom would be wrong weights rather than an error. So on any
  * other version the callers keep tfjs's stock optimizer and kernels, and say once, in the console, what they skipped.
  */
+// @ts-check
 
 /** The tfjs release (package.json pins it) whose internals the fused Adam and the wasm kernels were written for. */
 export const TFJS_INTERNALS_VERSION = '4.22.0';
@@ -18,6 +19,8 @@ const warned = new Set();
 /**
  * True when `tf` (the tfjs namespace) is the release in TFJS_INTERNALS_VERSION. Otherwise false, after one
  * console.warn that names `feature` (what the caller skips) and `fallback` (what runs instead) and says why.
+ * @param {any} tf  @param {string} feature  @param {string} fallback
+ * @returns {boolean}
  */
 export function internalsMatch(tf, feature, fallback) {
   const version = tf?.version?.tfjs;
