@@ -71,10 +71,13 @@ export function registerWasmTrainingKernels(tf) {
   return registered;
 }
 
-/** Threads to ask for: only a cross-origin isolated page can get the threaded binary; the C++ side caps it at 8. */
+/** The most threads the backend's C++ thread pool grants (see above): asking for more changes nothing. */
+const MAX_WASM_THREADS = 8;
+
+/** Threads to ask for: only a cross-origin isolated page can get the threaded binary. */
 function defaultThreads() {
   if (globalThis.crossOriginIsolated !== true) return undefined;
-  return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, 8));
+  return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, MAX_WASM_THREADS));
 }
 
 /**
