@@ -50,7 +50,7 @@ test-js: node_modules/.installed
 	node --test tests/js/
 
 test-py: $(VENV)/.installed $(VENV)/.export-installed
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=15
 
 # The quick loop while working on the server: every Python test but the `browser` and `slow` tiers (no Chromium
 # needed; most API tests run the app in-process). The node tests (`make test-js`) and `make test` stay separate.

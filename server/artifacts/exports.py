@@ -14,17 +14,20 @@ from .build import ensure_tf, ensure_tfjs, run_worker
 from .files import work_dir
 
 # Callers (routes, CLI) import the formats and errors from here, the one module they use.
-from .formats import (
-    FORMAT_INFO,
-    FORMATS,
-    INSTALL_HINT,
-    REFERENCE,
-    TFJS_FORMATS,
-    ExportError,
-    NeedsConfirm,
-    SnapshotExports,
-    check_format,
-    extra_installed,
+from .formats import (  # `X as X`: re-exported for the routes and the CLI
+    FORMAT_INFO as FORMAT_INFO,
+    FORMATS as FORMATS,
+    INSTALL_HINT as INSTALL_HINT,
+    REFERENCE as REFERENCE,
+    TFJS_FORMATS as TFJS_FORMATS,
+    ConversionFailed as ConversionFailed,
+    ExportError as ExportError,
+    ExtraMissing as ExtraMissing,
+    NeedsConfirm as NeedsConfirm,
+    SnapshotExports as SnapshotExports,
+    check_format as check_format,
+    extra_installed as extra_installed,
+    open_snapshot as open_snapshot,
 )
 
 # --- the quality gate -------------------------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from support import DENSE_WEIGHTS, imagefolder, model_json, snapshot_files, weights_for, zip_bytes
 
 pytestmark = pytest.mark.live_server  # fuzzed requests against a real server process
