@@ -27,7 +27,6 @@ ALLOWED_FORMATS = {
     "MPO": ("image/jpeg", ".jpg"),
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
-CONTENT_TYPES = {ext: ctype for ctype, ext in ALLOWED_FORMATS.values()}
 
 
 class InvalidImage(ValueError):
