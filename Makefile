@@ -57,11 +57,13 @@ test-py: $(VENV)/.installed $(VENV)/.export-installed
 test-fast: $(VENV)/.installed $(VENV)/.export-installed
 	$(PY) -m pytest -m "not browser and not slow"
 
-# ruff (lint and format, configured in pyproject.toml) and eslint (eslint.config.js); CI runs this before the tests.
+# ruff (lint and format, configured in pyproject.toml), eslint (eslint.config.js) and tsc, which checks the JSDoc types
+# of the page modules marked `// @ts-check` (jsconfig.json lists them); CI runs this before the tests.
 lint: $(VENV)/.installed node_modules/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	npx --no-install eslint .
+	npx --no-install tsc -p jsconfig.json
 
 # Rewrites what `make lint` would refuse and can fix by itself.
 format: $(VENV)/.installed node_modules/.installed

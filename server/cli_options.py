@@ -10,7 +10,6 @@ from functools import cache
 from . import PROJECT_ROOT
 
 OPTIONS_FILE = PROJECT_ROOT / "static" / "train_options.json"
-AUTO = "auto"
 AUTO_HELP = "auto: chosen from the dataset"
 # The query value of a checkbox the page reads as unchecked / checked (static/js/ui/train.js applyParams).
 UNCHECKED, CHECKED = "0", "1"

@@ -9,6 +9,8 @@ import json
 import logging
 import re
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
@@ -39,6 +41,17 @@ class BodyTooLarge(Exception):
         self.cap = cap
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """The guard's answer in place of the app's: a status and the detail the client reads."""
+
+    status: int
+    detail: str
+
+
+TOKEN_REQUIRED = Refusal(401, "a token is required: open the URL printed at start (it ends with ?token=...)")
+
+
 async def _send_json(send, status: int, detail: str, headers: list | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
@@ -64,12 +77,13 @@ _REFUSAL_PAGE = """<!doctype html>
 """
 
 
-async def _refuse(scope, send, status: int, detail: str) -> None:
+async def _refuse(scope, send, refusal: Refusal) -> None:
     """A refusal as JSON for programs, or as a page for a browser navigating to a page (routes/errors.py decides)."""
     from starlette.requests import Request
 
     from .routes.errors import wants_html
 
+    status, detail = refusal.status, refusal.detail
     if not wants_html(Request(scope)):
         return await _send_json(send, status, detail)
     body = _REFUSAL_PAGE.format(
@@ -99,103 +113,86 @@ def _host_only(netloc: str) -> str:
     return netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
 
 
-class GuardMiddleware:
-    """Refuses foreign Host headers (DNS rebinding), cross-origin writes (CSRF), missing tokens and big bodies."""
+# --- the checks, in the order the guard runs them ---------------------------------------------------------------------
 
-    def __init__(self, app, settings: Settings, sessions: SessionStore | None = None):
-        self.app = app
-        self.settings = settings
+
+def check_host(scope, allowed_hosts: frozenset[str]) -> Refusal | None:
+    """DNS rebinding: a page on another site whose name now points here still sends its own name as Host."""
+    if _host_only(_header(scope, b"host") or "").lower() not in allowed_hosts:
+        return Refusal(421, "unknown Host header")
+    return None
+
+
+def check_origin(scope) -> Refusal | None:
+    """CSRF: a write whose Origin is not this Host, or that the browser marks cross-site. A request with neither
+    header (curl, the CLI, scripts) is no browser's, so no forgery."""
+    if scope["method"] not in _STATE_CHANGING:
+        return None
+    origin = _header(scope, b"origin")
+    if origin is not None and urlsplit(origin).netloc != (_header(scope, b"host") or ""):
+        return Refusal(403, "cross-origin request refused")
+    if _header(scope, b"sec-fetch-site") == "cross-site":
+        return Refusal(403, "cross-site request refused")
+    return None
+
+
+def check_declared_length(scope, cap: int) -> Refusal | None:
+    """A body whose Content-Length already says it is over the route's cap is refused before a byte is read."""
+    declared = _header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        return Refusal(413, str(BodyTooLarge(cap)))
+    return None
+
+
+class TokenVerdict(Enum):
+    PASS = "pass"  # the token (or a session it opened) came with the request
+    LOGIN = "login"  # the right ?token=: open a session and redirect to the URL without it
+    REFUSE = "refuse"  # no token, or a wrong one
+
+
+class TokenCheck:
+    """The token a server off loopback asks for: in the query (a one-time login URL), a header, or as the session
+    that such a login opened (the cookie holds the session id, never the token)."""
+
+    def __init__(self, token: str, sessions: SessionStore | None, cookie: str):
+        self.expected = token.encode()
         self.sessions = sessions
-        self.cookie = cookie_name(settings.port)
+        self.cookie = cookie
 
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        host = _header(scope, b"host") or ""
-        if _host_only(host).lower() not in self.settings.allowed_hosts:
-            return await _refuse(scope, send, 421, "unknown Host header")
-        method = scope["method"]
-        if method in _STATE_CHANGING:
-            origin = _header(scope, b"origin")
-            if origin is not None and urlsplit(origin).netloc != host:
-                return await _refuse(scope, send, 403, "cross-origin request refused")
-            if _header(scope, b"sec-fetch-site") == "cross-site":
-                return await _refuse(scope, send, 403, "cross-site request refused")
-        if self.settings.token is not None:
-            verdict = self._check_token(scope)
-            if verdict is False and self.sessions is not None:
-                session_id = self._session_cookie(scope)
-                if session_id is not None:
-                    verdict = await anyio.to_thread.run_sync(self.sessions.is_valid, session_id)
-            if verdict == "redirect":
-                return await self._redirect_with_cookie(scope, send)
-            if verdict is False:
-                return await _refuse(
-                    scope, send, 401, "a token is required: open the URL printed at start (it ends with ?token=...)"
-                )
-        cap = body_cap(method, scope["path"])
-        declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > cap:
-            return await _send_json(send, 413, str(BodyTooLarge(cap)))
-        received = 0
-        answered = False  # the 413 went out: the app's own answer is dropped
-        started = False  # the app has begun its response: too late for a 413
-        gone = False  # the client hung up mid-body: nobody is left to answer
+    async def verdict(self, scope) -> TokenVerdict:
+        verdict = self._presented(scope)
+        if verdict is TokenVerdict.REFUSE and self.sessions is not None:
+            session_id = self._session_cookie(scope)
+            if session_id is not None and await anyio.to_thread.run_sync(self.sessions.is_valid, session_id):
+                return TokenVerdict.PASS
+        return verdict
 
-        # Past the cap the guard answers 413 itself and tells the app the client left. Raising from receive() instead
-        # would reach the app wrapped (FastAPI turns it into a 400, Starlette's middleware into an ExceptionGroup/500).
-        async def capped_receive():
-            nonlocal received, answered, gone
-            if answered:
-                return {"type": "http.disconnect"}
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                gone = True
-            elif message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    if not started:
-                        answered = True
-                        await _send_json(send, 413, str(BodyTooLarge(cap)))
-                    return {"type": "http.disconnect"}
-            return message
-
-        async def guarded_send(message):
-            nonlocal started
-            if answered:
-                return
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, capped_receive, guarded_send)
-        except Exception:
-            # After the 413, or once the client is gone, whatever the app made of the disconnect is moot (and no
-            # server error worth a traceback in the log).
-            if not (answered or gone):
-                raise
-
-    def _check_token(self, scope):
-        expected = self.settings.token.encode()
+    def _presented(self, scope) -> TokenVerdict:
+        """What the request itself carries: a ?token= decides alone; otherwise the header or `Authorization: token`."""
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
         if "token" in query:
-            return "redirect" if hmac.compare_digest(query["token"].encode(), expected) else False
+            return (
+                TokenVerdict.LOGIN
+                if hmac.compare_digest(query["token"].encode(), self.expected)
+                else TokenVerdict.REFUSE
+            )
         candidates = [_header(scope, TOKEN_HEADER.encode())]
         auth = _header(scope, b"authorization")
         if auth and auth.lower().startswith("token "):
             candidates.append(auth[6:])
-        return any(c is not None and hmac.compare_digest(c.encode(), expected) for c in candidates)
+        if any(c is not None and hmac.compare_digest(c.encode(), self.expected) for c in candidates):
+            return TokenVerdict.PASS
+        return TokenVerdict.REFUSE
 
     def _session_cookie(self, scope) -> str | None:
-        """The session id in this server's cookie; the cookie never holds the token itself."""
+        """The session id in this server's cookie."""
         for part in (_header(scope, b"cookie") or "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == self.cookie:
                 return value
         return None
 
-    async def _redirect_with_cookie(self, scope, send):
+    async def login(self, scope, send) -> None:
         """A one-time ?token= URL opens a session, sets its id as this port's cookie and redirects to the same URL
         without the token."""
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "token"]
@@ -219,6 +216,86 @@ class GuardMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": b""})
+
+
+class CappedBody:
+    """One request's body, counted as the app reads it. Past the cap the guard answers 413 itself and tells the app
+    the client left: raising from receive() instead would reach the app wrapped (FastAPI turns it into a 400,
+    Starlette's middleware into an ExceptionGroup/500)."""
+
+    def __init__(self, receive, send, cap: int):
+        self._receive = receive
+        self._send = send
+        self.cap = cap
+        self.received = 0
+        self.answered = False  # the 413 went out: the app's own answer is dropped
+        self.started = False  # the app has begun its response: too late for a 413
+        self.gone = False  # the client hung up mid-body: nobody is left to answer
+
+    @property
+    def moot(self) -> bool:
+        """Whatever the app makes of the request now (an error included) reaches nobody."""
+        return self.answered or self.gone
+
+    async def receive(self):
+        if self.answered:
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.gone = True
+        elif message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.cap:
+                if not self.started:
+                    self.answered = True
+                    await _send_json(self._send, 413, str(BodyTooLarge(self.cap)))
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send(self, message) -> None:
+        if self.answered:
+            return
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
+class GuardMiddleware:
+    """Refuses foreign Host headers (DNS rebinding), cross-origin writes (CSRF), missing tokens and big bodies.
+
+    The outermost layer: every check runs before the app (and its routing, templates and body parsing) sees the
+    request, and each is a function or object above, so that it can be read and tested on its own."""
+
+    def __init__(self, app, settings: Settings, sessions: SessionStore | None = None):
+        self.app = app
+        self.settings = settings
+        self.token = (
+            TokenCheck(settings.token, sessions, cookie_name(settings.port)) if settings.token is not None else None
+        )
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        refusal = check_host(scope, self.settings.allowed_hosts) or check_origin(scope)
+        if refusal is not None:
+            return await _refuse(scope, send, refusal)
+        if self.token is not None:
+            verdict = await self.token.verdict(scope)
+            if verdict is TokenVerdict.LOGIN:
+                return await self.token.login(scope, send)
+            if verdict is TokenVerdict.REFUSE:
+                return await _refuse(scope, send, TOKEN_REQUIRED)
+        cap = body_cap(scope["method"], scope["path"])
+        if (refusal := check_declared_length(scope, cap)) is not None:
+            return await _send_json(send, refusal.status, refusal.detail)
+        body = CappedBody(receive, send, cap)
+        try:
+            await self.app(scope, body.receive, body.send)
+        except Exception:
+            # After the 413, or once the client is gone, whatever the app made of the disconnect is moot (and no
+            # server error worth a traceback in the log).
+            if not body.moot:
+                raise
 
 
 @asynccontextmanager

@@ -7,9 +7,7 @@ keys and no clock, and the worker pins the one random field a SavedModel holds.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ from .formats import (
     SnapshotExports,
     extra_installed,
 )
+from .subprocess_json import ChildFailed, run_json
 
 WORKER_TIMEOUT_SECONDS = 900
 # The name a single-file model has inside its zip, beside labels.txt and metadata.json.
@@ -92,22 +91,14 @@ def metadata(sx: SnapshotExports) -> dict:
 
 
 def run_worker(command: str, job: dict) -> dict:
+    """Run tf_worker.py's `command` with `job` and return its answer (TensorFlow is imported only in that child)."""
+    argv = [sys.executable, "-m", "server.artifacts.tf_worker", command]
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "server.artifacts.tf_worker", command],
-            input=json.dumps(job).encode(),
-            capture_output=True,
-            timeout=WORKER_TIMEOUT_SECONDS,
-            cwd=PACKAGE_ROOT,
-        )
-    except subprocess.TimeoutExpired:
-        raise ConversionFailed(f"the TensorFlow {command} took longer than {WORKER_TIMEOUT_SECONDS} s") from None
-    lines = result.stderr.decode(errors="replace").strip().splitlines()
-    if result.returncode == tf_worker.EXIT_EXTRA_BROKEN:
-        raise ExtraBroken(lines[-1] if lines else "no reason given")
-    if result.returncode != 0:
-        raise ConversionFailed(f"the TensorFlow {command} failed: {lines[-1] if lines else result.returncode}")
-    return json.loads(result.stdout.decode().strip().splitlines()[-1])
+        return run_json(argv, job, what=f"the TensorFlow {command}", timeout=WORKER_TIMEOUT_SECONDS, cwd=PACKAGE_ROOT)
+    except ChildFailed as exc:
+        if exc.returncode == tf_worker.EXIT_EXTRA_BROKEN:
+            raise ExtraBroken(exc.reason or "no reason given") from None
+        raise ConversionFailed(str(exc)) from None
 
 
 def ensure_tf(sx: SnapshotExports) -> dict:

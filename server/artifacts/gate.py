@@ -11,9 +11,7 @@ difference from the browser's resampling moves both sides alike.
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ..runs.train_config import settings_of
 from ..shared_rules import RUN_DEFAULTS  # noqa: F401  (re-exported)
 from ..storage import Storage, inside
 from .format_names import DEFAULT_MAX_ACCURACY_DROP  # noqa: F401  (re-exported)
+from .subprocess_json import ChildFailed, run_json
 
 EVALUATE_SCRIPT = Path(__file__).with_name("evaluate.mjs")
 NODE_TIMEOUT_SECONDS = 900
@@ -57,20 +56,11 @@ def node_binary() -> str:
 
 def run_node(command: str, job: dict) -> dict:
     """Run evaluate.mjs with `job` on stdin and return its JSON answer; its failures become GateUnavailable."""
+    argv = [node_binary(), str(EVALUATE_SCRIPT), command]
     try:
-        result = subprocess.run(
-            [node_binary(), str(EVALUATE_SCRIPT), command],
-            input=json.dumps(job).encode(),
-            capture_output=True,
-            timeout=NODE_TIMEOUT_SECONDS,
-            cwd=EVALUATE_SCRIPT.parent,
-        )
-    except subprocess.TimeoutExpired:
-        raise GateUnavailable(f"the evaluation took longer than {NODE_TIMEOUT_SECONDS} s") from None
-    if result.returncode != 0:
-        message = result.stderr.decode(errors="replace").strip().splitlines()
-        raise GateUnavailable(f"the evaluation failed: {message[-1] if message else result.returncode}")
-    return json.loads(result.stdout)
+        return run_json(argv, job, what="the evaluation", timeout=NODE_TIMEOUT_SECONDS, cwd=EVALUATE_SCRIPT.parent)
+    except ChildFailed as exc:
+        raise GateUnavailable(str(exc)) from None
 
 
 def validation_positions(labels: list[str], val_fraction: float, seed: int) -> list[int]:

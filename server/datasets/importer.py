@@ -8,13 +8,22 @@ import json
 import stat as stat_mode
 import threading
 from collections import OrderedDict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NotFound, StatusError
 from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES
-from ..storage import (Storage, UnsafePath, WorkFolderLost, atomic_write_json, check_name, full_disk, inside, locked,
-                       read_json)
+from ..storage import (
+    Storage,
+    UnsafePath,
+    WorkFolderLost,
+    atomic_write_json,
+    check_name,
+    full_disk,
+    inside,
+    locked,
+    read_json,
+)
 from . import zipsafe
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
@@ -136,8 +145,10 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
         raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
     labels = sorted({label for label, _ in found})
     if len(labels) < MIN_CLASSES:
-        raise DatasetError(f"only one class ({labels[0]!r}): a classifier needs at least {MIN_CLASSES} classes to tell "
-                           "apart; add a folder (or labels.csv label) for each other class")
+        raise DatasetError(
+            f"only one class ({labels[0]!r}): a classifier needs at least {MIN_CLASSES} classes to tell "
+            "apart; add a folder (or labels.csv label) for each other class"
+        )
     found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
     try:
         # Never mkdir(parents=True): if the work folder was removed under us, recreating it would import whatever
@@ -145,26 +156,39 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
         out.mkdir()
         (out / "items").mkdir()
     except FileNotFoundError:
-        raise WorkFolderLost(f"the import's work folder {out.parent.name} was removed while it ran; "
-                             "nothing was imported") from None
+        raise WorkFolderLost(
+            f"the import's work folder {out.parent.name} was removed while it ran; nothing was imported"
+        ) from None
     items = []
     for item_id, (label, path) in enumerate(found):
         relative = str(path.relative_to(root))
         info = validate_image(path, relative)
         stored = f"items/{item_id}{info.extension}"
         size, sha256 = _copy_hashed(path, out / stored)
-        items.append({
-            "id": item_id, "label": label, "file": stored, "source": relative,
-            "width": info.width, "height": info.height, "bytes": size,
-            "content_type": info.content_type, "sha256": sha256,
-        })
+        items.append(
+            {
+                "id": item_id,
+                "label": label,
+                "file": stored,
+                "source": relative,
+                "width": info.width,
+                "height": info.height,
+                "bytes": size,
+                "content_type": info.content_type,
+                "sha256": sha256,
+            }
+        )
     classes = sorted({it["label"] for it in items})
     manifest = {
-        "format": "browsertrain-dataset", "version": 1, "name": name,
-        "hash": _dataset_hash(classes, items), "classes": classes,
-        "num_items": len(items), "total_bytes": sum(it["bytes"] for it in items),
+        "format": "browsertrain-dataset",
+        "version": 1,
+        "name": name,
+        "hash": _dataset_hash(classes, items),
+        "classes": classes,
+        "num_items": len(items),
+        "total_bytes": sum(it["bytes"] for it in items),
         "source_format": source_format,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "items": items,
     }
     atomic_write_json(out / MANIFEST, manifest)
@@ -243,7 +267,9 @@ def list_datasets(storage: Storage) -> list[dict]:
         manifest_path = folder / MANIFEST
         if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file() and not manifest_path.is_symlink():
             m = read_json(manifest_path)
-            summaries.append({key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")})
+            summaries.append(
+                {key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")}
+            )
     return summaries
 
 

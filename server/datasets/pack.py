@@ -26,11 +26,19 @@ _CHUNK = 256 * 1024
 def pack_header(manifest: dict, items: list[dict]) -> bytes:
     entries, offset = [], 0
     for item in items:
-        entries.append({"id": item["id"], "label": item["label"], "content_type": item["content_type"],
-                        "offset": offset, "size": item["bytes"]})
+        entries.append(
+            {
+                "id": item["id"],
+                "label": item["label"],
+                "content_type": item["content_type"],
+                "offset": offset,
+                "size": item["bytes"],
+            }
+        )
         offset += item["bytes"]
-    header = json.dumps({"version": 1, "dataset": manifest["name"], "hash": manifest["hash"],
-                         "items": entries}, separators=(",", ":")).encode()
+    header = json.dumps(
+        {"version": 1, "dataset": manifest["name"], "hash": manifest["hash"], "items": entries}, separators=(",", ":")
+    ).encode()
     return MAGIC + struct.pack("<I", len(header)) + header
 
 
@@ -48,6 +56,6 @@ def unpack(data: bytes) -> tuple[dict, dict[int, bytes]]:
     if data[:4] != MAGIC:
         raise ValueError("not a browsertrain pack")
     (length,) = struct.unpack("<I", data[4:8])
-    header = json.loads(data[8:8 + length])
+    header = json.loads(data[8 : 8 + length])
     base = 8 + length
-    return header, {e["id"]: data[base + e["offset"]: base + e["offset"] + e["size"]] for e in header["items"]}
+    return header, {e["id"]: data[base + e["offset"] : base + e["offset"] + e["size"]] for e in header["items"]}

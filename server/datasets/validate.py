@@ -8,8 +8,13 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from ..limits import (MAX_IMAGE_BYTES_PER_PIXEL, MAX_IMAGE_FRAMES, MAX_IMAGE_METADATA_BYTES, MAX_IMAGE_PIXELS,
-                      MAX_IMAGE_TOTAL_PIXELS)
+from ..limits import (
+    MAX_IMAGE_BYTES_PER_PIXEL,
+    MAX_IMAGE_FRAMES,
+    MAX_IMAGE_METADATA_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_IMAGE_TOTAL_PIXELS,
+)
 
 # Pillow format name -> (content type, file extension). Nothing else is ever stored or served.
 ALLOWED_FORMATS = {
@@ -22,7 +27,6 @@ ALLOWED_FORMATS = {
     "MPO": ("image/jpeg", ".jpg"),
 }
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"}
-CONTENT_TYPES = {ext: ctype for ctype, ext in ALLOWED_FORMATS.values()}
 
 
 class InvalidImage(ValueError):
@@ -61,9 +65,11 @@ def validate_image(path: Path, label: str) -> ImageInfo:
                 most = MAX_IMAGE_BYTES_PER_PIXEL * frames * width * height + MAX_IMAGE_METADATA_BYTES
                 size = path.stat().st_size
                 if size > most:
-                    raise InvalidImage(f"{label}: {size:,} bytes for {frames * width * height:,} pixels; at most "
-                                       f"{MAX_IMAGE_BYTES_PER_PIXEL} bytes per pixel (plus "
-                                       f"{MAX_IMAGE_METADATA_BYTES // (1024 * 1024)} MiB of metadata) are imported")
+                    raise InvalidImage(
+                        f"{label}: {size:,} bytes for {frames * width * height:,} pixels; at most "
+                        f"{MAX_IMAGE_BYTES_PER_PIXEL} bytes per pixel (plus "
+                        f"{MAX_IMAGE_METADATA_BYTES // (1024 * 1024)} MiB of metadata) are imported"
+                    )
                 im.load()  # decodes the first frame: truncated or corrupt data fails here
     except InvalidImage:
         raise

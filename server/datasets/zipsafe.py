@@ -107,8 +107,10 @@ def _decompressor(info: zipfile.ZipInfo, read):
         except lzma.LZMAError as exc:
             raise UnsafeArchive(f"zip member {info.filename!r} is corrupt ({exc})") from None
         return lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=filters)
-    raise UnsafeArchive(f"zip member {info.filename!r} uses compression method {info.compress_type}; "
-                        "stored, deflate, bzip2 and LZMA are supported")
+    raise UnsafeArchive(
+        f"zip member {info.filename!r} uses compression method {info.compress_type}; "
+        "stored, deflate, bzip2 and LZMA are supported"
+    )
 
 
 def _member_chunks(raw, info: zipfile.ZipInfo, start: int, end: int, used: list[int]):
@@ -189,8 +191,10 @@ def _unpack(raw, info: zipfile.ZipInfo, span: tuple[int, int], target: Path, wri
 
 
 def _bomb(info: zipfile.ZipInfo, unpacked: int, packed: int) -> UnsafeArchive:
-    return UnsafeArchive(f"zip member {info.filename!r} unpacks {unpacked / max(packed, 1):.0f}:1 from the bytes it "
-                         f"really holds; the limit is {MAX_ZIP_MEMBER_RATIO}:1 (zip bomb)")
+    return UnsafeArchive(
+        f"zip member {info.filename!r} unpacks {unpacked / max(packed, 1):.0f}:1 from the bytes it "
+        f"really holds; the limit is {MAX_ZIP_MEMBER_RATIO}:1 (zip bomb)"
+    )
 
 
 def extract(zip_path: Path, dest: Path) -> None:
@@ -215,12 +219,14 @@ def extract(zip_path: Path, dest: Path) -> None:
                 raise
             except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
                 if isinstance(exc, FileNotFoundError) and not dest.is_dir():
-                    raise WorkFolderLost(f"the import's work folder {dest.parent.name} was removed while it ran; "
-                                         "nothing was imported") from None
+                    raise WorkFolderLost(
+                        f"the import's work folder {dest.parent.name} was removed while it ran; nothing was imported"
+                    ) from None
                 if isinstance(exc, OSError) and not isinstance(exc, EOFError) and exc.errno is not None:
                     if exc.errno == errno.ENOSPC:
                         raise  # the importer reports a full disk as such
                     # e.g. a name longer than the filesystem allows: the archive's fault, not the server's
                     raise UnsafeArchive(
-                        f"zip member {info.filename!r} cannot be unpacked here ({exc.strerror})") from None
+                        f"zip member {info.filename!r} cannot be unpacked here ({exc.strerror})"
+                    ) from None
                 raise UnsafeArchive(f"zip member {info.filename!r} is corrupt ({exc})") from None

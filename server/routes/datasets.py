@@ -14,7 +14,7 @@ from ..limits import MAX_BULK_ITEMS, MAX_MULTIPART_FIELDS
 from ..security import multipart_form
 from ..storage import full_disk, inside
 from .deps import DatasetName, StorageDep
-from .models import DatasetList, DatasetSummary
+from .models import DatasetList, DatasetSummary, multipart_form_body
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 _COPY_CHUNK = 1024 * 1024
@@ -37,27 +37,18 @@ def get_datasets(storage: StorageDep) -> dict:
     "",
     status_code=201,
     response_model=DatasetSummary,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file", "name"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "a .zip"},
-                            "name": {"type": "string"},
-                            "replace": {
-                                "type": "string",
-                                "enum": ["true", "false"],
-                                "description": "'true' replaces a dataset of the same name (default: 409)",
-                            },
-                        },
-                    }
-                }
-            }
-        }
-    },
+    openapi_extra=multipart_form_body(
+        {
+            "file": {"type": "string", "format": "binary", "description": "a .zip"},
+            "name": {"type": "string"},
+            "replace": {
+                "type": "string",
+                "enum": ["true", "false"],
+                "description": "'true' replaces a dataset of the same name (default: 409)",
+            },
+        },
+        required=["file", "name"],
+    ),
 )
 async def upload_dataset(request: Request, store: StorageDep) -> dict:
     """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""

@@ -74,3 +74,12 @@ class DatasetListing(DatasetSummary):
 
 class DatasetList(BaseModel):
     datasets: list[DatasetListing]
+
+
+def multipart_form_body(properties: dict, required: list[str] | None = None) -> dict:
+    """The `openapi_extra` of a route that parses its multipart form itself (security.multipart_form), so that /docs
+    still shows the form's parts. `properties` maps each part's name to its JSON schema."""
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}

@@ -20,7 +20,7 @@ from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
 from ..security import multipart_form
 from .deps import EngineDep, RunId, StorageDep
-from .models import Recorded, Run, RunDetail, RunList, SnapshotList
+from .models import Recorded, Run, RunDetail, RunList, SnapshotList, multipart_form_body
 
 
 def _finite(value):
@@ -139,21 +139,12 @@ def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: Epoc
 @router.post(
     "/{run_id}/snapshots",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "model.json": {"type": "string", "format": "binary"},
-                            "model.weights.bin": {"type": "string", "format": "binary"},
-                        },
-                    }
-                }
-            }
+    openapi_extra=multipart_form_body(
+        {
+            "model.json": {"type": "string", "format": "binary"},
+            "model.weights.bin": {"type": "string", "format": "binary"},
         }
-    },
+    ),
 )
 async def post_snapshot(
     request: Request, storage: StorageDep, engine: EngineDep, run_id: RunId, epoch: int | None = Query(None, ge=0)

@@ -28,7 +28,6 @@ from ..storage import (
 from .service import RunError, check_unfinished, get_run
 from .topology import check_model_json
 
-SNAPSHOTS = SNAPSHOTS_DIR
 LATEST = "latest.json"
 WEIGHTS_FILE = "model.weights.bin"
 MODEL_FILE = "model.json"
@@ -142,7 +141,7 @@ def save_snapshot(
 
 
 def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
-    snapshots = storage.run_dir(run_id) / SNAPSHOTS
+    snapshots = storage.run_dir(run_id) / SNAPSHOTS_DIR
     snapshots.mkdir(exist_ok=True)
     with owned_folder(snapshots, INCOMING_PREFIX) as work:
         for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
@@ -171,17 +170,17 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
 
 
 def latest_seq(storage: Storage, run_id: str) -> int | None:
-    path = storage.run_dir(run_id) / SNAPSHOTS / LATEST
+    path = storage.run_dir(run_id) / SNAPSHOTS_DIR / LATEST
     return read_json(path)["seq"] if path.exists() else None
 
 
 def list_snapshots(storage: Storage, run_id: str) -> list[dict]:
-    snapshots = storage.run_dir(run_id) / SNAPSHOTS
+    snapshots = storage.run_dir(run_id) / SNAPSHOTS_DIR
     return [read_json(snapshots / f"s{seq:06d}" / "meta.json") for seq in _snapshot_dirs(snapshots)]
 
 
 def snapshot_dir(storage: Storage, run_id: str, seq: int) -> Path:
-    folder = storage.run_dir(run_id) / SNAPSHOTS / f"s{int(seq):06d}"
+    folder = storage.run_dir(run_id) / SNAPSHOTS_DIR / f"s{int(seq):06d}"
     if not (folder / "meta.json").exists():
         raise NotFound(f"snapshot {seq}")
     return folder

@@ -12,8 +12,7 @@ import zipfile
 import httpx
 import pytest
 from support import ROOT, start_server
-
-from .conftest import wait_for_phase
+from support.train_page import wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHANCE = 1 / 3  # the sample has three balanced classes

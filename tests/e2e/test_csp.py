@@ -9,10 +9,9 @@ import threading
 
 import pytest
 from support import imagefolder, zip_bytes
+from support.train_page import train_url, wait_for_phase
 
 from server.headers import CONTENT_SECURITY_POLICY
-
-from .conftest import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

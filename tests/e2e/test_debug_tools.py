@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from support import ROOT, start_server
-
-from .conftest import train_url, wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -14,8 +14,7 @@ import zipfile
 import pytest
 from PIL import Image
 from support import start_server
-
-from .conftest import train_url, wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

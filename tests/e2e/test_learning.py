@@ -14,10 +14,9 @@ import httpx
 import pytest
 from PIL import Image
 from support import ROOT, start_server
+from support.train_page import train_url, wait_for_phase
 
 from bench.pretrained import DIGIT_SIDE, write_digits
-
-from .conftest import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 
 import httpx
-
-from .conftest import wait_for_phase
+from support.train_page import wait_for_phase
 
 # One epoch on the wasm backend, at 16 px: the split, the config and the optimizer are what is looked at here.
 RUN_AND_SPLIT = """async (config) => {

@@ -7,8 +7,7 @@ import sys
 
 import httpx
 from support import ROOT
-
-from .conftest import train_url, wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 CLASSES = ["circle", "square", "triangle"]
 # Small and quick, and the same for every run here: no augmentation, so "train more" sees what its parent saw.

@@ -9,8 +9,7 @@ import sys
 import httpx
 import pytest
 from support import ROOT, start_server
-
-from .conftest import train_url, wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHANCE = 1 / 3  # the sample has three balanced classes

@@ -7,8 +7,7 @@ import os
 
 import pytest
 from support import DENSE_WEIGHTS, model_json, new_run, post_snapshot, start_server, weights_for
-
-from .conftest import download, require_extra
+from support.exports import download, require_extra
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,7 @@ import secrets
 
 import pytest
 from support import start_server
-
-from .conftest import cli, download, require_extra
+from support.exports import cli, download, require_extra
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 TOKEN = "cli-export-" + secrets.token_urlsafe(16)

@@ -8,14 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from support import ROOT
-
-from .conftest import (
+from support.exports import (
     FORMATS,
-    HERE,
     download,
     lossy_under_uint8,
     new_run_with_snapshot,
@@ -26,6 +25,7 @@ from .conftest import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+HERE = Path(__file__).resolve().parent  # the scripts beside this file
 READY_MS = 300_000  # the first visit converts with TensorFlow (tens of seconds on two cores)
 
 

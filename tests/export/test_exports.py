@@ -10,9 +10,9 @@ import sys
 import zipfile
 
 import pytest
-
-from .conftest import (
+from support.exports import (
     FORMATS,
+    TFJS_FORMATS,
     WITHOUT_EXTRA,
     cli,
     download,
@@ -23,7 +23,6 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.slow
-TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
 
 
 def zip_members(data: bytes) -> dict[str, bytes]:

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from support import ROOT
-
-from .conftest import HERE, download, node, require_extra, static_files, unzip
+from support.exports import download, node, require_extra, static_files, unzip
 
 pytestmark = pytest.mark.slow
+HERE = Path(__file__).resolve().parent  # the scripts beside this file
 SIZE = 64
 # Max |Δ softmax output| against float32 on real images. A weight quantized to n bits moves by at most half a step,
 # (max - min) / (2^n - 1) / 2: ~0.2% of its range for uint8, ~0.001% for uint16; float16 keeps 11 significant bits.

@@ -9,14 +9,12 @@ import json
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from support import ROOT
-
-from server import __version__
-
-from .conftest import (
-    HERE,
+from support.exports import (
+    TFJS_FORMATS,
     cli,
     download,
     new_run_with_snapshot,
@@ -27,8 +25,10 @@ from .conftest import (
     unzip,
 )
 
+from server import __version__
+
 pytestmark = pytest.mark.slow
-TFJS_FORMATS = ("tfjs", "float16", "uint16", "uint8")
+HERE = Path(__file__).resolve().parent  # the scripts beside this file
 SINGLE_FILES = {"keras": "model.h5", "tflite": "model.tflite", "tflite-dynamic": "model.tflite"}
 # static/js/data/normalize.js as numbers: x = pixel * scale + offset.
 NORMALIZATIONS = {

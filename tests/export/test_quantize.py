@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.exports import require_extra
 
 from server.artifacts import quantize, tfjs_model
-
-from .conftest import require_extra
 
 ARRAYS = {
     "normal": np.random.default_rng(0).standard_normal((3, 3, 16, 32)).astype(np.float32) * 0.2,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from e2e.conftest import train_url, wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -1,4 +1,11 @@
 /** Fixed-shape batch planning: every batch of an epoch has exactly batchSize rows, padded or dropped. */
+// @ts-check
+
+/**
+ * One planned batch: `indices` (batchSize item indices), `weights` (batchSize: 1 for a real row, 0 for padding) and
+ * `realCount` (its real rows, which come first).
+ * @typedef {{ indices: number[], weights: Float32Array, realCount: number }} PlannedBatch
+ */
 
 /**
  * Plans the batches of one epoch. Every returned batch has exactly `batchSize` indices, because a new batch shape
@@ -11,8 +18,10 @@
  *
  * `order` (optional, length numItems) maps positions to item indices, e.g. an epochOrder() result; without it the
  * indices are the positions 0..numItems-1.
- *
- * Returns [{indices: number[batchSize], weights: Float32Array(batchSize) of 1 (real) / 0 (padding), realCount}].
+ * @param {number} numItems
+ * @param {number} batchSize
+ * @param {{ mode?: 'pad' | 'drop', order?: ArrayLike<number> | null }} [options]
+ * @returns {PlannedBatch[]}
  */
 export function planBatches(numItems, batchSize, { mode = 'pad', order = null } = {}) {
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -44,7 +53,10 @@ export function planBatches(numItems, batchSize, { mode = 'pad', order = null } 
   return batches;
 }
 
-/** How many batches planBatches yields for these numbers. */
+/**
+ * How many batches planBatches yields for these numbers.
+ * @param {number} numItems @param {number} batchSize @param {'pad' | 'drop'} [mode]
+ */
 export function batchCount(numItems, batchSize, mode = 'pad') {
   return mode === 'drop' ? Math.floor(numItems / batchSize) : Math.ceil(numItems / batchSize);
 }

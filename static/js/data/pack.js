@@ -1,8 +1,34 @@
 /** Splits a bulk pack (see README "The bulk pack format") into per-item byte views, without copying. */
+// @ts-check
 
 export const PACK_MAGIC = 'BTPK';
 
-/** Parse a whole pack. Returns {header, items: [{id, label, contentType, bytes: Uint8Array view}]}. */
+/**
+ * The JSON header after the magic and its length (server/datasets/pack.py writes it).
+ * @typedef {object} PackHeader
+ * @property {number} version      1
+ * @property {string} dataset      the dataset's name
+ * @property {string} hash         its manifest's content hash: the IndexedDB cache is keyed by it
+ * @property {PackEntry[]} items   in payload order
+ *
+ * @typedef {object} PackEntry
+ * @property {number} id            the item's id in the dataset
+ * @property {string} label         its class name
+ * @property {string} content_type  e.g. image/jpeg
+ * @property {number} offset        from the first payload byte
+ * @property {number} size          in bytes
+ */
+
+/**
+ * One item cut out of the pack: a view on the pack's own buffer, not a copy.
+ * @typedef {{ id: number, label: string, contentType: string, bytes: Uint8Array }} PackItem
+ */
+
+/**
+ * Parses a whole pack; throws on a buffer that is not one, or is cut short.
+ * @param {ArrayBuffer} buffer
+ * @returns {{ header: PackHeader, items: PackItem[] }}
+ */
 export function parsePack(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
@@ -10,6 +36,7 @@ export function parsePack(buffer) {
   const headerLength = view.getUint32(4, true);
   const base = 8 + headerLength;
   if (base > buffer.byteLength) throw new Error('pack header is truncated');
+  /** @type {PackHeader} */
   const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 8, headerLength)));
   const items = header.items.map((entry) => {
     if (base + entry.offset + entry.size > buffer.byteLength) throw new Error(`pack item ${entry.id} is truncated`);

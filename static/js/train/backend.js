@@ -1,24 +1,11 @@
 /** Picks the backend: the user's choice, or `auto` — a short timed training probe on each backend that can train here. */
 import { tf } from '../tf.js';
-import { registerWasmTrainingKernels } from './wasm_kernels.js';
+import { configureWasm } from './wasm_kernels.js';
 import { fuseAdamOnWasm } from './fused_adam.js';
 
 export const BACKENDS = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
 const PROBE = { size: 32, batch: 8, warmSteps: 1, timedSteps: 3 };
-
-let wasmConfigured = false;
-
-/** The wasm backend reads its .wasm files' location and thread count once, before it first initialises. */
-function configureWasm() {
-  if (wasmConfigured || !tf.wasm) return;
-  tf.wasm.setWasmPaths(WASM_PATH);
-  if (globalThis.crossOriginIsolated && tf.wasm.setThreadsCount) {
-    tf.wasm.setThreadsCount(Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)));
-  }
-  registerWasmTrainingKernels(tf);
-  wasmConfigured = true;
-}
 
 /** The GPU as the browser names it (WebGL's unmasked renderer string), or null. */
 export function gpuRenderer() {
@@ -33,13 +20,19 @@ export function gpuRenderer() {
   }
 }
 
+/** Starts backend `name`; wasm goes through configureWasm (file location, threads, training kernels) first. */
+async function start(name) {
+  if (name === 'wasm') return (await configureWasm(tf, { wasmPaths: WASM_PATH })).ok;
+  const ok = await tf.setBackend(name);
+  if (ok) await tf.ready();
+  return ok;
+}
+
 async function activate(name) {
-  if (name === 'wasm') configureWasm();
   if (!tf.findBackendFactory(name)) return { ok: false, error: `the ${name} backend is not loaded in this page` };
   try {
     // setBackend answers false (it does not throw) when, e.g., WebGPU has no adapter.
-    if (!(await tf.setBackend(name))) return { ok: false, error: `${name} is not available on this device` };
-    await tf.ready();
+    if (!(await start(name))) return { ok: false, error: `${name} is not available on this device` };
     return { ok: true };
   } catch (err) {
     return { ok: false, error: err.message };

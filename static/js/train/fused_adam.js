@@ -6,9 +6,11 @@
  * the tensors live in the module's heap, so the same arithmetic can read and write typed arrays directly: new m, v
  * and weight buffers are made and assigned, exactly as the stock update assigns its results. The optimizer keeps its
  * class, slots, names and iteration count, so getWeights/setWeights, snapshots (includeOptimizer) and resume are
- * unchanged; on any other backend the stock update runs.
+ * unchanged; on any other backend the stock update runs. It reads Adam's private fields, so it is applied only on the
+ * tfjs release it was written for (tfjs_internals.js); on another one tfjs's own update runs everywhere.
  */
 import { tf } from '../tf.js';
+import { internalsMatch } from './tfjs_internals.js';
 
 const FUSED = Symbol.for('browsertrain.fusedAdam');
 
@@ -16,6 +18,7 @@ const FUSED = Symbol.for('browsertrain.fusedAdam');
 export function fuseAdamOnWasm(optimizer) {
   // Not `instanceof`: tfjs gives Optimizer a Symbol.hasInstance that any optimizer satisfies.
   if (optimizer?.getClassName?.() !== 'Adam' || optimizer[FUSED]) return optimizer;
+  if (!internalsMatch(tf, 'the fused Adam update on wasm', "tfjs's stock Adam update")) return optimizer;
   const stock = optimizer.applyGradients.bind(optimizer);
   optimizer.applyGradients = (variableGradients) => (tf.getBackend() === 'wasm'
     ? fusedApply(optimizer, variableGradients) : stock(variableGradients));

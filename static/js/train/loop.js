@@ -1,9 +1,11 @@
 /** The training loop: epochs of fixed-shape, shuffled steps with async loss reads, validation, pause and stop. */
+// @ts-check
 import { tf } from '../tf.js';
 import { epochOrder } from '../data/split.js';
 import { planBatches } from '../data/batches.js';
 import { LrController } from './schedule.js';
 import { fuseAdamOnWasm } from './fused_adam.js';
+import { StepTotals, disposeResults } from './step_totals.js';
 
 /**
  * Gives the page a chance to paint and handle input between steps. tf.nextFrame waits for an animation frame in a
@@ -13,77 +15,88 @@ const nextFrame = () => tf.nextFrame();
 
 const now = () => globalThis.performance.now();
 
-function disposeResults(results) {
-  for (const result of results) tf.dispose([result.loss, ...Object.values(result.metrics)]);
-}
+/**
+ * tfjs objects are typed loosely (`any`): the pages get tfjs as a UMD global, so its own type declarations are not
+ * in reach of these modules.
+ * @typedef {any} Tensor
+ * @typedef {any} LayersModel
+ * @typedef {any} Optimizer
+ * @typedef {import('../model/tasks.js').Task} Task
+ * @typedef {import('./step_totals.js').Means} Means
+ */
 
 /**
- * Running sums over many steps, filled from scalar tensors read back in one transfer per flush (tip 17: no
- * GPU→CPU sync per step). Each step's values are means over its real rows, so they are weighted by realCount.
+ * One batch, as getBatch/getValBatch hand it over: inputs [batchSize, ...] and targets [batchSize, ...].
+ * @typedef {{ xs: Tensor, ys: Tensor }} Batch
  */
-class StepTotals {
-  constructor() {
-    this.count = 0;
-    this.loss = 0;
-    this.metrics = {};
-  }
 
-  /** Reads and disposes `results` ({loss, metrics, realCount}); returns the means of just these results. */
-  async flush(results) {
-    if (results.length === 0) return null;
-    const names = Object.keys(results[0].metrics);
-    const stacked = tf.tidy(() => tf.stack(results.flatMap((r) => [r.loss, ...names.map((n) => r.metrics[n])])));
-    let values;
-    try {
-      values = await stacked.data();
-    } finally {
-      stacked.dispose();
-      disposeResults(results);
-    }
-    const recent = new StepTotals();
-    results.forEach((result, i) => {
-      const row = values.subarray(i * (names.length + 1), (i + 1) * (names.length + 1));
-      for (const totals of [this, recent]) {
-        totals.count += result.realCount;
-        totals.loss += row[0] * result.realCount;
-        names.forEach((name, n) => {
-          totals.metrics[name] = (totals.metrics[name] ?? 0) + row[n + 1] * result.realCount;
-        });
-      }
-    });
-    return recent.means();
-  }
+/**
+ * What onStep gets after each training step. loss/metrics are the means since the last read on steps where the
+ * losses were read back (every readEvery steps and the last of the epoch), else null.
+ * @typedef {object} StepInfo
+ * @property {number} epoch
+ * @property {number} step          0-based, within the epoch
+ * @property {number} steps         the epoch's step count
+ * @property {number} images        real (non-padding) images trained on so far this epoch
+ * @property {number} iteration     optimizer steps so far, over the whole run
+ * @property {number | null} loss
+ * @property {Record<string, number> | null} metrics
+ */
 
-  means() {
-    if (this.count === 0) return { loss: null, metrics: {} };
-    const metrics = {};
-    for (const [name, sum] of Object.entries(this.metrics)) metrics[name] = sum / this.count;
-    return { loss: this.loss / this.count, metrics };
-  }
-}
+/**
+ * The per-epoch record: what onEpoch gets, what the run log stores, what charts and diagnoses read. Means are over
+ * real rows (padding excluded). Besides the fields here, one `train_<metric>` and one `val_<metric>` per metric of the
+ * task (classification: train_accuracy, val_accuracy); the val_ ones are null without a validation set.
+ * @typedef {EpochFields & { [metric: `${'train' | 'val'}_${string}`]: number | null }} EpochRecord
+ *
+ * @typedef {object} EpochFields
+ * @property {number} epoch                 0-based, counted over the whole run (a resumed run goes on counting)
+ * @property {number | null} train_loss     null if the epoch trained no rows
+ * @property {number | null} val_loss       null without a validation set, or when stopped during validation
+ * @property {number} lr                    the rate this epoch ended with
+ * @property {number} next_lr               the rate the next epoch starts with
+ * @property {string | null} lr_reason      why the rate changed after this epoch, else null
+ * @property {string | null} lr_note        the rate rule's remark when it did not change the rate (e.g. armed), else null
+ * @property {number} images_per_second     real training images per second, validation excluded
+ * @property {number} iterations            optimizer steps so far
+ * @property {number} num_tensors           tf.memory() after the epoch's own tensors are gone (tip 13)
+ * @property {number} num_bytes
+ * @property {number} seconds               the whole epoch, validation included
+ */
+
+/**
+ * How run() ended: 'done' (all epochs), 'stopped' (stop(); after a stop mid-epoch, nextEpoch is that unfinished
+ * epoch), 'nan' (the training loss stopped being finite). `epochs` are this Trainer's records.
+ * @typedef {{ reason: 'done' | 'stopped' | 'nan', nextEpoch: number, epochs: EpochRecord[] }} TrainResult
+ */
+
+/**
+ * @typedef {object} TrainerOptions
+ * @property {LayersModel} model
+ * @property {Task} task
+ * @property {(indices: number[]) => Batch | Promise<Batch>} getBatch  training items, indices in [0, trainCount)
+ * @property {number} trainCount
+ * @property {number} [batchSize]   every step has exactly batchSize rows (see planBatches); default 32
+ * @property {number} epochs        train until this many epochs exist in total (epochs startEpoch..epochs-1)
+ * @property {number} [startEpoch]  first epoch to train, when resuming
+ * @property {number} [seed]        the shuffle of epoch e depends on (seed, e) only, so a resumed run reshuffles alike
+ * @property {number} [valCount]    optional validation set...
+ * @property {((indices: number[]) => Batch | Promise<Batch>) | null} [getValBatch]  ...indices in [0, valCount)
+ * @property {LrController | null} [lr]     default: 0.001 with the plateau rule
+ * @property {Optimizer | null} [optimizer] default tf.train.adam(lr.lr); its step count is never reset here
+ * @property {'pad' | 'drop'} [padMode]     'pad' (default: every item every epoch) or 'drop' (skip the short last batch)
+ * @property {number} [readEvery]           read the losses every K steps for onStep (0: only at the epoch end)
+ * @property {((info: StepInfo) => void) | null} [onStep]
+ * @property {((record: EpochRecord) => unknown) | null} [onEpoch]  awaited after each epoch
+ * @property {() => unknown} [yieldFn]      awaited between steps; default tf.nextFrame
+ */
 
 /**
  * Trains `model` for `task`. The caller owns the model and the optimizer (and disposes them); the Trainer owns and
  * disposes every tensor getBatch/getValBatch hand it.
- *
- * Options:
- *   model, task                     a tf.LayersModel and a task from model/tasks.js
- *   getBatch(indices)               → {xs, ys} (or a promise of it) for training item indices in [0, trainCount)
- *   trainCount, batchSize           every step has exactly batchSize rows (see planBatches)
- *   valCount, getValBatch(indices)  optional validation set, indices in [0, valCount)
- *   epochs                          train until this many epochs exist in total (epochs startEpoch..epochs-1)
- *   startEpoch                      first epoch to train, when resuming
- *   seed                            the shuffle of epoch e depends on (seed, e) only, so a resumed run reshuffles alike
- *   lr                              an LrController; default: 0.001 with the plateau rule
- *   optimizer                       default tf.train.adam(lr.lr); its step count (iterations) is never reset here
- *   padMode                         'pad' (default: every item every epoch) or 'drop' (skip the short last batch)
- *   readEvery                       read the losses every K steps for onStep (0: only at the epoch end)
- *   onStep(info)                    {epoch, step, steps, images, iteration, loss, metrics}; loss/metrics are the
- *                                   means since the last read on steps where a read happened, else null
- *   onEpoch(stats)                  awaited after each epoch; stats as documented at epochStats()
- *   yieldFn                         awaited between steps; default tf.nextFrame
  */
 export class Trainer {
+  /** @param {TrainerOptions} options */
   constructor(options) {
     const {
       model, task, getBatch, trainCount, batchSize = 32, epochs, startEpoch = 0, seed = 0,
@@ -97,26 +110,40 @@ export class Trainer {
     if (padMode === 'drop' && trainCount < batchSize) {
       throw new Error(`padMode 'drop' with ${trainCount} items and batchSize ${batchSize} would train on nothing`);
     }
-    Object.assign(this, {
-      model, task, getBatch, trainCount, batchSize, epochs, seed, valCount, getValBatch, padMode, readEvery,
-      onStep, onEpoch, yieldFn,
-    });
+    this.model = model;
+    this.task = task;
+    this.getBatch = getBatch;
+    this.trainCount = trainCount;
+    this.batchSize = batchSize;
+    this.epochs = epochs;
+    this.seed = seed;
+    this.valCount = valCount;
+    this.getValBatch = getValBatch;
+    this.padMode = padMode;
+    this.readEvery = readEvery;
+    this.onStep = onStep;
+    this.onEpoch = onEpoch;
+    this.yieldFn = yieldFn;
     this.lr = lr ?? new LrController({ lr: optimizer?.learningRate ?? 0.001, epoch: startEpoch });
     this.optimizer = fuseAdamOnWasm(optimizer ?? tf.train.adam(this.lr.lr));
     this.nextEpoch = startEpoch;
+    /** @type {EpochRecord[]} */
     this.history = [];
+    /** @type {'idle' | 'running' | 'paused'} */
     this.state = 'idle';
     this.stopRequested = false;
     this.pauseRequested = false;
+    /** @type {Array<(value?: unknown) => void>} */
     this.pausedWaiters = [];
+    /** @type {((value?: unknown) => void) | null} */
     this.releasePause = null;
+    /** @type {Promise<TrainResult> | null} */
     this.running = null;
   }
 
   /**
-   * Trains from `nextEpoch` up to `epochs`. Resolves to {reason: 'done'|'stopped'|'nan', nextEpoch, epochs: stats[]}.
-   * After a stop mid-epoch, nextEpoch is that unfinished epoch (its steps so far did update the weights).
-   * Calling run() again continues where the last one ended.
+   * Trains from `nextEpoch` up to `epochs` (see TrainResult). A stop mid-epoch leaves nextEpoch on that unfinished
+   * epoch, whose steps so far did update the weights. Calling run() again continues where the last one ended.
    */
   run() {
     if (this.running) throw new Error('this Trainer is already running');
@@ -168,7 +195,9 @@ export class Trainer {
     return !this.stopRequested;
   }
 
+  /** @returns {Promise<TrainResult>} */
   async runEpochs() {
+    /** @type {TrainResult['reason']} */
     let reason = 'done';
     while (this.nextEpoch < this.epochs) {
       const epoch = this.nextEpoch;
@@ -192,7 +221,11 @@ export class Trainer {
     return { reason, nextEpoch: this.nextEpoch, epochs: this.history };
   }
 
-  /** One epoch of training plus validation; null if stopped before the training part ended. */
+  /**
+   * One epoch of training plus validation; null if stopped before the training part ended.
+   * @param {number} epoch
+   * @returns {Promise<EpochRecord | null>}
+   */
   async trainEpoch(epoch) {
     const started = now();
     this.lr.epoch = epoch;
@@ -239,13 +272,15 @@ export class Trainer {
   /**
    * One optimizer step. The loss and the metrics stay on the device (kept past minimize's tidy) until the next
    * flush reads them all at once.
+   * @param {Tensor} xs  @param {Tensor} ys  @param {Float32Array} weights  1 per real row, 0 per padding row
+   * @returns {Omit<import('./step_totals.js').StepResult, 'realCount'>}
    */
   trainStep(xs, ys, weights) {
     return tf.tidy(() => {
       const rowWeights = tf.tensor1d(weights);
       let metrics;
       // Without an explicit list, minimize would differentiate against every trainable variable in the page.
-      const variables = this.model.trainableWeights.map((weight) => weight.read());
+      const variables = this.model.trainableWeights.map((/** @type {any} */ weight) => weight.read());
       const loss = this.optimizer.minimize(() => {
         const yPred = this.model.apply(xs, { training: true });
         metrics = this.task.metrics(ys, yPred, rowWeights);
@@ -262,13 +297,14 @@ export class Trainer {
    */
   async evaluate() {
     const totals = new StepTotals();
-    if (this.valCount === 0) return totals.means();
+    const { getValBatch } = this;  // never null when valCount > 0 (the constructor checks)
+    if (this.valCount === 0 || !getValBatch) return totals.means();
     const plan = planBatches(this.valCount, this.batchSize, { mode: 'pad' });
     const pending = [];
     try {
       for (const { indices, weights, realCount } of plan) {
         if (this.stopRequested) return new StepTotals().means();
-        const { xs, ys } = await this.getValBatch(indices);
+        const { xs, ys } = await getValBatch(indices);
         try {
           pending.push({ ...this.evaluateBatch(xs, ys, weights), realCount });
         } finally {
@@ -283,6 +319,7 @@ export class Trainer {
     return totals.means();
   }
 
+  /** @param {Tensor} xs  @param {Tensor} ys  @param {Float32Array} weights */
   evaluateBatch(xs, ys, weights) {
     return tf.tidy(() => {
       const rowWeights = tf.tensor1d(weights);
@@ -292,23 +329,26 @@ export class Trainer {
   }
 
   /**
-   * The per-epoch record: {epoch, train_loss, train_<metric>..., val_loss, val_<metric>... (null without
-   * validation), lr (the rate this epoch ended with), next_lr, lr_reason (why it changed, else null),
-   * images_per_second (real training images, padding excluded), iterations (optimizer steps so far),
-   * num_tensors, num_bytes (tf.memory() after the epoch's tensors are gone), seconds}.
-   * The plateau rule watches val_loss when there is one, else train_loss.
+   * The epoch's EpochRecord, after the rate rule has seen it (it watches val_loss when there is one, else train_loss).
+   * @param {number} epoch
+   * @param {Means} train  @param {Means} val
+   * @param {number} imagesPerSecond  @param {number} started  the epoch's start, from performance.now()
+   * @returns {EpochRecord}
    */
   epochStats(epoch, train, val, imagesPerSecond, started) {
     const lrUsed = this.lr.lr;
     const decision = this.lr.endEpoch(epoch, val.loss ?? train.loss);
     this.lr.applyTo(this.optimizer);
-    const stats = { epoch, train_loss: train.loss };
-    for (const [name, value] of Object.entries(train.metrics)) stats[`train_${name}`] = value;
-    stats.val_loss = val.loss;
     const metricNames = Object.keys(train.metrics);
-    for (const name of metricNames) stats[`val_${name}`] = val.metrics[name] ?? null;
+    const prefixed = (/** @type {string} */ prefix, /** @type {Record<string, number>} */ metrics) => Object.fromEntries(metricNames.map((name) => [`${prefix}_${name}`,
+      metrics[name] ?? null]));
     const memory = tf.memory();
-    return Object.assign(stats, {
+    return {
+      epoch,
+      train_loss: train.loss,
+      ...prefixed('train', train.metrics),
+      val_loss: val.loss,
+      ...prefixed('val', val.metrics),
       lr: lrUsed,
       next_lr: decision.lr,
       lr_reason: decision.changed ? decision.reason : null,
@@ -318,6 +358,6 @@ export class Trainer {
       num_tensors: memory.numTensors,
       num_bytes: memory.numBytes,
       seconds: (now() - started) / 1000,
-    });
+    };
   }
 }

@@ -1,21 +1,54 @@
 /** Sends a run's epochs and snapshots to the server without ever stopping training when the server is away. */
+// @ts-check
 import { tf } from '../tf.js';
 import * as api from '../api.js';
 
+/**
+ * An epoch as the run log stores it: the Trainer's record plus where it ran and the rate rule's state, from which a
+ * resumed run restores its schedule.
+ * @typedef {import('./loop.js').EpochRecord & { backend: string, lr_state: LrState }} PostedEpoch
+ *
+ * @typedef {object} LrState  LrController.state() (train/schedule.js)
+ * @property {number} lr
+ * @property {number} epoch  the next epoch to train
+ * @property {Array<{ epoch: number, lr: number, reason: string }>} history  every change of the rate, first one 'initial'
+ * @property {object | null} plateau  the plateau rule's own state, null for a fixed rate
+ */
+
+/**
+ * What the server answers to a snapshot (server/runs/snapshots.py).
+ * @typedef {object} SnapshotMeta
+ * @property {number} seq             the run's snapshot number, from 1
+ * @property {number | null} epoch   epochs done when it was taken
+ * @property {string} created_at
+ * @property {number} weight_bytes
+ * @property {string} sha256          of the weights
+ */
+
 export class Reporter {
+  /**
+   * @param {string} runId
+   * @param {(text: string) => void} [onWarning]  told when the server is away or refuses something (training goes on)
+   */
   constructor(runId, onWarning) {
     this.runId = runId;
     this.onWarning = onWarning;
-    this.unsent = [];       // epoch records the server has not acknowledged yet, oldest first
-    this.snapshotOwed = null;  // epochs done at the last snapshot that failed to arrive
+    /** Epoch records the server has not acknowledged yet, oldest first. @type {PostedEpoch[]} */
+    this.unsent = [];
+    /** Epochs done at the last snapshot that failed to arrive, or null. @type {number | null} */
+    this.snapshotOwed = null;
   }
 
-  /** Queue the record and send everything queued; on failure keep it for the next try. */
+  /**
+   * Queue the record and send everything queued; on failure keep it for the next try.
+   * @param {PostedEpoch} record
+   */
   async epoch(record) {
     this.unsent.push(record);
     await this.flush();
   }
 
+  /** @returns {Promise<boolean>} whether nothing is left unsent */
   async flush() {
     while (this.unsent.length) {
       try {
@@ -36,7 +69,12 @@ export class Reporter {
     return true;
   }
 
-  /** POST the model exactly as tfjs sends it, with the optimizer's state so a run resumes where it stopped. */
+  /**
+   * POST the model exactly as tfjs sends it, with the optimizer's state so a run resumes where it stopped.
+   * @param {any} model  a tf.LayersModel
+   * @param {number} epochsDone
+   * @returns {Promise<SnapshotMeta | null>} null when it did not arrive (it is owed, and retried after the next epoch)
+   */
   async snapshot(model, epochsDone) {
     // tfjs 4.22's optimizer.getWeights() makes an `iter` scalar that save() never disposes: one leaked tensor per
     // snapshot. A scope around the save reclaims it (training is waiting for this call, so nothing else is in it).
@@ -56,7 +94,11 @@ export class Reporter {
     }
   }
 
-  /** Final status and summary; retries what is owed first. */
+  /**
+   * Final status and summary; retries what is owed first.
+   * @param {string} status  'finished', 'stopped' or 'failed'
+   * @param {object} summary
+   */
   async finish(status, summary) {
     await this.flush();
     try {

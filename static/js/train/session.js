@@ -15,6 +15,7 @@ import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
 import { Reporter } from './reporter.js';
+import { EpochRecorder } from './recorder.js';
 import { FeatureCache } from './feature_cache.js';
 import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
@@ -174,6 +175,9 @@ export class TrainingSession {
       stepsPerEpoch: Math.ceil(split.train.length / config.batchSize) });
     if (lrState) lr.restore(lrState);
     const watchdog = new LeakWatchdog();
+    const recorder = new EpochRecorder({ reporter, epochs: config.epochs, snapshotEvery: config.snapshotEvery,
+      startEpoch, snapshot: (epochsDone) => this.snapshot(model, reporter, epochsDone),
+      endAfter: (record) => this.endAfter(record) });
 
     const trainer = new Trainer({
       model: features?.model ?? model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
@@ -190,12 +194,9 @@ export class TrainingSession {
         if (trainer.abandoned) return;  // this epoch's numbers and weights came from a dead context
         const full = { ...record, backend, lr_state: lr.state() };
         this.hooks.onEpoch?.(full);
-        await reporter.epoch(full);
-        const due = (record.epoch + 1) % config.snapshotEvery === 0 || record.epoch + 1 === config.epochs;
-        if (due || reporter.snapshotOwed !== null) await this.snapshot(model, reporter, record.epoch + 1);
+        const end = await recorder.epoch(full);
         this.flagMidRun(run, trainer.history, config, data.classes);
-        this.endedBy ??= this.endAfter(full);
-        if (this.endedBy) this.trainer.stop();
+        if (end) this.trainer.stop();
       },
     });
     this.status(`Training on ${backend}…`, 'train');
@@ -205,9 +206,8 @@ export class TrainingSession {
     if (trainer.abandoned) throw new ContextLost(run.id);  // no snapshot of weights from a lost context
     await this.hooks.onTrained?.(model, { pixels, split, classes: data.classes, inputs });
     const final = result.epochs.at(-1) ?? {};
-    if (result.reason === 'stopped' && result.nextEpoch > startEpoch) await this.snapshot(model, reporter, result.nextEpoch);
     let summary = {
-      reason: result.reason === 'stopped' && this.endedBy ? this.endedBy : result.reason,
+      reason: await recorder.finish(result, trainer.optimizer.iterations),
       epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
       val_accuracy: final.val_accuracy ?? null, ...runSpeed(result.epochs),

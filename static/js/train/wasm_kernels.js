@@ -28,6 +28,7 @@
 import { conv2DBackpropFilter, conv2DBackpropInput } from './wasm_conv.js';
 import { depthwiseBackpropFilter, depthwiseBackpropInput } from './wasm_depthwise.js';
 import { BACKEND } from './wasm_heap.js';
+import { internalsMatch } from './tfjs_internals.js';
 
 const OURS = Symbol.for('browsertrain.wasmTrainingKernel');
 
@@ -41,10 +42,15 @@ const MISSING = {
  * Registers, for the 'wasm' backend, the gradient kernels training needs and tfjs 4.22 lacks, and replaces its slow
  * Conv2DBackpropInput (a scalar loop, ~10x slower than its Conv2D) for NHWC. Takes the tf namespace (the pages' UMD
  * global or the npm import). Safe to call again; returns the kernel names it (re)registered this call.
+ * The kernels work on the backend's private heap, so on a tfjs release other than the one they were written for
+ * (tfjs_internals.js) nothing is registered: the stock kernels stay, and convnets cannot train on wasm there.
  */
 export function registerWasmTrainingKernels(tf) {
   if (tf.getKernel('Conv2D', BACKEND) == null) {
     throw new Error('The tfjs wasm backend is not loaded: load tf-backend-wasm before registering training kernels');
+  }
+  if (!internalsMatch(tf, 'the wasm training kernels', "tfjs's stock wasm kernels (convnets cannot train on wasm)")) {
+    return [];
   }
   const registered = [];
   const register = (kernelName, kernelFunc, setupFunc) => {
@@ -65,14 +71,26 @@ export function registerWasmTrainingKernels(tf) {
   return registered;
 }
 
+/** The most threads the backend's C++ thread pool grants (see above): asking for more changes nothing. */
+const MAX_WASM_THREADS = 8;
+
+/** Threads to ask for: only a cross-origin isolated page can get the threaded binary. */
+function defaultThreads() {
+  if (globalThis.crossOriginIsolated !== true) return undefined;
+  return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, MAX_WASM_THREADS));
+}
+
 /**
- * Configures and starts the wasm backend for training: wasm file location and thread count (both only take effect
- * before the backend's first initialisation), our training kernels, then tf.setBackend('wasm').
+ * Configures and starts the wasm backend for training — the one path the pages (train/backend.js) and the tests
+ * take: wasm file location and thread count (both only take effect before the backend's first initialisation), our
+ * training kernels, then tf.setBackend('wasm').
  * `wasm` is the backend's namespace: the pages' `tf.wasm` (UMD bundle) by default, or the npm module's exports in Node
- * (where no wasmPaths are needed: the node build finds its .wasm files beside itself).
- * Resolves to { ok, threads, simd, multithread, crossOriginIsolated, alreadyInitialised }.
+ * (where no wasmPaths are needed: the node build finds its .wasm files beside itself). `threads` defaults to the
+ * page's cores when it is cross-origin isolated, else the backend's own choice.
+ * Resolves to { ok, threads, simd, multithread, crossOriginIsolated, alreadyInitialised }; `ok` false (setBackend's
+ * answer) when the backend cannot start here.
  */
-export async function configureWasm(tf, { wasmPaths, threads, wasm = tf.wasm } = {}) {
+export async function configureWasm(tf, { wasmPaths, threads = defaultThreads(), wasm = tf.wasm } = {}) {
   if (wasm == null) throw new Error('The tfjs wasm backend is not loaded: load tf-backend-wasm first');
   // Reading the registry directly: tf.findBackend() would start initialising the backend.
   const alreadyInitialised = tf.engine().registry.wasm != null;
@@ -82,7 +100,8 @@ export async function configureWasm(tf, { wasmPaths, threads, wasm = tf.wasm } =
   }
   registerWasmTrainingKernels(tf);
   const ok = await tf.setBackend('wasm');
-  await tf.ready();
+  // After a failed start, tf.ready() would go and initialise some other backend: leave that to the caller.
+  if (ok) await tf.ready();
   return {
     ok,
     threads: ok ? wasm.getThreadsCount() : 0,

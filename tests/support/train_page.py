@@ -1,4 +1,4 @@
-"""Helpers for the real-Chromium tier: follow the train page's `window.browsertrain` state."""
+"""Following the train page in real Chromium: its URL with options, and its `window.browsertrain` state."""
 
 from __future__ import annotations
 
