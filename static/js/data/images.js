@@ -1,4 +1,4 @@
-/** Decode → canvas resize → tf.browser.fromPixels (tip 14), with the resized pixels cached for later epochs. */
+/** Decode → canvas resize → tf.browser.fromPixels (tip 14 of docs/tips.md), with the resized pixels cached for later epochs. */
 import { tf } from '../tf.js';
 import { normalize } from './normalize.js';
 

@@ -8,7 +8,7 @@ import { splitItems, splitSeedOf } from './split.js';
  * `split.train` and `split.val` hold positions {index, label} into data.items. Call close() when done.
  */
 export class RunInputs {
-  /** Decodes and resizes every item (tip 14), splits them, and lets `subset` narrow the split (sanity runs). */
+  /** Decodes and resizes every item (tip 14 of docs/tips.md), splits them, and lets `subset` narrow the split (sanity runs). */
   static async prepare(data, config, { task, subset = (split) => split, onProgress } = {}) {
     const blobs = data.items.map((item) => item.blob);
     const pixels = await new PixelCache(config.inputSize).fill(blobs, onProgress);

@@ -1,4 +1,4 @@
-/** Tip 15 as a tool: time a few training steps per candidate batch size on this device and backend, pick the fastest. */
+/** Tip 15 of docs/tips.md as a tool: time a few training steps per candidate batch size on this device and backend, pick the fastest. */
 import { tf } from '../tf.js';
 
 /**

@@ -59,7 +59,7 @@ const now = () => globalThis.performance.now();
  * @property {string | null} lr_note        the rate rule's remark when it did not change the rate (e.g. armed), else null
  * @property {number} images_per_second     real training images per second, validation excluded
  * @property {number} iterations            optimizer steps so far
- * @property {number} num_tensors           tf.memory() after the epoch's own tensors are gone (tip 13)
+ * @property {number} num_tensors           tf.memory() after the epoch's own tensors are gone (tip 13 of docs/tips.md)
  * @property {number} num_bytes
  * @property {number} seconds               the whole epoch, validation included
  */

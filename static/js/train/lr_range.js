@@ -1,4 +1,4 @@
-/** The learning-rate range test (tip 6): a short sweep of exponentially growing rates, the loss at each, a suggestion. */
+/** The learning-rate range test (tip 6 of docs/tips.md): a short sweep of exponentially growing rates, the loss at each, a suggestion. */
 
 /**
  * Defaults of the sweep. 100 steps from 1e-5 to 1 cover Adam's useful range; the smoothing is an EMA of the step

@@ -1,4 +1,4 @@
-/** Tip 12 as a tool: overfit a tiny subset first; a model that cannot memorise 16 images points at a bug. */
+/** Tip 12 of docs/tips.md as a tool: overfit a tiny subset first; a model that cannot memorise 16 images points at a bug. */
 import { createRandom, deriveSeed, shuffled } from '../data/random.js';
 import { predictItems } from '../model/evaluate.js';
 import { MAX_OVERFIT_IMAGES } from '../shared_rules.js';
@@ -47,7 +47,7 @@ export function overfitMessage({ converged, images, epochs, finalLoss, correct, 
   return `The model could NOT overfit ${images} images: ${loss} after ${epochs} epochs`
     + `${stalled ? `, no longer falling` : ''} (target ${targetLoss}), `
     + `${correct}/${images} predicted right. A model this size should memorise a handful of images easily, so look for `
-    + 'a bug in the data (labels that do not match the images, broken preprocessing) or in the loss (tip 12).';
+    + 'a bug in the data (labels that do not match the images, broken preprocessing) or in the loss.';
 }
 
 /**

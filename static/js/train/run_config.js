@@ -53,7 +53,7 @@ export function resolveRunConfig(input = {}) {
   if (name !== 'adam' || !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && epsilon > 0)) {
     throw new Error('optimizer must be adam with beta1 and beta2 in [0, 1) and epsilon > 0');
   }
-  // The run stores the full rule it trains with (tip 6), not just "on".
+  // The run stores the full rule it trains with (tip 6 of docs/tips.md), not just "on".
   config.lrSchedule = resolveLrSchedule(config.lrSchedule);
   if (config.augment !== AUTO) config.augment = resolveAugment(config.augment);
   Object.assign(config, backboneRunConfig(config));  // a backbone fixes the input size and normalisation it needs

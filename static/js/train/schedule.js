@@ -41,7 +41,7 @@ export function describeLrSchedule(rule) {
 }
 
 /**
- * Tip 6, made safe for small sets: lower the learning rate when the loss stops falling or oscillates, but only once
+ * Tip 6 of docs/tips.md, made safe for small sets: lower the learning rate when the loss stops falling or oscillates, but only once
  * it has clearly left its starting value.
  *   armed:       the smoothed loss fell `armAfter` below the first epoch's loss (until then nothing is cut);
  *   plateau:     no improvement of the smoothed loss by more than `minDelta` (relative) over its best for

@@ -273,7 +273,7 @@ export class TrainingSession {
     return { ...summary, evaluation: summarizePredictions(rows, inputs.data.classes) };
   }
 
-  /** Tip 13: one tf.memory() sample per step; on growth the run pauses (resume goes on) and says what grew. */
+  /** Tip 13 of docs/tips.md: one tf.memory() sample per step; on growth the run pauses (resume goes on) and says what grew. */
   watch(watchdog, info, run) {
     const leak = watchdog.sample(info);
     if (!leak) return;

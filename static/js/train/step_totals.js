@@ -1,4 +1,4 @@
-/** Running means of the steps' losses and metrics, read back from the device in one transfer per flush (tip 17). */
+/** Running means of the steps' losses and metrics, read back from the device in one transfer per flush (tip 17 of docs/tips.md). */
 // @ts-check
 import { tf } from '../tf.js';
 

@@ -1,4 +1,4 @@
-/** The debugging tools that need no run: the input preview (tip 10), the batch-size finder (15), the LR range test (6). */
+/** The debugging tools that need no run: the input preview (tip 10 of docs/tips.md), the batch-size finder (15), the LR range test (6). */
 import { tf } from '../tf.js';
 import { loadDataset } from '../data/sync.js';
 import { RunInputs } from '../data/inputs.js';

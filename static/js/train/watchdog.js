@@ -1,4 +1,4 @@
-/** Tip 13 as a tool: samples tf.memory() every training step and says when tensors or bytes keep growing. */
+/** Tip 13 of docs/tips.md as a tool: samples tf.memory() every training step and says when tensors or bytes keep growing. */
 import { tf } from '../tf.js';
 
 /**
@@ -74,7 +74,7 @@ export function describeLeak(report) {
   const bytes = report.bytes_per_step;
   return `tf.memory() grew by ${tensors.toFixed(2)} tensors (${Math.round(bytes).toLocaleString('en')} bytes) per step `
     + `over ${report.steps} steps (${report.from_tensors} → ${report.to_tensors} tensors): something allocates a tensor `
-    + 'every step and never disposes it; wrap it in tf.tidy or dispose it (tip 13)';
+    + 'every step and never disposes it; wrap it in tf.tidy or dispose it';
 }
 
 /**

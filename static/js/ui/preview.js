@@ -1,4 +1,4 @@
-/** The input preview grid (tip 10): each canvas is drawn from the batch tensor the network gets, not from the file. */
+/** The input preview grid (tip 10 of docs/tips.md): each canvas is drawn from the batch tensor the network gets, not from the file. */
 import { tf } from '../tf.js';
 import { denormalize } from '../data/normalize.js';
 import { el } from './dom.js';

@@ -79,7 +79,7 @@ function showChecks(run) {
   }
 }
 
-/** Tip 6 made visible: the schedule's rule and every change of the rate, with its reason. */
+/** Tip 6 of docs/tips.md made visible: the schedule's rule and every change of the rate, with its reason. */
 function showLrLog(run) {
   $('#lr-rule').textContent = `Rule: ${describeLrSchedule(resolveLrSchedule(run.config.lrSchedule))}.`;
   const history = run.epochs.at(-1)?.lr_state?.history ?? [];

@@ -170,7 +170,7 @@ async function job(name, work, { controls = false } = {}) {
   }
 }
 
-/** The images the outcome shows, from this browser's copy of the dataset (training runs offline, tip 16). */
+/** The images the outcome shows, from this browser's copy of the dataset (training runs offline, tip 16 of docs/tips.md). */
 let outcomeUrls = [];
 function localImages(blobs) {
   outcomeUrls.forEach((url) => URL.revokeObjectURL(url));
