@@ -89,7 +89,7 @@ def _points(ann: dict, names: list[str], where: str) -> Points:
             raise AnnotationError(f"{where}: point {names[index]!r} has visibility {v!r}; COCO uses 0, 1 or 2")
         coords.append((number(x, where, "a keypoint x"), number(y, where, "a keypoint y"), int(v)))
     box = _bbox(ann["bbox"], None, where) if ann.get("bbox") is not None else None
-    return Points(coords, where, box)
+    return Points(coords, names, where, box)
 
 
 def read(path: Path, root: Path, data: dict) -> AnnotatedSet:
@@ -127,7 +127,10 @@ def read(path: Path, root: Path, data: dict) -> AnnotatedSet:
         elif category not in keypoints:
             raise AnnotationError(f"{where}: category {names[category]!r} names no keypoints")
         elif entry.points is not None:
-            raise AnnotationError(f"{where}: {entry.where} has a second keypoint annotation; one object per image")
+            raise AnnotationError(
+                f"{where}: image id {ann['image_id']} has a keypoint annotation already; a landmarks set has one "
+                "object per image"
+            )
         else:
             entry.points = _points(ann, keypoints[category], where)
     if task == LANDMARKS:

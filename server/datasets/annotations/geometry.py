@@ -45,12 +45,12 @@ def place_box(box: Box, width: int, height: int) -> dict:
 def place_points(points: Points, width: int, height: int) -> list[list]:
     placed = []
     slack = ANNOTATION_SLACK_PIXELS
-    for index, (x, y, visible) in enumerate(points.coords, start=1):
+    for point, (x, y, visible) in zip(points.names, points.coords):
         if visible == 0:  # not labelled: its coordinates mean nothing (COCO writes 0, 0)
             placed.append([0, 0, 0])
             continue
         if not (-slack <= x <= width + slack and -slack <= y <= height + slack):
-            raise _outside(points.where, f"point {index} ({x:g}, {y:g})", width, height)
+            raise _outside(points.where, f"point {point!r} ({x:.6g}, {y:.6g})", width, height)
         x, y = min(max(x, 0.0), float(width)), min(max(y, 0.0), float(height))
         placed.append([round(x, DECIMALS), round(y, DECIMALS), visible])
     return placed

@@ -99,5 +99,5 @@ def read(path: Path, root: Path, names: list[str]) -> AnnotatedSet:
             raise AnnotationError(f"{where}: {row[0].strip()!r} is on line {claimed[image]} already")
         claimed[image] = line_no
         coords = [_point(x, y, where, n) for n, x, y in zip(names, row[1::2], row[2::2])]
-        entries.append(Entry(image, points=Points(coords, where), where=where))
+        entries.append(Entry(image, points=Points(coords, names, where), where=where))
     return AnnotatedSet(LANDMARKS, "landmarks-csv", entries, point_names=names)

@@ -38,6 +38,7 @@ class Points:
     """One object's named points: (x, y, v) each, v as in COCO (0 not labelled, 1 labelled but hidden, 2 visible)."""
 
     coords: list[tuple[float, float, int]]
+    names: list[str]  # the set's point names, in the same order
     where: str
     box: Box | None = None
 

@@ -40,7 +40,9 @@ def _class_names(path: Path, root: Path) -> dict[int, str]:
     try:
         config = yaml.safe_load(read_text(path, root))
     except yaml.YAMLError as exc:
-        raise AnnotationError(f"{file}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise AnnotationError(f"{file}: not valid YAML ({at}{getattr(exc, 'problem', None) or exc})") from None
     names = config.get("names") if isinstance(config, dict) else None
     if isinstance(names, list):
         names = dict(enumerate(names))
