@@ -201,3 +201,13 @@ def test_classification_sets_keep_their_hash_and_old_manifests_load_as_classific
     assert mclient.get("/api/datasets/shapes").json()["task"] == "classification"
     listed = {d["name"]: d for d in mclient.get("/api/datasets").json()["datasets"]}
     assert listed["shapes"]["task"] == "classification"
+
+
+def test_coco_crowd_regions_are_left_out(mclient, boxes_set):
+    """iscrowd 1 marks a region of many objects at once, not an object: COCO leaves it out of training too."""
+    members = coco(boxes_set[:2])
+    doc = json.loads(members["annotations.json"])
+    doc["annotations"].append({**doc["annotations"][0], "id": 99, "iscrowd": 1, "bbox": [0, 0, 128, 128]})
+    members["annotations.json"] = json.dumps(doc).encode()
+    assert upload(mclient, "crowd", zip_bytes(members)).status_code == 201
+    assert stored_boxes(mclient.get("/api/datasets/crowd").json()) == expected_boxes(boxes_set[:2])

@@ -120,9 +120,9 @@ def read(path: Path, root: Path, data: dict) -> AnnotatedSet:
         category = ann.get("category_id")
         if category not in names or isinstance(category, bool):
             raise AnnotationError(f"{where}: category_id {category!r} is not in 'categories'")
+        if ann.get("iscrowd"):  # a crowd region marks many objects at once; COCO leaves them out of training too
+            continue
         if task == DETECTION:
-            if ann.get("iscrowd"):  # a crowd region marks many objects at once; COCO leaves them out of training too
-                continue
             entry.boxes.append(_bbox(ann.get("bbox"), names[category], where))
         elif category not in keypoints:
             raise AnnotationError(f"{where}: category {names[category]!r} names no keypoints")

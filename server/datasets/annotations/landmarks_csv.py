@@ -13,7 +13,7 @@ import io
 import re
 from pathlib import Path
 
-from ...limits import MAX_POINTS_PER_IMAGE
+from ...limits import MAX_ANNOTATION_FILE_BYTES, MAX_POINTS_PER_IMAGE
 from .records import (
     LANDMARKS,
     AnnotatedSet,
@@ -58,7 +58,7 @@ def point_names(header: list[str]) -> list[str] | None:
 def read_header(path: Path, root: Path) -> list[str] | None:
     """The point names if `path` is a landmarks CSV (only its first line is read), else None."""
     with open(path, encoding="utf-8-sig", newline="", errors="replace") as text:
-        first = next(csv.reader([text.readline()]), [])
+        first = next(csv.reader([text.readline(MAX_ANNOTATION_FILE_BYTES)]), [])
     return point_names(first)
 
 
