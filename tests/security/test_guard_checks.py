@@ -4,6 +4,7 @@ the others (tests/security/test_guard.py holds the same rules against a live ser
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from server.limits import MAX_JSON_BODY_BYTES
 from server.security import (
@@ -17,6 +18,13 @@ from server.security import (
 
 HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN = "a-token-long-enough-for-the-guard"
+
+
+def run_async(coroutine):
+    """Run a coroutine to its end on a fresh loop in its own thread: in the full suite Playwright's sync API keeps an
+    event loop running in the test thread, where asyncio.run() is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def request(method: str = "GET", query: bytes = b"", **headers: str) -> dict:
@@ -53,7 +61,7 @@ def test_the_token_passes_as_a_header_logs_in_from_the_query_and_nothing_else_do
     check = TokenCheck(TOKEN, None, "browsertrain_session_8000")
 
     def verdict(scope):
-        return asyncio.run(check.verdict(scope))
+        return run_async(check.verdict(scope))
 
     assert verdict(request(x_browsertrain_token=TOKEN)) is TokenVerdict.PASS
     assert verdict(request(authorization=f"Token {TOKEN}")) is TokenVerdict.PASS
@@ -79,7 +87,7 @@ def test_a_body_past_its_cap_gets_one_413_and_the_app_hears_that_the_client_left
         return first, second
 
     body = CappedBody(receive, send, cap=10)
-    first, second = asyncio.run(app_reads_twice_then_answers())
+    first, second = run_async(app_reads_twice_then_answers())
     assert first["type"] == "http.request" and second == {"type": "http.disconnect"}
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [413]  # the app's 201 is dropped
     assert body.moot
