@@ -62,7 +62,9 @@ export function wing(diff, width, curvature) {
     const magnitude = tf.abs(diff);
     const constant = width - width * Math.log(1 + width / curvature);
     const small = tf.mul(width, tf.log1p(tf.div(magnitude, curvature)));
-    return tf.where(tf.less(magnitude, width), small, tf.sub(magnitude, constant));
+    // A step mask rather than tf.where(tf.less(...)): tfjs 4.22 has no gradient for Less, and step's is zero.
+    const inside = tf.step(tf.sub(width, magnitude));
+    return tf.add(tf.mul(inside, small), tf.mul(tf.sub(1, inside), tf.sub(magnitude, constant)));
   });
 }
 
