@@ -60,7 +60,10 @@ test('the head outputs probabilities over numClasses', () => {
   assert.throws(() => classification.head(input, { numClasses: 1 }), /numClasses/);
 });
 
-test('getTask finds classification and refuses unknown tasks', () => {
+test('getTask finds every task and refuses unknown ones', () => {
   assert.equal(getTask('classification'), classification);
-  assert.throws(() => getTask('detection'), /unknown task 'detection'/);
+  assert.equal(getTask('classification').prepare({}), classification);
+  assert.equal(getTask('landmarks').name, 'landmarks');
+  assert.equal(getTask('detection').spatialHead, true);
+  assert.throws(() => getTask('segmentation'), /unknown task 'segmentation'/);
 });

@@ -46,6 +46,17 @@ export function resolveModelConfig(config = {}) {
 }
 
 /**
+ * The side of the last feature map: every 'same'-padded stride-2 layer (the stem and each stage's first conv)
+ * halves it, rounding up. A detection head's grid is this size (S = inputSize / 32 for four downsamplings).
+ */
+export function featureMapSize(config = {}) {
+  const resolved = resolveModelConfig(config);
+  let size = resolved.inputSize;
+  for (let i = 0; i <= resolved.stages.length; i++) size = Math.ceil(size / 2);
+  return size;
+}
+
+/**
  * Glorot-normal kernels and zero biases (tip 7). With a seed, every weight gets its own seed derived from the
  * layer name, so a rebuilt model starts from the same weights; without one, tfjs draws fresh ones.
  */
@@ -128,7 +139,8 @@ function stage(x, config, index, filters) {
 
 /**
  * Builds the CNN as a functional tf.LayersModel: a regular 3x3 stride-2 conv with `width` filters (tip 2: the first
- * layer keeps the RGB relations), the stages, global average pooling, then the task's head.
+ * layer keeps the RGB relations), the stages, global average pooling (unless the task's head is spatial), then the
+ * task's head.
  * `task` is a task object from tasks.js or its name.
  */
 export function buildModel(config = {}, task = 'classification') {
@@ -147,7 +159,8 @@ export function buildModel(config = {}, task = 'classification') {
   resolved.stages.forEach((filters, index) => {
     x = stage(x, resolved, index, filters);
   });
-  x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
+  // A spatial head (detection) reads the last feature map itself; the others read its global average.
+  if (!taskObject.spatialHead) x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x);
   const output = taskObject.head(x, resolved, weightInitFor(resolved.seed, 'head', ['kernelInitializer']));
   const model = tf.model({ inputs: input, outputs: output, name: `browsertrain_${taskObject.name}` });
   return redrawDepthwiseKernels(model, resolved.seed);

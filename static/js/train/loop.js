@@ -21,7 +21,7 @@ const now = () => globalThis.performance.now();
  * @typedef {any} Tensor
  * @typedef {any} LayersModel
  * @typedef {any} Optimizer
- * @typedef {import('../model/tasks.js').Task} Task
+ * @typedef {import('../model/tasks.js').PreparedTask} Task
  * @typedef {import('./step_totals.js').Means} Means
  */
 
