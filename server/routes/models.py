@@ -8,7 +8,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RunKind = Literal["train", "sanity"]
-DatasetTask = Literal["classification", "detection", "landmarks"]
 RunStatus = Literal["created", "running", "finished", "stopped", "failed"]
 
 
@@ -63,9 +62,8 @@ class Recorded(BaseModel):
 
 class DatasetSummary(BaseModel):
     name: str
-    task: DatasetTask = Field(description="what the labels are: a class, boxes, or named points per image")
-    hash: str = Field(description="changes whenever an item, label or annotation changes")
-    classes: list[str] = Field(description="class names (detection: the boxes' labels; landmarks: none)")
+    hash: str = Field(description="changes whenever an item or label changes")
+    classes: list[str]
     num_items: int
     total_bytes: int
 

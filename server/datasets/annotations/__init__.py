@@ -1,1 +1,0 @@
-"""Readers for detection and landmark annotation formats (COCO, Pascal VOC, YOLO, CreateML, a landmarks CSV)."""
