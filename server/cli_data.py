@@ -25,11 +25,19 @@ def cmd_datasets_import(args) -> int:
         manifest = import_dataset(storage, source, name, replace=args.replace)
     except DatasetExists as exc:
         raise DatasetExists(f"{exc}: add --replace to replace it, or choose another --name") from None
-    print(
-        f"imported {manifest['name']}: {manifest['num_items']} images, {len(manifest['classes'])} classes "
-        f"({', '.join(manifest['classes'])}), hash {manifest['hash']}"
-    )
+    print(f"imported {manifest['name']}: {manifest['num_items']} images, {_labels(manifest)}, hash {manifest['hash']}")
     return 0
+
+
+def _labels(manifest: dict) -> str:
+    """What the images are labelled with, as the import reports it."""
+    classes = f"{len(manifest['classes'])} classes ({', '.join(manifest['classes'])})"
+    if manifest["task"] == "detection":
+        return f"detection: {manifest['num_boxes']} boxes of {classes}, from {manifest['source_format']}"
+    if manifest["task"] == "landmarks":
+        names = manifest["point_names"]
+        return f"landmarks: {len(names)} points ({', '.join(names)}), from {manifest['source_format']}"
+    return classes
 
 
 def _name_from_path(source: Path) -> str:
@@ -47,7 +55,7 @@ def cmd_datasets_list(args) -> int:
         print(json.dumps(datasets))
         return 0
     for d in datasets:
-        print(f"{d['name']:<24} {d['num_items']:>7} images {len(d['classes']):>4} classes  {d['hash']}")
+        print(f"{d['name']:<24} {d['task']:<14} {d['num_items']:>7} images {len(d['classes']):>4} classes  {d['hash']}")
     if not datasets:
         print("no datasets yet: browsertrain datasets import PATH (named after the folder or zip; --name to choose)")
     return 0

@@ -37,6 +37,18 @@ MAX_DATASET_ITEMS = 100_000
 MIN_CLASSES = 2
 MAX_LABELS_CSV_BYTES = 64 * MIB  # a labels.csv: 100,000 lines of a path and a label, with room to spare
 
+# Detection and landmark annotations (server/datasets/annotations/).
+MAX_ANNOTATION_FILE_BYTES = 64 * MIB  # one COCO or CreateML JSON, VOC XML, YOLO txt or data.yaml, landmarks CSV
+MAX_ANNOTATION_FILES = MAX_DATASET_ITEMS  # VOC XML or YOLO txt files: one per image
+MAX_CATEGORIES = 1_000  # classes of a detection set (COCO has 80, Open Images 600)
+MAX_BOXES_PER_IMAGE = 500  # COCO's most crowded image holds under 100
+MAX_DATASET_BOXES = 500_000  # across the set: each is a line of the manifest, which every page loads
+MAX_POINTS_PER_IMAGE = 256  # named points of a landmarks set (a 68-point face, a 133-point whole body)
+MAX_NAME_CHARS = 128  # a class or point name
+# Boxes and points may reach this far past the image's edge (a rounding slip of the annotation tool); they are
+# clipped to the image. Anything further out is refused.
+ANNOTATION_SLACK_PIXELS = 1.0
+
 # Bulk reads: items per pack response.
 MAX_BULK_ITEMS = 5_000
 

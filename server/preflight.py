@@ -61,30 +61,42 @@ def api_get(server: str, path: str):
         return response.status_code, None
 
 
-def dataset_names(server: str | None, data_dir) -> list[str]:
-    """The datasets a train command can use: the server's, or the data folder's plus the sample a new server adds."""
+# The tasks `browsertrain train` can train so far; detection and landmarks sets import, and train later.
+TRAINABLE_TASKS = ("classification",)
+
+
+def dataset_tasks(server: str | None, data_dir) -> dict[str, str]:
+    """name -> task of the datasets a train command can use: the server's, or the data folder's plus the sample a new
+    server adds. A server that does not say a dataset's task predates the other tasks: classification."""
     if server:
         status, body = api_get(server, "/api/datasets")
         if status != 200:
             raise ServerUnreachable(f"the server at {server} could not list its datasets ({status})")
-        return [d["name"] for d in body["datasets"]]
+        return {d["name"]: d.get("task", "classification") for d in body["datasets"]}
     from .config import from_env
     from .datasets.importer import list_datasets
     from .datasets.sample import SAMPLE_NAME
     from .storage import Storage
 
     settings = from_env(data_dir=data_dir)
-    names = [d["name"] for d in list_datasets(Storage(settings.data_dir))]
-    return names if SAMPLE_NAME in names or not settings.create_sample else [*names, SAMPLE_NAME]
+    tasks = {d["name"]: d["task"] for d in list_datasets(Storage(settings.data_dir))}
+    if settings.create_sample:
+        tasks.setdefault(SAMPLE_NAME, "classification")
+    return tasks
 
 
 def check_dataset(name: str, server: str | None, data_dir) -> None:
-    names = dataset_names(server, data_dir)
-    if name not in names:
+    tasks = dataset_tasks(server, data_dir)
+    if name not in tasks:
         where = f"the server at {server}" if server else "this data folder"
         raise UsageError(
-            f"there is no dataset named {name!r} in {where} ({', '.join(sorted(names)) or 'none yet'}); "
+            f"there is no dataset named {name!r} in {where} ({', '.join(sorted(tasks)) or 'none yet'}); "
             "see `browsertrain datasets list`"
+        )
+    if tasks[name] not in TRAINABLE_TASKS:
+        raise UsageError(
+            f"dataset {name!r} is a {tasks[name]} set; training supports classification sets only so far "
+            f"({tasks[name]} training is coming). Its images and annotations are imported and can be viewed"
         )
 
 

@@ -1,4 +1,5 @@
-"""Turn a folder or zip (ImageFolder or images + labels.csv) into a stored dataset, all or nothing."""
+"""Turn a folder or zip into a stored dataset, all or nothing: a classification set (ImageFolder or images +
+labels.csv), or a detection or landmarks set in one of the annotation formats (annotations/detect.py tells which)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import stat as stat_mode
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,10 +27,15 @@ from ..storage import (
     read_json,
 )
 from . import zipsafe
+from .annotations.detect import marks_root, read_annotations
+from .annotations.geometry import annotate
+from .annotations.records import DETECTION, LANDMARKS, AnnotatedSet, AnnotationError
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
 MANIFEST = "manifest.json"
 LABELS_CSV = "labels.csv"
+CLASSIFICATION = "classification"
+TASKS = (CLASSIFICATION, DETECTION, LANDMARKS)
 # Files that archivers and desktops add; never data.
 _COPY_CHUNK = 1024 * 1024
 _JUNK = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -53,8 +60,8 @@ def _data_root(folder: Path) -> Path:
     children = _visible(folder)
     if len(children) == 1 and children[0].is_dir() and not (folder / LABELS_CSV).exists():
         inner = children[0]
-        # Unwrap only a real wrapper: one holding labels.csv or class folders, not a lone class folder.
-        if (inner / LABELS_CSV).is_file() or any(p.is_dir() for p in _visible(inner)):
+        # Unwrap only a real wrapper: one holding labels.csv, an annotation file or folders, not a lone class folder.
+        if (inner / LABELS_CSV).is_file() or marks_root(inner) or any(p.is_dir() for p in _visible(inner)):
             return _data_root(inner)
     return folder
 
@@ -115,9 +122,20 @@ def _folder_items(root: Path) -> list[tuple[str, Path]]:
     return items
 
 
-def _dataset_hash(classes: list[str], items: list[dict]) -> str:
-    content = json.dumps([classes, [[it["label"], it["sha256"], it["content_type"]] for it in items]])
-    return hashlib.sha256(content.encode()).hexdigest()[:16]
+def _dataset_hash(manifest: dict) -> str:
+    """Covers what training sees: classes, the bytes of every image and its label or annotations."""
+    classes, items = manifest["classes"], manifest["items"]
+    if manifest["task"] == CLASSIFICATION:  # the form every classification set has been hashed in
+        content = [classes, [[it["label"], it["sha256"], it["content_type"]] for it in items]]
+    else:
+        keys = ("boxes", "points", "box")
+        content = [
+            manifest["task"],
+            classes,
+            manifest.get("point_names", []),
+            [[it["sha256"], it["content_type"], [it.get(key) for key in keys]] for it in items],
+        ]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
 
 
 def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
@@ -131,18 +149,19 @@ def _copy_hashed(source: Path, target: Path) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def build_dataset(source: Path, out: Path, name: str) -> dict:
-    """Validate and copy every image of `source` into `out` (an empty folder); return the manifest."""
-    _refuse_links(source)
-    root = _data_root(source)
-    source_format = "csv" if (root / LABELS_CSV).is_file() else "imagefolder"
-    found = _csv_items(root) if source_format == "csv" else _folder_items(root)
+# One image to store, and what the manifest says about it given its real (width, height).
+Found = tuple[Path, Callable[[int, int], dict]]
+
+
+def _classification_items(root: Path) -> list[Found]:
+    found = _csv_items(root) if (root / LABELS_CSV).is_file() else _folder_items(root)
     if not found:
         raise DatasetError(
-            "no images found: use one folder per class (ImageFolder) or images with a labels.csv of filename,label"
+            "no images found: use one folder per class (ImageFolder) or images with a labels.csv of filename,label; "
+            "or a detection or landmarks set (COCO JSON, Pascal VOC XML, YOLO with data.yaml, CreateML JSON, a "
+            "landmarks CSV)"
         )
-    if len(found) > MAX_DATASET_ITEMS:
-        raise DatasetError(f"{len(found):,} images; the limit is {MAX_DATASET_ITEMS:,}")
+    _check_count(len(found))
     labels = sorted({label for label, _ in found})
     if len(labels) < MIN_CLASSES:
         raise DatasetError(
@@ -150,6 +169,24 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
             "apart; add a folder (or labels.csv label) for each other class"
         )
     found.sort(key=lambda pair: (pair[0], str(pair[1].relative_to(root))))
+    return [(path, lambda w, h, label=label: {"label": label}) for label, path in found]
+
+
+def _annotated_items(annotated: AnnotatedSet, root: Path) -> list[Found]:
+    if not annotated.entries:
+        raise DatasetError(f"the {annotated.source_format} annotations list no images")
+    _check_count(len(annotated.entries))
+    entries = sorted(annotated.entries, key=lambda entry: str(entry.path.relative_to(root)))
+    return [(entry.path, lambda w, h, e=entry: annotate(annotated.task, e, w, h)) for entry in entries]
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_DATASET_ITEMS:
+        raise DatasetError(f"{count:,} images; the limit is {MAX_DATASET_ITEMS:,}")
+
+
+def _store_items(root: Path, out: Path, found: list[Found]) -> list[dict]:
+    """Validate and copy each image into `out` (created here), with what the manifest records about it."""
     try:
         # Never mkdir(parents=True): if the work folder was removed under us, recreating it would import whatever
         # part of the source is left and call that a success.
@@ -160,15 +197,16 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
             f"the import's work folder {out.parent.name} was removed while it ran; nothing was imported"
         ) from None
     items = []
-    for item_id, (label, path) in enumerate(found):
-        relative = str(path.relative_to(root))
+    for item_id, (path, described) in enumerate(found):
+        relative = path.relative_to(root).as_posix()
         info = validate_image(path, relative)
+        annotations = described(info.width, info.height)
         stored = f"items/{item_id}{info.extension}"
         size, sha256 = _copy_hashed(path, out / stored)
         items.append(
             {
                 "id": item_id,
-                "label": label,
+                **annotations,
                 "file": stored,
                 "source": relative,
                 "width": info.width,
@@ -178,19 +216,40 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
                 "sha256": sha256,
             }
         )
-    classes = sorted({it["label"] for it in items})
+    return items
+
+
+def build_dataset(source: Path, out: Path, name: str) -> dict:
+    """Validate and copy every image of `source` into `out` (an empty folder); return the manifest."""
+    _refuse_links(source)
+    root = _data_root(source.resolve())
+    annotated = read_annotations(root)
+    if annotated is None:
+        items = _store_items(root, out, _classification_items(root))
+        task, source_format = CLASSIFICATION, "csv" if (root / LABELS_CSV).is_file() else "imagefolder"
+        described = {"classes": sorted({it["label"] for it in items})}
+    else:
+        items = _store_items(root, out, _annotated_items(annotated, root))
+        task, source_format = annotated.task, annotated.source_format
+        described = {"classes": annotated.classes}
+        if task == LANDMARKS:
+            described["point_names"] = annotated.point_names
+        else:
+            described["num_boxes"] = sum(len(it["boxes"]) for it in items)
     manifest = {
         "format": "browsertrain-dataset",
         "version": 1,
         "name": name,
-        "hash": _dataset_hash(classes, items),
-        "classes": classes,
+        "task": task,
+        "hash": "",
+        **described,
         "num_items": len(items),
         "total_bytes": sum(it["bytes"] for it in items),
         "source_format": source_format,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "items": items,
     }
+    manifest["hash"] = _dataset_hash(manifest)
     atomic_write_json(out / MANIFEST, manifest)
     return manifest
 
@@ -222,7 +281,7 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
                     final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
                 built.rename(final)
             return manifest
-        except (InvalidImage, zipsafe.UnsafeArchive) as exc:
+        except (InvalidImage, zipsafe.UnsafeArchive, AnnotationError) as exc:
             raise DatasetError(str(exc)) from None
         except UnicodeDecodeError:
             raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
@@ -253,6 +312,7 @@ def load_manifest(storage: Storage, name: str) -> dict:
             _manifest_cache.move_to_end(key)
             return cached[1]
     manifest = read_json(path)
+    manifest.setdefault("task", CLASSIFICATION)  # manifests from before detection and landmarks sets
     with _manifest_cache_lock:
         _manifest_cache[key] = (version, manifest)
         _manifest_cache.move_to_end(key)
@@ -267,9 +327,8 @@ def list_datasets(storage: Storage) -> list[dict]:
         manifest_path = folder / MANIFEST
         if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file() and not manifest_path.is_symlink():
             m = read_json(manifest_path)
-            summaries.append(
-                {key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")}
-            )
+            summary = {key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")}
+            summaries.append({**summary, "task": m.get("task", CLASSIFICATION)})
     return summaries
 
 

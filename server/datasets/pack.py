@@ -4,7 +4,8 @@ Layout (all integers little-endian):
     bytes 0-3    magic b"BTPK"
     bytes 4-7    uint32 H, the length of the JSON header
     next H bytes UTF-8 JSON {"version": 1, "dataset", "hash", "items": [{"id", "label", "content_type",
-                 "offset", "size"}]}; offsets count from the first payload byte
+                 "offset", "size"}]}; offsets count from the first payload byte. Items of detection sets carry
+                 "boxes" instead of "label", of landmarks sets "points" (and "box" where the set has one)
     payload      the items' bytes, back to back, in header order
 Sizes come from the manifest, so the header goes out before any item is read.
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 import aiofiles
 
 MAGIC = b"BTPK"
+# What an item's entry carries of its labels, by task: a label, boxes, points and the box around them.
+LABEL_KEYS = ("label", "boxes", "points", "box")
 MEDIA_TYPE = "application/x-browsertrain-pack"
 _CHUNK = 256 * 1024
 
@@ -29,7 +32,7 @@ def pack_header(manifest: dict, items: list[dict]) -> bytes:
         entries.append(
             {
                 "id": item["id"],
-                "label": item["label"],
+                **{key: item[key] for key in LABEL_KEYS if key in item},
                 "content_type": item["content_type"],
                 "offset": offset,
                 "size": item["bytes"],

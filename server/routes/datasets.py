@@ -51,7 +51,9 @@ def get_datasets(storage: StorageDep) -> dict:
     ),
 )
 async def upload_dataset(request: Request, store: StorageDep) -> dict:
-    """Import a zip (ImageFolder or images + labels.csv). All or nothing: a bad upload leaves no trace."""
+    """Import a zip: ImageFolder or images + labels.csv (classification); COCO JSON, Pascal VOC XML, YOLO txt with
+    data.yaml or CreateML JSON (detection); COCO keypoints or a landmarks CSV (landmarks). The format is told from the
+    files. All or nothing: a bad upload leaves no trace."""
     async with multipart_form(request, max_files=1, max_fields=MAX_MULTIPART_FIELDS) as form:
         upload, name = form.get("file"), form.get("name")
         if not isinstance(upload, UploadFile):
@@ -66,11 +68,13 @@ async def upload_dataset(request: Request, store: StorageDep) -> dict:
                     while chunk := await upload.read(_COPY_CHUNK):
                         await out.write(chunk)
             manifest = await run_in_threadpool(import_dataset, store, staged, name, replace=replace)
-    return {key: manifest[key] for key in ("name", "hash", "classes", "num_items", "total_bytes")}
+    return {key: manifest[key] for key in ("name", "task", "hash", "classes", "num_items", "total_bytes")}
 
 
 @router.get("/{name}")
 def get_manifest(storage: StorageDep, name: DatasetName) -> dict:
+    """The manifest: task, classes (and point_names for landmarks), and every item with its label, or its boxes
+    ({label, x, y, w, h} in pixels from the top-left), or its points ([x, y, visible] per point name)."""
     return load_manifest(storage, name)
 
 

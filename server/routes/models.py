@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 RunKind = Literal["train", "sanity"]
+DatasetTask = Literal["classification", "detection", "landmarks"]
 RunStatus = Literal["created", "running", "finished", "stopped", "failed"]
 
 
@@ -62,8 +63,9 @@ class Recorded(BaseModel):
 
 class DatasetSummary(BaseModel):
     name: str
-    hash: str = Field(description="changes whenever an item or label changes")
-    classes: list[str]
+    task: DatasetTask = Field(description="what the labels are: a class, boxes, or named points per image")
+    hash: str = Field(description="changes whenever an item, label or annotation changes")
+    classes: list[str] = Field(description="class names (detection: the boxes' labels; landmarks: none)")
     num_items: int
     total_bytes: int
 

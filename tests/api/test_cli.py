@@ -7,37 +7,13 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from support import ROOT, imagefolder, png_bytes, upload, write_tree, zip_bytes
-
-from server.cli import main
+from support.cli import run_cli
 
 # The old way a bad argument was found: after a server and Chromium had started (about 3 s).
 ANSWER_SECONDS = 1.0
-
-
-@pytest.fixture
-def fake_chromium(tmp_path) -> tuple[str, Path]:
-    """A 'browser' that leaves a mark when anything starts it: a refused command must never get that far."""
-    mark = tmp_path / "browser-started"
-    script = tmp_path / "chromium"
-    script.write_text(f"#!/bin/sh\ntouch '{mark}'\nexit 1\n")
-    script.chmod(0o755)
-    return str(script), mark
-
-
-def run_cli(*argv: str, capsys) -> tuple[int, str, str, float]:
-    """main() in this process: (exit status, stdout, stderr, seconds); argparse's own refusals included."""
-    started = time.monotonic()
-    try:
-        status = main(list(argv))
-    except SystemExit as exc:
-        status = exc.code
-    seconds = time.monotonic() - started
-    out, err = capsys.readouterr()
-    return status, out, err, seconds
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ which case it is a real uvicorn process; `mclient` talks to whichever it is.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from server.headless import CHROMIUM_FLAGS, find_chromium
@@ -63,6 +65,16 @@ def chromium_path() -> str:
         return find_chromium()
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture
+def fake_chromium(tmp_path) -> tuple[str, Path]:
+    """A 'browser' that leaves a mark when anything starts it: a refused command must never get that far."""
+    mark = tmp_path / "browser-started"
+    script = tmp_path / "chromium"
+    script.write_text(f"#!/bin/sh\ntouch '{mark}'\nexit 1\n")
+    script.chmod(0o755)
+    return str(script), mark
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""Readers for detection and landmark annotation formats (COCO, Pascal VOC, YOLO, CreateML, a landmarks CSV)."""
