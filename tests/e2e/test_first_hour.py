@@ -108,6 +108,9 @@ def test_download_weights_on_the_run_page_delivers_model_json_and_its_weights(tr
 def test_a_keyboard_user_can_choose_a_file_and_upload_it(shared_server, page, tmp_path):
     archive = tmp_path / "keyboard-set.zip"
     archive.write_bytes(dataset_zip())
+    # A listener from the start keeps Chromium's file-chooser interception on: turned on inside expect_file_chooser,
+    # it could still be on its way when the key press opened the picker, and the chooser went to no one (a flake).
+    page.on("filechooser", lambda chooser: None)
     page.goto(f"{shared_server.url}/upload")
     ready(page)
     assert page.get_attribute("#upload-file", "hidden") is None, "the file input is hidden from assistive tech"
