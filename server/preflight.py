@@ -61,8 +61,6 @@ def api_get(server: str, path: str):
         return response.status_code, None
 
 
-
-
 def dataset_tasks(server: str | None, data_dir) -> dict[str, str]:
     """name -> task of the datasets a train command can use: the server's, or the data folder's plus the sample a new
     server adds. A server that does not say a dataset's task predates the other tasks: classification."""
@@ -93,7 +91,7 @@ def check_dataset(name: str, server: str | None, data_dir, task: str | None = No
             "see `browsertrain datasets list`"
         )
     if task not in (None, "auto") and task != tasks[name]:
-        raise UsageError(f"dataset {name!r} is a {tasks[name]} set, not {task}: drop --task or give --task {tasks[name]}")
+        raise UsageError(f"dataset {name!r} is a {tasks[name]} set, not {task}: drop --task, or pick another dataset")
 
 
 def fetch_run(run_id: str, server: str | None, data_dir) -> dict:
