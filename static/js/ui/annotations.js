@@ -33,9 +33,14 @@ function boxShape(box, kind, { width, height, unit }) {
   const group = svgEl('g', { class: `box ${kind}` });
   group.append(titled(svgEl('rect', { ...stroke, class: kind, x, y, width: w, height: h }), `${kind}: ${text}`));
   if (kind === 'predicted') {
-    // Above the box when there is room, else just inside its top edge.
+    // Above the box when there is room, else just inside its top edge; from its right edge when the box is in the
+    // right half, so the text stays over the picture (the next figure starts right after it).
     const baseline = y > LABEL_PX * unit ? y - 2 * unit : y + LABEL_PX * unit;
-    group.append(svgEl('text', { class: 'box-label', x: x + unit, y: baseline, 'font-size': LABEL_PX * unit }, text));
+    const right = x + w / 2 > width / 2;
+    group.append(svgEl('text', {
+      class: 'box-label', x: right ? x + w - unit : x + unit, y: baseline, 'font-size': LABEL_PX * unit,
+      'text-anchor': right ? 'end' : 'start',
+    }, text));
   }
   return group;
 }

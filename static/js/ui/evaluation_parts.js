@@ -21,9 +21,12 @@ export function resultsTable(className, headings, rows) {
     el('tbody', {}, ...rows.map((cells) => el('tr', {}, ...cells.map(cell))))));
 }
 
-/** A bar for a table cell: `value` out of `max`, with the number beside it (a <meter>, no styles needed). */
+/**
+ * A bar for a table cell: `value` out of `max` (the largest in the table), with the number beside it. A <meter>,
+ * drawn in one neutral colour (app.css): relative to the worst row, it compares rows, it does not grade them.
+ */
 export function bar(value, max) {
-  return el('span', {}, el('meter', { min: 0, max: max || 1, value: value ?? 0 }), ` ${formatValue(value)}`);
+  return el('span', {}, el('meter', { class: 'bar', min: 0, max: max || 1, value: value ?? 0 }), ` ${formatValue(value)}`);
 }
 
 /**
