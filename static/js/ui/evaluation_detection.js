@@ -9,7 +9,7 @@ import { headline, resultsTable, score, worstImages } from './evaluation_parts.j
 
 function prCurves(evaluation) {
   const box = el('figure', { class: 'chart', id: 'pr-curves' });
-  const series = Object.fromEntries(evaluation.pr_curves.map(({ name, recall, precision }) =>
+  const series = Object.fromEntries((evaluation.pr_curves ?? []).map(({ name, recall, precision }) =>
     [name, recall.map((r, i) => [r, precision[i]])]));
   lineChart(box, 'Precision–recall at IoU 0.5', series, { xTitle: 'recall', yTitle: 'precision', xDomain: [0, 1], yDomain: [0, 1] });
   return box;
@@ -24,14 +24,14 @@ function worstFigure(imageSrc, item) {
 
 /** Renders `evaluation` (task 'detection') into `container`; `imageSrc(item_id)` gives an item's image URL. */
 export function renderDetectionEvaluation(container, evaluation, imageSrc) {
-  const rows = evaluation.per_class.map((c) => [c.name, score(c.ap50), score(c.ap50_95), String(c.truths)]);
+  const rows = (evaluation.per_class ?? []).map((c) => [c.name, score(c.ap50), score(c.ap50_95), String(c.truths)]);
   container.replaceChildren(
     headline([['mAP@0.5', score(evaluation.map50), 'map50'], ['mAP@0.5:0.95', score(evaluation.map), 'map']],
       `On ${evaluation.count} validation images; a prediction counts when its box overlaps a true box of its class `
       + 'by the IoU given (0.5, or each of 0.5, 0.55 … 0.95, averaged).'),
     el('div', { class: 'evaluation' },
       resultsTable('per-class', ['Class', 'AP@0.5', 'AP@0.5:0.95', 'True boxes'], rows), prCurves(evaluation)),
-    ...worstImages('worst-images', 'Worst images: true boxes green, predictions red', evaluation.worst,
+    ...worstImages('worst-images', 'Worst images: true boxes green, predictions red', evaluation.worst ?? [],
       (item) => worstFigure(imageSrc, item), 'Every validation box was found, with no false detections.'),
   );
 }

@@ -15,14 +15,15 @@ function worstFigure(imageSrc, item, names) {
 
 /** Renders `evaluation` (task 'landmarks') into `container`; `imageSrc(item_id)` gives an item's image URL. */
 export function renderLandmarksEvaluation(container, evaluation, imageSrc) {
-  const worstPoint = Math.max(0, ...evaluation.per_point.map((p) => p.nme ?? 0));
-  const rows = evaluation.per_point.map((p) => [p.name, bar(p.nme, worstPoint)]);
+  const perPoint = evaluation.per_point ?? [];
+  const worstPoint = Math.max(0, ...perPoint.map((p) => p.nme ?? 0));
+  const rows = perPoint.map((p) => [p.name, bar(p.nme, worstPoint)]);
   container.replaceChildren(
     headline([['NME', score(evaluation.nme), 'nme']],
       `On ${evaluation.count} validation images: the mean distance from each predicted point to the true one, `
       + 'divided by the diagonal of the face or object box (lower is better).'),
     el('div', { class: 'evaluation' }, resultsTable('per-point', ['Point', 'NME'], rows)),
-    ...worstImages('worst-images', 'Worst images: true points green, predictions red', evaluation.worst,
-      (item) => worstFigure(imageSrc, item, evaluation.point_names), 'No validation images.'),
+    ...worstImages('worst-images', 'Worst images: true points green, predictions red', evaluation.worst ?? [],
+      (item) => worstFigure(imageSrc, item, evaluation.point_names ?? []), 'No validation images.'),
   );
 }
