@@ -42,6 +42,9 @@ def test_a_detection_run_page_shows_map_ap_per_class_pr_curves_and_the_worst_box
     errors = open_run(page, module_server, run_id)
     assert page.inner_text("#map50") == "0.730" and page.inner_text("#map") == "0.420"
     assert "mAP@0.5\n0.730" in page.inner_text("#run-stats")
+    # The epochs chart the task's own metric (train and val), not an empty accuracy chart.
+    assert page.locator("#charts .chart[data-chart='Mean IoU'] polyline").count() == 2
+    assert page.locator("#charts .chart[data-chart=Accuracy]").count() == 0
     rows = page.eval_on_selector_all(
         "table.per-class tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
     )
@@ -79,6 +82,7 @@ def test_a_landmarks_run_page_shows_nme_per_point_error_and_the_worst_points_joi
     errors = open_run(page, module_server, run_id)
     assert page.inner_text("#nme") == "0.052"
     assert "NME\n0.052" in page.inner_text("#run-stats")
+    assert page.locator("#charts .chart[data-chart=NME] polyline").count() == 2
     rows = page.eval_on_selector_all("table.per-point tbody tr", "rows => rows.map(r => r.cells[0].textContent)")
     assert rows == list(POINT_NAMES)
     meters = page.eval_on_selector_all("table.per-point meter", "ms => ms.map(m => m.value)")

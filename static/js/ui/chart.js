@@ -144,22 +144,28 @@ export function lineChart(container, title, series, {
   container.replaceChildren(caption, svg, readout);
 }
 
-/** Each task's metric in the epoch records (`train_<key>`, `val_<key>`; docs/tasks.md): [chart title, key, loss]. */
+/**
+ * Each task's metric in the epoch records (`train_<key>`, `val_<key>`; docs/tasks.md): the chart's title, the live
+ * stat's label, and what its loss is.
+ */
 const TASK_METRICS = {
-  classification: ['Accuracy', 'accuracy', 'cross-entropy'],
-  detection: ['Mean IoU', 'iou', 'YOLO loss'],
-  landmarks: ['NME', 'nme', 'loss'],
+  classification: { key: 'accuracy', title: 'Accuracy', valLabel: 'Val accuracy', lossTitle: 'cross-entropy' },
+  detection: { key: 'iou', title: 'Mean IoU', valLabel: 'Val mean IoU', lossTitle: 'YOLO loss' },
+  landmarks: { key: 'nme', title: 'NME', valLabel: 'Val NME', lossTitle: 'loss' },
 };
+
+/** The epoch records' metric of `task` (classification when unknown): {key, title, valLabel, lossTitle}. */
+export const taskMetric = (task) => TASK_METRICS[task] ?? TASK_METRICS.classification;
 
 /** The standard per-epoch charts of a run of `task`, into a `.charts` container. */
 export function epochCharts(container, epochs, task = 'classification') {
   const byEpoch = new Map(epochs.map((e) => [e.epoch, e]));  // a resumed epoch replaces its earlier record
   const rows = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
   const series = (key) => rows.map((e) => [e.epoch + 1, e[key] ?? null]);
-  const [metricTitle, metric, lossTitle] = TASK_METRICS[task] ?? TASK_METRICS.classification;
+  const metric = taskMetric(task);
   const charts = [
-    ['Loss', { train: series('train_loss'), val: series('val_loss') }, { yTitle: lossTitle }],
-    [metricTitle, { train: series(`train_${metric}`), val: series(`val_${metric}`) }, { yTitle: metricTitle.toLowerCase() }],
+    ['Loss', { train: series('train_loss'), val: series('val_loss') }, { yTitle: metric.lossTitle }],
+    [metric.title, { train: series(`train_${metric.key}`), val: series(`val_${metric.key}`) }, { yTitle: metric.title.toLowerCase() }],
     ['Learning rate', { lr: series('lr') }, { log: true, yTitle: 'rate (log scale)' }],
     ['Images / s', { train: series('images_per_second') }, { yTitle: 'images per second' }],
     ['Tensors (tf.memory)', { tensors: series('num_tensors') }, { yTitle: 'tensors' }],

@@ -11,7 +11,7 @@ import { tf } from '../tf.js';
 import { configForData, resolveRunConfig } from '../train/run_config.js';
 import { previewInputs, runTools } from '../train/tools.js';
 import { formatRate } from './axis.js';
-import { epochCharts } from './chart.js';
+import { epochCharts, taskMetric } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
 import { renderAfterRun } from './after_run.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
@@ -116,11 +116,12 @@ function showBackbone(target, config) {
 
 function showEpoch(record) {
   state.epochs.push(record);
-  epochCharts($('#charts'), state.epochs);
+  epochCharts($('#charts'), state.epochs, state.config?.task);
+  const metric = taskMetric(state.config?.task);
   const stat = (label, value) => el('div', { class: 'stat' }, label, el('b', { text: value }));
   $('#live-stats').replaceChildren(
     stat('Epoch', `${record.epoch + 1} / ${state.config?.epochs ?? '?'}`), stat('Train loss', fixed(record.train_loss)),
-    stat('Val loss', fixed(record.val_loss)), stat('Val accuracy', fixed(record.val_accuracy, 3)),
+    stat('Val loss', fixed(record.val_loss)), stat(metric.valLabel, fixed(record[`val_${metric.key}`], 3)),
     stat('Learning rate', formatRate(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
     stat('Tensors', String(record.num_tensors)), stat('Memory', bytes(record.num_bytes)),
   );
