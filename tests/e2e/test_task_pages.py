@@ -121,8 +121,13 @@ PREVIEW_SCRIPT = """async ([task, labels]) => {
   });
   const figures = [...container.querySelectorAll('figure')];
   const layers = figures.map((f) => f.querySelectorAll('svg rect, svg circle').length);
+  // Where the first shape shows, in shares of the picture inside the canvas's 1 px border.
+  const canvas = figures[0].querySelector('canvas').getBoundingClientRect();
+  const shape = figures[0].querySelector('svg rect, svg circle').getBoundingClientRect();
+  const at = [(shape.left + shape.width / 2 - canvas.left - 1) / (canvas.width - 2),
+    (shape.top + shape.height / 2 - canvas.top - 1) / (canvas.height - 2)];
   container.remove();
-  return { shown: shown.items, layers, tensors: tf.memory().numTensors };
+  return { shown: shown.items, layers, at, tensors: tf.memory().numTensors };
 }"""
 
 
@@ -138,8 +143,10 @@ def test_the_input_preview_draws_each_rows_boxes_or_points_over_its_canvas(modul
     result = page.evaluate(PREVIEW_SCRIPT, ["detection", boxes])
     assert [i["label"] for i in result["shown"]] == ["2 boxes", "1 box", "0 boxes"]
     assert result["layers"] == [2, 1, 0] and [i["drawn"] for i in result["shown"]] == [2, 1, 0]
+    assert result["at"] == pytest.approx([0.25, 0.25], abs=0.02)  # the centre of the box at (0.1, 0.1), 0.3 wide
     # A point cropped away by augmentation (v = 0) is neither counted nor drawn.
     points = [{"width": 1, "height": 1, "points": [[0.3, 0.4, 2], [0.7, 0.4, 2], [0.5, 0.6, 0]]}]
     result = page.evaluate(PREVIEW_SCRIPT, ["landmarks", points])
     assert [i["label"] for i in result["shown"]] == ["2 points"] and result["layers"] == [2]
+    assert result["at"] == pytest.approx([0.3, 0.4], abs=0.02)
     assert result["tensors"] == before, "the preview leaked its batch"

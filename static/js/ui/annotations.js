@@ -29,7 +29,7 @@ const stroke = { fill: 'none', 'vector-effect': 'non-scaling-stroke' };
 /** One box `{label, x, y, w, h, score?}` in shares, as a rect in the layer's units; predictions carry their score. */
 function boxShape(box, kind, { width, height, unit }) {
   const [x, y, w, h] = [box.x * width, box.y * height, box.w * width, box.h * height];
-  const text = box.score === undefined ? box.label : `${box.label} ${box.score.toFixed(2)}`;
+  const text = box.score == null ? box.label : `${box.label} ${Number(box.score).toFixed(2)}`;
   const group = svgEl('g', { class: `box ${kind}` });
   group.append(titled(svgEl('rect', { ...stroke, class: kind, x, y, width: w, height: h }), `${kind}: ${text}`));
   if (kind === 'predicted') {
