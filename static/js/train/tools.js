@@ -58,7 +58,7 @@ export async function previewInputs({ dataset, config: input = {}, epoch = 0, co
     const { xs, ys, labels } = await inputs.reader(train, () => epoch)(order);
     const itemOf = inputs.itemOf(train);
     return {
-      xs, ys, labels, items: order.map((i) => itemOf(i)), classes: data.classes, pointNames: data.point_names ?? [],
+      xs, ys, labels, items: order.map((i) => itemOf(i)), classes: data.classes, pointNames: data.pointNames ?? [],
       config, backend: choice.backend, epoch,
     };
   } finally {
