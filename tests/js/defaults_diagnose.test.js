@@ -33,7 +33,8 @@ test('an explicit setting always wins and is not listed among the defaults', () 
   assert.equal(resolved.batchSize, 32);
   assert.equal(resolved.inputSize, 48);
   assert.equal(resolved.epochs, 100, 'epochs follow the explicit batch: 3 steps an epoch, 600/3 = 200, capped at 100');
-  assert.deepEqual(Object.keys(resolved.defaults).sort(), ['augment', 'epochs']);
+  assert.deepEqual(Object.keys(resolved.defaults).sort(), ['augment', 'epochs', 'task']);
+  assert.equal(resolved.task, 'classification', "a dataset that names no task is classification's");
 });
 
 const flat = (n, loss = Math.log(3)) => Array.from({ length: n }, (_, epoch) => ({ epoch, train_loss: loss, train_accuracy: 0.33, val_accuracy: 0.33 }));
@@ -65,4 +66,12 @@ test('a run that learned gets no warning', () => {
 test('a run continued from a trained one (train more) starts low and stays there: that is not "never learned"', () => {
   const low = flat(10, 0.05).map((r) => ({ ...r, train_accuracy: 0.99, val_accuracy: 0.97 }));
   assert.deepEqual(learningWarnings({ records: low, classes: ['a', 'b', 'c'], plannedEpochs: 20 }), []);
+});
+
+test('a small detection set, and points named left and right, are flipped too; numbered points are not', () => {
+  const small = { numItems: 240, trainCount: 192, side: 128 };
+  assert.equal(datasetDefaults({ ...small, task: 'detection' }).augment.value.flip, true);
+  assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['left_eye', 'right_eye', 'nose'] }).augment.value.flip, true);
+  assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['p1', 'p2', 'p3'] }).augment.value.flip, false);
+  assert.equal(datasetDefaults({ ...small, task: 'classification' }).augment.value.flip, false);
 });

@@ -3,9 +3,11 @@
  * augmentation, each with the reason it was chosen (shown on the train page, in the CLI's --json, in the run config).
  */
 
+import { mirrorPairs } from '../data/augment_geometry.js';
+
 /** The settings that may be 'auto'; anything the user sets explicitly is kept as given. */
 export const AUTO = 'auto';
-export const AUTO_KEYS = Object.freeze(['inputSize', 'batchSize', 'epochs', 'augment']);
+export const AUTO_KEYS = Object.freeze(['task', 'inputSize', 'batchSize', 'epochs', 'augment']);
 
 /** Input size: the images' own median side, to a multiple of 8, within these bounds (larger adds compute, not detail). */
 export const INPUT_SIZE_BOUNDS = Object.freeze({ min: 16, max: 64, step: 8 });
@@ -46,7 +48,20 @@ function chooseEpochs(trainCount, batchSize) {
   return { value, reason: `${steps} steps an epoch → ${value} epochs, ${value * steps} steps in all (aim: about ${TARGET_STEPS})` };
 }
 
-function chooseAugment(numItems) {
+/**
+ * Boxes mirror with the pixels, and points do when their names pair left with right (data/augment_geometry.js): a
+ * flip is then a new training image with the same meaning. Numbered points (p1, p2, ...) cannot say which is which.
+ */
+function mirrorable(task, pointNames) {
+  return task === 'detection' || (task === 'landmarks' && mirrorPairs(pointNames).some((from, to) => from !== to));
+}
+
+function chooseAugment(numItems, task, pointNames) {
+  if (numItems < SMALL_SET_ITEMS && mirrorable(task, pointNames)) {
+    const moved = task === 'detection' ? 'the boxes' : 'the points, left and right swapped,';
+    return { value: { ...SMALL_SET_AUGMENT, flip: true }, reason: `${numItems} images is a small set → random crop, `
+      + `brightness ±${SMALL_SET_AUGMENT.brightness} and flip (${moved} move with the pixels)` };
+  }
   if (numItems < SMALL_SET_ITEMS) {
     return { value: { ...SMALL_SET_AUGMENT }, reason: `${numItems} images is a small set → random crop and brightness ±${SMALL_SET_AUGMENT.brightness} `
       + '(flip stays off: it changes the meaning of digits, text and left/right)' };
@@ -56,15 +71,17 @@ function chooseAugment(numItems) {
 
 /**
  * The choices for a dataset: {key: {value, reason}} for every AUTO_KEYS entry. `trainCount` is the size of the
- * run's training split; `side` the median image side (data/sync.js medianSide), or null.
+ * run's training split; `side` the median image side (data/sync.js medianSide), or null; `task` the dataset's, with
+ * its `pointNames` for landmarks.
  */
-export function datasetDefaults({ numItems, trainCount, side, batchSize = AUTO }) {
+export function datasetDefaults({ numItems, trainCount, side, batchSize = AUTO, task = 'classification', pointNames = [] }) {
   const batch = batchSize === AUTO ? chooseBatchSize(trainCount) : { value: batchSize };
   return {
+    task: { value: task, reason: `the dataset's task: ${task}` },
     inputSize: chooseInputSize(side),
     batchSize: batch,
     epochs: chooseEpochs(trainCount, batch.value),
-    augment: chooseAugment(numItems),
+    augment: chooseAugment(numItems, task, pointNames),
   };
 }
 
