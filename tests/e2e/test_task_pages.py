@@ -150,3 +150,24 @@ def test_the_input_preview_draws_each_rows_boxes_or_points_over_its_canvas(modul
     assert [i["label"] for i in result["shown"]] == ["2 points"] and result["layers"] == [2]
     assert result["at"] == pytest.approx([0.3, 0.4], abs=0.02)
     assert result["tensors"] == before, "the preview leaked its batch"
+
+
+@pytest.mark.parametrize("dataset", ["faces-boxes", "faces-points"])
+def test_the_train_page_preview_of_an_annotated_set_draws_what_the_loss_gets(module_server, task_runs, page, dataset):
+    """The whole path: the set's annotations, moved by the epoch's crop, drawn over each input and counted below it."""
+    page.goto(f"{module_server.url}/train?dataset={dataset}&batchSize=8&inputSize=64")
+    page.wait_for_function("() => globalThis.browsertrain?.phase === 'ready'")
+    page.click("#preview-inputs")
+    page.wait_for_function("() => ['done', 'error'].includes(globalThis.browsertrain?.phase)", timeout=120_000)
+    assert page.evaluate("() => globalThis.browsertrain.error") is None
+    rows = page.eval_on_selector_all(
+        "#preview-grid figure",
+        "fs => fs.map(f => [f.querySelector('figcaption').textContent,"
+        " f.querySelectorAll('svg rect, svg circle').length])",
+    )
+    assert len(rows) == 8
+    assert [int(caption.split()[0]) for caption, _ in rows] == [count for _, count in rows], rows
+    words = {"faces-boxes": {"box", "boxes"}, "faces-points": {"point", "points"}}[dataset]
+    assert {caption.split()[1] for caption, _ in rows} <= words, rows
+    assert sum(count for _, count in rows) >= 8, rows  # every image has a face (1-3 boxes) or 5 points
+    assert "boxes and points as the loss gets them" in page.inner_text("#preview-caption")

@@ -25,7 +25,8 @@ function rowCaption(task, rowLabels, className) {
   }
   if (task === 'landmarks') {
     const points = rowLabels?.points;
-    return points ? `${points.filter(([, , v = 2]) => v !== 0).length} points` : 'points: –';
+    const count = points?.filter(([, , v = 2]) => v !== 0).length;
+    return count === undefined ? 'points: –' : `${count} point${count === 1 ? '' : 's'}`;
   }
   return className;
 }

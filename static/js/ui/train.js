@@ -273,7 +273,8 @@ async function preview(epoch = 0) {
     const augment = [crop && 'random crop', flip && 'flip', brightness > 0 && `brightness ±${brightness}`].filter(Boolean);
     $('#preview-caption').textContent = `Epoch ${epoch}: the first ${batch.items.length} training inputs at `
       + `${batch.config.inputSize}×${batch.config.inputSize}, ${batch.config.normalization} normalisation, `
-      + `${augment.length ? `augmented (${augment.join(', ')})` : 'no augmentation'} — drawn from the tensor, labels from the targets.`;
+      + `${augment.length ? `augmented (${augment.join(', ')})` : 'no augmentation'} — drawn from the tensor, `
+      + `${(batch.config.task ?? 'classification') === 'classification' ? 'labels from the targets' : 'boxes and points as the loss gets them'}.`;
     $('#preview-next').dataset.epoch = String(epoch + 1);
     setStatus('Preview ready', 'done');
     return { preview: state.preview };
