@@ -1,5 +1,4 @@
 /** Pieces the evaluation views share: the headline numbers, a results table, the grid of worst images. */
-import { formatValue } from './axis.js';
 import { el } from './dom.js';
 
 /** A score for people: 3 decimals, a dash when the run could not compute it. */
@@ -26,7 +25,7 @@ export function resultsTable(className, headings, rows) {
  * drawn in one neutral colour (app.css): relative to the worst row, it compares rows, it does not grade them.
  */
 export function bar(value, max) {
-  return el('span', {}, el('meter', { class: 'bar', min: 0, max: max || 1, value: value ?? 0 }), ` ${formatValue(value)}`);
+  return el('span', {}, el('meter', { class: 'bar', min: 0, max: max || 1, value: value ?? 0 }), ` ${score(value)}`);
 }
 
 /**
