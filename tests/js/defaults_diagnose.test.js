@@ -75,3 +75,14 @@ test('a small detection set, and points named left and right, are flipped too; n
   assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['p1', 'p2', 'p3'] }).augment.value.flip, false);
   assert.equal(datasetDefaults({ ...small, task: 'classification' }).augment.value.flip, false);
 });
+
+test("a detection run trains at a fixed rate unless its rule is one of the user's own", () => {
+  const detection = { numItems: 240, trainCount: 192, side: 128, task: 'detection' };
+  const resolved = applyDatasetDefaults(resolveRunConfig({}), detection);
+  assert.equal(resolved.lrSchedule, null);
+  assert.match(resolved.defaults.lrSchedule.reason, /plateau/);
+  const own = applyDatasetDefaults(resolveRunConfig({ lrSchedule: { patience: 10 } }), detection);
+  assert.equal(own.lrSchedule.patience, 10);
+  const classifier = applyDatasetDefaults(resolveRunConfig({}), { ...detection, task: 'classification' });
+  assert.equal(classifier.lrSchedule.patience, 3, 'classification keeps the rule');
+});

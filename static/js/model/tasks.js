@@ -33,7 +33,6 @@ export { classification, detection, landmarks };
  * @property {(yTrue: any, yPred: any, weights?: any) => any} loss  a scalar: the weighted mean over rows
  * @property {(yTrue: any, yPred: any, weights?: any) => Record<string, any>} metrics  scalars by name
  * @property {(yPred: any, ...rest: any[]) => Promise<any[]>} decode  one prediction per row
- * @property {boolean} [scheduleOnTrainingLoss]  the LR rule watches the training loss, not the validation loss
  *
  * @typedef {{ kernelInitializer: string, biasInitializer: string }} WeightInit  glorot-normal weights, zero biases
  */

@@ -329,8 +329,7 @@ export class Trainer {
   }
 
   /**
-   * The epoch's EpochRecord, after the rate rule has seen it (it watches val_loss when there is one, else train_loss;
-   * a task with `scheduleOnTrainingLoss` has it watch train_loss always).
+   * The epoch's EpochRecord, after the rate rule has seen it (it watches val_loss when there is one, else train_loss).
    * @param {number} epoch
    * @param {Means} train  @param {Means} val
    * @param {number} imagesPerSecond  @param {number} started  the epoch's start, from performance.now()
@@ -338,8 +337,7 @@ export class Trainer {
    */
   epochStats(epoch, train, val, imagesPerSecond, started) {
     const lrUsed = this.lr.lr;
-    const watched = this.task.scheduleOnTrainingLoss ? train.loss : val.loss ?? train.loss;
-    const decision = this.lr.endEpoch(epoch, watched);
+    const decision = this.lr.endEpoch(epoch, val.loss ?? train.loss);
     this.lr.applyTo(this.optimizer);
     const metricNames = Object.keys(train.metrics);
     const prefixed = (/** @type {string} */ prefix, /** @type {Record<string, number>} */ metrics) => Object.fromEntries(metricNames.map((name) => [`${prefix}_${name}`,

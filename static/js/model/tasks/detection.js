@@ -66,10 +66,6 @@ function prepare(dataset, options) {
 
   return Object.freeze({
     name: 'detection', spatialHead: true, prepare, head, classes, anchors, anchorFit,
-    // A detector's validation loss is no guide to its progress: on 240 COCO faces it rose from 1.97 to 2.06 while
-    // mAP@0.5 went from 0.2 to 0.64 (the objectness terms trade off), and the LR rule watching it cut the rate at
-    // the start of that climb. The training loss falls all the way.
-    scheduleOnTrainingLoss: true,
 
     /**
      * Float32 targets [n, S, S, A·(5+C)] (the head's shape) for `labels` ({width, height, boxes} per image). The
