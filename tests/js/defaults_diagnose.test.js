@@ -86,3 +86,14 @@ test("a detection run trains at a fixed rate unless its rule is one of the user'
   const classifier = applyDatasetDefaults(resolveRunConfig({}), { ...detection, task: 'classification' });
   assert.equal(classifier.lrSchedule.patience, 3, 'classification keeps the rule');
 });
+
+test('a detector that finds nothing and points that land nowhere are said plainly; ln K plays no part', () => {
+  const falling = [{ train_loss: 18 }, { train_loss: 3 }, { train_loss: 2 }];
+  const warn = (evaluation) => learningWarnings({ records: falling, classes: ['face'], plannedEpochs: 3, evaluation, task: evaluation.task });
+  assert.deepEqual(warn({ task: 'detection', map50: 0.02 }).map((w) => w.code), ['no_detections']);
+  assert.deepEqual(warn({ task: 'detection', map50: 0.6 }), []);
+  assert.deepEqual(warn({ task: 'landmarks', nme: 0.3 }).map((w) => w.code), ['points_off']);
+  const flat = [{ train_loss: 2.0 }, { train_loss: 1.99 }, { train_loss: 2.0 }];
+  assert.deepEqual(learningWarnings({ records: flat, classes: [], plannedEpochs: 3, evaluation: { task: 'landmarks', nme: 0.05 }, task: 'landmarks' })
+    .map((w) => w.code), ['loss_flat']);
+});
