@@ -97,9 +97,9 @@ def task_names(run: dict, task: str, outputs: int) -> tuple[list[str] | None, st
         shape = f"{len(meta.get('anchors') or [])} anchors × (5 + {len(names)} classes)"
     else:
         names = list(meta.get("point_names") or [])
-        expected, shape = 2 * len(names), f"x and y of {len(names)} points"
+        expected, shape = 2 * len(names), f"x, y of {len(names)} points"
     if outputs != expected:
-        return None, f"the model has {outputs} outputs per position but the run's task_metadata says {shape} = {expected}"
+        return None, f"the model has {outputs} outputs per position, the run's task_metadata {shape}: {expected}"
     return names, None
 
 
