@@ -16,22 +16,14 @@
  */
 import { tf } from '../../static/js/tf.js';
 import { boxToInput, pointToInput, resizeTransform } from '../../static/js/data/geometry.js';
-import { getTask } from '../../static/js/model/tasks.js';
+import { resizeModeOf, taskFromMetadata } from '../../static/js/model/task_metadata.js';
 import { meanAveragePrecision } from '../../static/js/model/tasks/average_precision.js';
 import { iou } from '../../static/js/model/tasks/boxes.js';
 import { encodePoints } from '../../static/js/model/tasks/landmarks.js';
 
 /** The transform from an item's source pixels onto the `size`-pixel input, by the run's resize mode. */
 function transformOf(item, meta) {
-  return resizeTransform(item.width, item.height, meta.input_size, meta.resize?.mode ?? 'stretch');
-}
-
-/** Detection metadata → the prepared task (the run's anchors, so no k-means), for its decode and truths. */
-export function detectionTask(meta) {
-  return getTask('detection').prepare({ classes: meta.classes }, {
-    anchors: meta.anchors, gridSize: meta.grid_size, inputSize: meta.input_size,
-    scoreThreshold: meta.score_threshold, iouThreshold: meta.iou_threshold,
-  });
+  return resizeTransform(item.width, item.height, meta.input_size, resizeModeOf(meta));
 }
 
 /** Each image's decoded boxes ([{classIndex, score, box}], shares of the input) from `count` rows of raw outputs. */
@@ -82,7 +74,7 @@ export function boxAgreement(reference, candidate) {
 }
 
 async function detectionScores(meta, items, outputs, reference) {
-  const task = detectionTask(meta);
+  const task = taskFromMetadata(meta);
   const truths = trueBoxes(task, meta, items);
   const decoded = {};
   for (const [name, values] of Object.entries(outputs)) decoded[name] = await decodeBoxes(task, meta, values, items.length);

@@ -1,7 +1,8 @@
 import './setup.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boxAgreement, detectionTask, landmarkScores, taskScores, trueBoxes, truePoints } from '../../server/artifacts/task_gate.mjs';
+import { taskFromMetadata } from '../../static/js/model/task_metadata.js';
+import { boxAgreement, landmarkScores, taskScores, trueBoxes, truePoints } from '../../server/artifacts/task_gate.mjs';
 
 const close = (a, b, tolerance = 1e-6) => assert.ok(Math.abs(a - b) <= tolerance, `${a} vs ${b}`);
 const box = (x, y, w, h, classIndex = 0, score = 0.9) => ({ classIndex, score, box: { x, y, w, h } });
@@ -22,7 +23,7 @@ const DETECTION = {
 };
 
 test('true boxes are mapped onto the input by the run\'s resize: stretch divides by the source size, letterbox pads', () => {
-  const task = detectionTask(DETECTION);
+  const task = taskFromMetadata(DETECTION);
   const item = { width: 200, height: 100, boxes: [{ label: 'face', x: 50, y: 25, w: 100, h: 50 }] };
   assert.deepEqual(trueBoxes(task, DETECTION, [item]), [[{ classIndex: 1, box: { x: 0.25, y: 0.25, w: 0.5, h: 0.5 } }]]);
   const [[letterboxed]] = trueBoxes(task, { ...DETECTION, resize: { mode: 'letterbox' } }, [item]);
