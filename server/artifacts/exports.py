@@ -252,6 +252,9 @@ def summary(sx: SnapshotExports, max_drop: float = gate.DEFAULT_MAX_ACCURACY_DRO
         "normalization": _normalization(sx),
         "labels": (built["tfjs"] or {}).get("labels"),
         "labels_unavailable": (built["tfjs"] or {}).get("labels_unavailable"),
+        # What decoding a detection or landmarks model's outputs needs (the export page's snippets use it).
+        "task": settings_of(sx.run.get("config")).task,
+        "task_metadata": (built["tfjs"] or {}).get("task_metadata"),
         "max_accuracy_drop": max_drop,
         "extra": {"installed": extra_installed(), "install": INSTALL_HINT},
         "gate": {
