@@ -39,8 +39,11 @@ def _normalization(sx: SnapshotExports) -> str:
 
 
 def _with_drops(results: dict, reference_accuracy: float | None) -> dict:
+    """A classifier's entries gain their accuracy drop; detection and landmarks entries have their own scores."""
     return {
         name: {**entry, "accuracy_drop_points": gate.accuracy_drop_points(entry, reference_accuracy)}
+        if "accuracy" in entry
+        else entry
         for name, entry in results.items()
     }
 

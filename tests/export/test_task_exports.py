@@ -1,0 +1,130 @@
+"""Detection and landmarks exports end to end on a real server, with models from the project's own builder (their
+heads untrained: these tests are about what travels with an export and what the gate measures, not about learning):
+metadata.json and labels.txt name the outputs and carry the decoding metadata, and the gate answers with box or
+point numbers instead of accuracy."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from support import start_server, upload, zip_bytes
+from support.annotated_sets import POINT_NAMES, coco, face_boxes, face_points
+from support.exports import TFJS_FORMATS, download, node
+
+from server.artifacts import gate
+
+HERE = Path(__file__).resolve().parent
+INPUT_SIZE = 64
+ANCHORS = [[0.3, 0.3], [0.5, 0.6]]
+BUILDER = {"inputSize": INPUT_SIZE, "width": 4, "stages": [8, 8, 8, 8]}  # S = 64 / 32 = 2
+DETECTION = {
+    "task": "detection",
+    "classes": ["face"],
+    "anchors": ANCHORS,
+    "grid_size": 2,
+    "input_size": INPUT_SIZE,
+    "score_threshold": 0.3,
+    "iou_threshold": 0.45,
+    "min_box_pixels": 2,
+    "resize": {"mode": "stretch"},
+    "output": "per cell and anchor: x, y, w, h, objectness, class logits",
+}
+LANDMARKS = {
+    "task": "landmarks",
+    "point_names": list(POINT_NAMES),
+    "loss": "mse",
+    "input_size": INPUT_SIZE,
+    "resize": {"mode": "letterbox"},
+    "output": "x1, y1, x2, y2, ... in [0, 1] of the input",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("task-exports") / "data"
+    data.mkdir()
+    live = start_server(data)
+    with live.client() as client:
+        for name, samples in (("boxes", face_boxes(16, size=96)), ("points", face_points(16, size=48))):
+            response = upload(client, name, zip_bytes(coco(samples)))
+            assert response.status_code == 201, response.text
+    yield live
+    live.stop()
+
+
+def task_run(server, tmp_path, dataset: str, meta: dict, head: dict) -> str:
+    """A run on `dataset` whose info records `meta`, holding one snapshot of an untrained builder model."""
+    node(HERE / "task_model.mjs", {"task": meta["task"], "config": {**BUILDER, **head}, "out": str(tmp_path)})
+    config = {"task": meta["task"], "inputSize": INPUT_SIZE, "valFraction": 0.25, "seed": 1, "epochs": 1}
+    with server.client() as client:
+        response = client.post(
+            "/api/runs", json={"dataset": dataset, "config": config, "info": {"task_metadata": meta}}
+        )
+        assert response.status_code == 201, response.text
+        run_id = response.json()["id"]
+        files = [
+            ("model.json", ("model.json", (tmp_path / "model.json").read_bytes(), "application/json")),
+            ("model.weights.bin", ("model.weights.bin", (tmp_path / "model.weights.bin").read_bytes(), "x/y")),
+        ]
+        response = client.post(f"/api/runs/{run_id}/snapshots", files=files, params={"epoch": 1})
+        assert response.status_code == 201, response.text
+    return run_id
+
+
+def members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename.split("/", 1)[1]: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+
+
+def built(server, run_id: str) -> dict:
+    with server.client() as client:
+        response = client.post(f"/api/runs/{run_id}/exports", params={"group": "tfjs"}, timeout=600)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_detection_export_names_its_classes_carries_its_anchors_and_is_gated_on_its_boxes(server, tmp_path):
+    run_id = task_run(server, tmp_path, "boxes", DETECTION, {"numClasses": 1, "numAnchors": len(ANCHORS)})
+    summary = built(server, run_id)
+    assert summary.get("gate_unavailable") is None, summary
+    assert summary["task"] == "detection" and summary["task_metadata"] == DETECTION
+    assert summary["labels"] == ["face"]
+    assert summary["gate"]["task"] == "detection" and summary["gate"]["val_items"] == 4  # a quarter of 16
+    rows = {row["format"]: row for row in summary["formats"]}
+    reference = rows["tfjs"]["gate"]
+    assert reference["box_agreement"] == 1 and reference["max_abs_diff"] == 0
+    for fmt in TFJS_FORMATS:
+        numbers = rows[fmt]["gate"]
+        assert 0 <= numbers["box_agreement"] <= 1 and "accuracy" not in numbers, (fmt, numbers)
+        assert numbers["map50"] is None or 0 <= numbers["map50"] <= 1
+        expected = "reference" if fmt == "tfjs" else gate.verdict(numbers, 1.0)["status"]
+        assert rows[fmt]["verdict"]["status"] == expected
+    assert rows["float16"]["gate"]["box_agreement"] > 0.99, rows["float16"]["gate"]
+    with server.client() as client:
+        files = members(download(client, run_id, "float16").content)
+    metadata = json.loads(files["metadata.json"])
+    assert metadata["task_metadata"] == DETECTION and metadata["labels"] == ["face"]
+    assert files["labels.txt"] == b"face\n"
+    assert json.loads(files["model.json"])["userDefinedMetadata"]["task_metadata"]["anchors"] == ANCHORS
+
+
+def test_a_landmarks_export_names_its_points_and_is_gated_on_where_they_land(server, tmp_path):
+    run_id = task_run(server, tmp_path, "points", LANDMARKS, {"numPoints": len(POINT_NAMES)})
+    summary = built(server, run_id)
+    assert summary.get("gate_unavailable") is None, summary
+    rows = {row["format"]: row for row in summary["formats"]}
+    assert rows["tfjs"]["gate"]["nme_vs_reference"] == 0
+    assert rows["float16"]["gate"]["nme_vs_reference"] < 1e-3
+    for fmt in TFJS_FORMATS:
+        assert rows[fmt]["gate"]["nme"] > 0, fmt  # an untrained head is somewhere, not on the points
+    assert summary["gate"]["reference_nme"] == rows["tfjs"]["gate"]["nme"]
+    with server.client() as client:
+        files = members(download(client, run_id, "uint16").content)
+    assert files["labels.txt"].decode().splitlines() == list(POINT_NAMES)
+    metadata = json.loads(files["metadata.json"])
+    assert metadata["task_metadata"]["point_names"] == list(POINT_NAMES)
+    assert "letterbox" in metadata["input"]["resize"]
