@@ -10,10 +10,11 @@ import json
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support import start_server, upload, zip_bytes
 from support.annotated_sets import POINT_NAMES, coco, face_boxes, face_points
-from support.exports import TFJS_FORMATS, download, node
+from support.exports import TFJS_FORMATS, download, node, weight_offsets
 
 from server.artifacts import gate
 
@@ -56,9 +57,13 @@ def server(tmp_path_factory):
     live.stop()
 
 
-def task_run(server, tmp_path, dataset: str, meta: dict, head: dict) -> str:
-    """A run on `dataset` whose info records `meta`, holding one snapshot of an untrained builder model."""
+def task_run(server, tmp_path, dataset: str, meta: dict, head: dict, spoil=None) -> str:
+    """A run on `dataset` whose info records `meta`, holding one snapshot of an untrained builder model (its weights
+    passed through `spoil(model_json, weights)` when given)."""
     node(HERE / "task_model.mjs", {"task": meta["task"], "config": {**BUILDER, **head}, "out": str(tmp_path)})
+    if spoil:
+        weights = spoil((tmp_path / "model.json").read_bytes(), (tmp_path / "model.weights.bin").read_bytes())
+        (tmp_path / "model.weights.bin").write_bytes(weights)
     config = {"task": meta["task"], "inputSize": INPUT_SIZE, "valFraction": 0.25, "seed": 1, "epochs": 1}
     with server.client() as client:
         response = client.post(
@@ -128,3 +133,28 @@ def test_a_landmarks_export_names_its_points_and_is_gated_on_where_they_land(ser
     metadata = json.loads(files["metadata.json"])
     assert metadata["task_metadata"]["point_names"] == list(POINT_NAMES)
     assert "letterbox" in metadata["input"]["resize"]
+
+
+def lossy_head_bias(model_raw: bytes, weights: bytes) -> bytes:
+    """Head biases spread over [-2, 2] (so the points sit apart in float32) and one of 1e4: uint8 quantizes the bias
+    tensor in 255 steps of ~39 from -2, so every other bias becomes -2 and all those points collapse to one spot."""
+    offset, shape = weight_offsets(json.loads(model_raw))["head/bias"]
+    bias = np.linspace(-2, 2, shape[0], dtype="<f4")
+    bias[-1] = 1e4
+    return weights[:offset] + bias.tobytes() + weights[offset + bias.nbytes :]
+
+
+def test_a_landmarks_export_whose_points_move_is_flagged_and_served_only_when_confirmed(server, tmp_path):
+    run_id = task_run(server, tmp_path, "points", LANDMARKS, {"numPoints": len(POINT_NAMES)}, spoil=lossy_head_bias)
+    with server.client() as client:
+        refused = download(client, run_id, "uint8")
+        assert refused.status_code == 409, refused.status_code
+        detail = refused.json()["detail"]
+        assert "uint8 moves its points" in detail and "of the box diagonal" in detail and "confirm" in detail
+        assert download(client, run_id, "uint8", confirm="true").status_code == 200
+        assert download(client, run_id, "float16").status_code == 200
+        summary = client.get(f"/api/runs/{run_id}/exports").json()
+    rows = {row["format"]: row for row in summary["formats"]}
+    assert rows["uint8"]["verdict"] == {"status": "flagged", "needs_confirm": True}
+    assert rows["uint8"]["gate"]["nme_vs_reference"] > gate.MAX_POINT_SHIFT
+    assert rows["float16"]["verdict"]["status"] == "passed"
