@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from support import start_server, upload, zip_bytes
 from support.annotated_sets import POINT_NAMES, coco, face_boxes, face_points
-from support.exports import TFJS_FORMATS, download, node, weight_offsets
+from support.exports import TFJS_FORMATS, cli, download, node, weight_offsets
 
 from server.artifacts import gate
 
@@ -135,13 +136,20 @@ def test_a_landmarks_export_names_its_points_and_is_gated_on_where_they_land(ser
     assert "letterbox" in metadata["input"]["resize"]
 
 
-def lossy_head_bias(model_raw: bytes, weights: bytes) -> bytes:
-    """Head biases spread over [-2, 2] (so the points sit apart in float32) and one of 1e4: uint8 quantizes the bias
-    tensor in 255 steps of ~39 from -2, so every other bias becomes -2 and all those points collapse to one spot."""
+def spread_head_bias(model_raw: bytes, weights: bytes, last: float | None = None) -> bytes:
+    """Head biases spread over [-2, 2], so an untrained head's points sit apart at about sigmoid(bias) of the input
+    (its features are tiny), the last bias set to `last` when given."""
     offset, shape = weight_offsets(json.loads(model_raw))["head/bias"]
     bias = np.linspace(-2, 2, shape[0], dtype="<f4")
-    bias[-1] = 1e4
+    if last is not None:
+        bias[-1] = last
     return weights[:offset] + bias.tobytes() + weights[offset + bias.nbytes :]
+
+
+def lossy_head_bias(model_raw: bytes, weights: bytes) -> bytes:
+    """One head bias of 1e4 besides the spread ones: uint8 quantizes the bias tensor in 255 steps of ~39 from -2, so
+    every other bias becomes -2 and all those points collapse to one spot."""
+    return spread_head_bias(model_raw, weights, last=1e4)
 
 
 def test_a_landmarks_export_whose_points_move_is_flagged_and_served_only_when_confirmed(server, tmp_path):
@@ -158,3 +166,45 @@ def test_a_landmarks_export_whose_points_move_is_flagged_and_served_only_when_co
     assert rows["uint8"]["verdict"] == {"status": "flagged", "needs_confirm": True}
     assert rows["uint8"]["gate"]["nme_vs_reference"] > gate.MAX_POINT_SHIFT
     assert rows["float16"]["verdict"]["status"] == "passed"
+
+
+def predict(server, run_id: str, *images: Path) -> dict:
+    result = cli("predict", run_id, *map(str, images), "--json", "--server", server.url, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_predict_names_a_landmarks_runs_points_in_the_images_pixels_through_its_letterbox(server, tmp_path):
+    run_id = task_run(server, tmp_path, "points", LANDMARKS, {"numPoints": len(POINT_NAMES)}, spoil=spread_head_bias)
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (96, 48), (90, 120, 150)).save(wide)
+    [prediction] = predict(server, run_id, wide)["predictions"]
+    assert prediction["image"] == str(wide) and (prediction["width"], prediction["height"]) == (96, 48)
+    assert [p["name"] for p in prediction["points"]] == list(POINT_NAMES)
+    # 96x48 letterboxed onto 64: scale 2/3, 16-px bars above and below; the head says sigmoid(bias) of the input.
+    shares = 1 / (1 + np.exp(-np.linspace(-2, 2, 2 * len(POINT_NAMES))))
+    for k, point in enumerate(prediction["points"]):
+        assert point["x"] == pytest.approx(shares[2 * k] * INPUT_SIZE * 1.5, abs=1.5), point
+        assert point["y"] == pytest.approx((shares[2 * k + 1] * INPUT_SIZE - 16) * 1.5, abs=1.5), point
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_predict_lists_a_detection_runs_boxes_with_labels_scores_and_pixels(server, tmp_path):
+    run_id = task_run(server, tmp_path, "boxes", DETECTION, {"numClasses": 1, "numAnchors": len(ANCHORS)})
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (120, 80), (200, 180, 160)).save(image)
+    [prediction] = predict(server, run_id, image)["predictions"]
+    boxes = prediction["boxes"]
+    assert (prediction["width"], prediction["height"]) == (120, 80)
+    assert [b["score"] for b in boxes] == sorted((b["score"] for b in boxes), reverse=True)
+    for box in boxes:
+        assert box["label"] == "face" and DETECTION["score_threshold"] <= box["score"] <= 1
+        assert box["x"] >= 0 and box["x"] + box["w"] <= 120 + 1e-6, box  # kept inside the image
+        assert box["y"] >= 0 and box["y"] + box["h"] <= 80 + 1e-6, box
+    readable = cli("predict", run_id, str(image), "--server", server.url, timeout=300)
+    assert readable.returncode == 0, readable.stderr[-3000:]
+    line = readable.stdout.strip().splitlines()[-1]
+    assert line.startswith(f"{image}: ") and ("face " in line or "no box over the score threshold" in line)
