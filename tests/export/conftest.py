@@ -12,6 +12,7 @@ import httpx
 import pytest
 from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 from support.exports import WITHOUT_EXTRA, TrainedRun
+from support.task_runs import upload_task_sets
 
 from server.headless import free_port
 
@@ -96,3 +97,16 @@ def no_extra_server(trained) -> LiveServer:
             time.sleep(0.1)
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def task_server(tmp_path_factory) -> LiveServer:
+    """A server holding the two small annotated sets (`boxes`, `points`) that detection and landmarks runs use."""
+    data = tmp_path_factory.mktemp("task-exports") / "data"
+    data.mkdir()
+    live = start_server(data)
+    try:
+        upload_task_sets(live)
+        yield live
+    finally:
+        live.stop()
