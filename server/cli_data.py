@@ -67,6 +67,16 @@ def cmd_datasets_delete(args) -> int:
     return 0
 
 
+def _result(summary: dict) -> str:
+    """The runs list's result column: validation accuracy, or mAP@0.5 (detection), or NME (landmarks)."""
+    task = summary.get("task", "classification")
+    key, form = {"detection": ("map50", "mAP {:.3f}"), "landmarks": ("nme", "NME {:.3f}")}.get(
+        task, ("val_accuracy", "{:.1%}")
+    )
+    value = summary.get(key)
+    return "-" if value is None else form.format(value)
+
+
 def cmd_runs_list(args) -> int:
     settings = _settings(args)
     storage = Storage(settings.data_dir)
@@ -77,14 +87,13 @@ def cmd_runs_list(args) -> int:
     if runs:
         print(
             f"{'run':<{len(runs[0]['id'])}}  {'dataset':<20} {'kind':<7} {'status':<9} {'epochs':>6}  "
-            f"{'loss':>10} {'val acc':>7}  created"
+            f"{'loss':>10} {'val acc / mAP@0.5 / NME':>23}  created"
         )
     for r in runs:
         summary = r["summary"] or {}
-        val = summary.get("val_accuracy")
         print(
             f"{r['id']}  {r['dataset']:<20} {r['kind']:<7} {r['status']:<9} {r['epochs_done']:>6}  "
-            f"{_significant(summary.get('final_loss')):>10} {'-' if val is None else f'{val:.1%}':>7}  "
+            f"{_significant(summary.get('final_loss')):>10} {_result(summary):>23}  "
             f"{r['created_at']}"
         )
     if runs:

@@ -203,7 +203,7 @@ def check_train_args(args) -> str:
             page_query(args)
         except OptionConflict as exc:
             raise UsageError(str(exc)) from None
-        check_dataset(args.dataset, args.server, args.data_dir)
+        check_dataset(args.dataset, args.server, args.data_dir, getattr(args, "task", None))
         return chromium
     start = "--resume" if args.resume else "--from"
     allowed = ["--epochs"] if args.from_run else []

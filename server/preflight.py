@@ -61,10 +61,6 @@ def api_get(server: str, path: str):
         return response.status_code, None
 
 
-# The tasks `browsertrain train` can train so far; detection and landmarks sets import, and train later.
-TRAINABLE_TASKS = ("classification",)
-
-
 def dataset_tasks(server: str | None, data_dir) -> dict[str, str]:
     """name -> task of the datasets a train command can use: the server's, or the data folder's plus the sample a new
     server adds. A server that does not say a dataset's task predates the other tasks: classification."""
@@ -85,7 +81,8 @@ def dataset_tasks(server: str | None, data_dir) -> dict[str, str]:
     return tasks
 
 
-def check_dataset(name: str, server: str | None, data_dir) -> None:
+def check_dataset(name: str, server: str | None, data_dir, task: str | None = None) -> None:
+    """The dataset exists; a --task other than 'auto' is the dataset's own."""
     tasks = dataset_tasks(server, data_dir)
     if name not in tasks:
         where = f"the server at {server}" if server else "this data folder"
@@ -93,11 +90,8 @@ def check_dataset(name: str, server: str | None, data_dir) -> None:
             f"there is no dataset named {name!r} in {where} ({', '.join(sorted(tasks)) or 'none yet'}); "
             "see `browsertrain datasets list`"
         )
-    if tasks[name] not in TRAINABLE_TASKS:
-        raise UsageError(
-            f"dataset {name!r} is a {tasks[name]} set; training supports classification sets only so far "
-            f"({tasks[name]} training is coming). Its images and annotations are imported and can be viewed"
-        )
+    if task not in (None, "auto") and task != tasks[name]:
+        raise UsageError(f"dataset {name!r} is a {tasks[name]} set, not {task}: drop --task, or pick another dataset")
 
 
 def fetch_run(run_id: str, server: str | None, data_dir) -> dict:

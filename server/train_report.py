@@ -4,6 +4,27 @@ from __future__ import annotations
 
 from .runs.train_config import settings_of
 
+# Per task: the epoch record's validation metric the progress line shows, and its short name.
+PROGRESS_METRIC = {
+    "classification": ("val_accuracy", "val_acc"),
+    "detection": ("val_iou", "val_iou"),
+    "landmarks": ("val_nme", "val_nme"),
+}
+
+
+def result_text(summary: dict) -> str:
+    """A finished run's headline number in words: validation accuracy, mAP for detection, NME for landmarks."""
+    task = summary.get("task", "classification")
+    if task == "detection":
+        return f"mAP@0.5 {_fixed(summary.get('map50'))}, mAP@0.5:0.95 {_fixed(summary.get('map'))}"
+    if task == "landmarks":
+        return f"NME {_fixed(summary.get('nme'))}"
+    return f"val accuracy {summary.get('val_accuracy')}"
+
+
+def _fixed(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
 
 def progress_line(state: dict, total_epochs: int | None) -> str:
     epochs = state.get("epochs") or []
@@ -15,10 +36,11 @@ def progress_line(state: dict, total_epochs: int | None) -> str:
     total = (planned if isinstance(planned, int) else None) or total_epochs or done
     width = 24
     filled = int(width * min(done / total, 1))
-    val = last.get("val_accuracy")
+    key, name = PROGRESS_METRIC.get(settings_of(state.get("config")).task, PROGRESS_METRIC["classification"])
+    val = last.get(key)
     return (
         f"\repoch {done}/{total} [{'#' * filled}{'-' * (width - filled)}] loss {last['train_loss']:.4f}"
-        f" val_acc {val if val is None else f'{val:.3f}'} {last['images_per_second']:.0f} img/s"
+        f" {name} {val if val is None else f'{val:.3f}'} {last['images_per_second']:.0f} img/s"
     )
 
 
@@ -42,7 +64,7 @@ def describe(summary: dict) -> str:
     loss = summary.get("final_loss")
     return (
         f"run {summary['run_id']}: {summary['epochs']} epochs on {summary['backend']}, final loss "
-        f"{'-' if loss is None else f'{loss:.4f}'}, val accuracy {summary['val_accuracy']}, {_speed(summary)}"
+        f"{'-' if loss is None else f'{loss:.4f}'}, {result_text(summary)}, {_speed(summary)}"
     )
 
 

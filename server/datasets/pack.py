@@ -5,7 +5,8 @@ Layout (all integers little-endian):
     bytes 4-7    uint32 H, the length of the JSON header
     next H bytes UTF-8 JSON {"version": 1, "dataset", "hash", "items": [{"id", "label", "content_type",
                  "offset", "size"}]}; offsets count from the first payload byte. Items of detection sets carry
-                 "boxes" instead of "label", of landmarks sets "points" (and "box" where the set has one)
+                 "boxes" instead of "label", of landmarks sets "points" (and "box" where the set has one), and
+                 those carry the image's "width" and "height" (annotations are in its pixels)
     payload      the items' bytes, back to back, in header order
 Sizes come from the manifest, so the header goes out before any item is read.
 """
@@ -22,6 +23,8 @@ import aiofiles
 MAGIC = b"BTPK"
 # What an item's entry carries of its labels, by task: a label, boxes, points and the box around them.
 LABEL_KEYS = ("label", "boxes", "points", "box")
+# An annotated item's entry also says the size its annotations' pixels refer to.
+SIZE_KEYS = ("width", "height")
 MEDIA_TYPE = "application/x-browsertrain-pack"
 _CHUNK = 256 * 1024
 
@@ -33,6 +36,7 @@ def pack_header(manifest: dict, items: list[dict]) -> bytes:
             {
                 "id": item["id"],
                 **{key: item[key] for key in LABEL_KEYS if key in item},
+                **({key: item[key] for key in SIZE_KEYS} if "label" not in item else {}),
                 "content_type": item["content_type"],
                 "offset": offset,
                 "size": item["bytes"],

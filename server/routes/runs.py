@@ -18,6 +18,7 @@ from .. import json_depth
 from ..datasets.importer import load_manifest
 from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
 from ..runs import service, snapshots
+from ..runs.train_config import settings_of
 from ..security import multipart_form
 from .deps import EngineDep, RunId, StorageDep
 from .models import Recorded, Run, RunDetail, RunList, SnapshotList, multipart_form_body
@@ -103,6 +104,9 @@ def create_run(storage: StorageDep, engine: EngineDep, body: RunCreate) -> dict:
         raise HTTPException(409, f"dataset {body.dataset!r} has changed (hash {manifest['hash']})")
     if body.parent_run_id is not None:
         storage.run_dir(body.parent_run_id)  # validates the id's form
+    task, dataset_task = settings_of(body.config).task, manifest.get("task", "classification")
+    if task != dataset_task:
+        raise HTTPException(400, f"dataset {body.dataset!r} is a {dataset_task} set, but config.task is {task!r}")
     return service.create_run(
         engine,
         storage,

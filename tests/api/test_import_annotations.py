@@ -172,7 +172,7 @@ def test_a_box_a_rounding_slip_past_the_edge_is_clipped(mclient, boxes_set):
     assert box == {"label": "face", "x": 0, "y": 100, "w": 19.5, "h": 28}
 
 
-def test_cli_detects_the_format_of_a_folder_and_train_refuses_it_at_once(tmp_path, capsys, boxes_set, fake_chromium):
+def test_cli_detects_a_folder_format_and_train_refuses_another_task_at_once(tmp_path, capsys, boxes_set, fake_chromium):
     data = str(tmp_path / "data")
     folder = write_tree(tmp_path / "faces-yolo", yolo(boxes_set[:10]))
     status, out, err, _ = run_cli("datasets", "import", str(folder), "--data-dir", data, capsys=capsys)
@@ -182,10 +182,9 @@ def test_cli_detects_the_format_of_a_folder_and_train_refuses_it_at_once(tmp_pat
     status, out, _, _ = run_cli("datasets", "list", "--data-dir", data, capsys=capsys)
     assert status == 0 and "faces-yolo" in out and "detection" in out
     chromium, mark = fake_chromium
-    status, _, err, seconds = run_cli(
-        "train", "--dataset", "faces-yolo", "--data-dir", data, "--chromium", chromium, capsys=capsys
-    )
-    assert status == 2 and "is a detection set; training supports classification sets only" in err
+    given = ("--dataset", "faces-yolo", "--task", "landmarks", "--data-dir", data, "--chromium", chromium)
+    status, _, err, seconds = run_cli("train", *given, capsys=capsys)
+    assert status == 2 and "is a detection set, not landmarks" in err
     assert seconds < 1.0 and not mark.exists()
 
 

@@ -85,6 +85,14 @@ def test_run_with_a_stale_dataset_hash_is_409(module_server, mclient):
     assert_unchanged(module_server.data_dir, before)
 
 
+def test_run_of_another_task_than_its_dataset_is_refused(module_server, mclient):
+    before = disk_state(module_server.data_dir)
+    response = mclient.post("/api/runs", json={"dataset": "shapes", "config": {"task": "detection"}})
+    assert response.status_code == 400
+    assert "'shapes' is a classification set, but config.task is 'detection'" in response.json()["detail"]
+    assert_unchanged(module_server.data_dir, before)
+
+
 def test_run_config_with_nan_does_not_break_the_run_list(mclient):
     """NaN is not JSON: whatever the server keeps, it must still answer with valid JSON (NaN shows as null)."""
     for body in ('{"dataset": "shapes", "config": {"lr": NaN}}', '{"dataset": "shapes", "info": {"x": Infinity}}'):

@@ -33,7 +33,8 @@ test('an explicit setting always wins and is not listed among the defaults', () 
   assert.equal(resolved.batchSize, 32);
   assert.equal(resolved.inputSize, 48);
   assert.equal(resolved.epochs, 100, 'epochs follow the explicit batch: 3 steps an epoch, 600/3 = 200, capped at 100');
-  assert.deepEqual(Object.keys(resolved.defaults).sort(), ['augment', 'epochs']);
+  assert.deepEqual(Object.keys(resolved.defaults).sort(), ['augment', 'epochs', 'task']);
+  assert.equal(resolved.task, 'classification', "a dataset that names no task is classification's");
 });
 
 const flat = (n, loss = Math.log(3)) => Array.from({ length: n }, (_, epoch) => ({ epoch, train_loss: loss, train_accuracy: 0.33, val_accuracy: 0.33 }));

@@ -1,6 +1,6 @@
 /** Training-time augmentation on the canvas path: a random crop, a horizontal flip and a brightness change per epoch. */
 import { createRandom, deriveSeed } from './random.js';
-import { makeCanvas } from './images.js';
+import { drawResized, makeCanvas } from './images.js';
 
 export const DEFAULT_AUGMENT = Object.freeze({ crop: false, flip: false, brightness: 0 });
 /** The smallest crop, as a share of the image side: a crop keeps 80–100% of each side. */
@@ -69,18 +69,32 @@ export function scaleBrightness(pixels, factor) {
  * that region onto the input-size canvas, read back as RGB.
  */
 class CropSource {
-  constructor(blobs, size) {
+  constructor(blobs, size, mode = 'stretch') {
     this.blobs = blobs;
     this.size = size;
+    this.mode = mode;
     this.sourceSide = Math.ceil(size / AUGMENT_MIN_CROP);
     this.maxCached = Math.floor(MAX_CROP_SOURCE_BYTES / (this.sourceSide * this.sourceSide * 4));
     this.bitmaps = new Map();
     this.target = makeCanvas(size);
   }
 
+  /** The image at sourceSide², resized the way the input is (a letterboxed one keeps its bars, so crops match). */
+  async decode(index) {
+    const s = this.sourceSide;
+    if (this.mode !== 'letterbox') {
+      return createImageBitmap(this.blobs[index], { resizeWidth: s, resizeHeight: s, resizeQuality: 'medium' });
+    }
+    const full = await createImageBitmap(this.blobs[index]);
+    this.letterbox ??= makeCanvas(s);
+    drawResized(this.letterbox.ctx, full, s, 'letterbox');
+    full.close();
+    return createImageBitmap(this.letterbox.canvas);
+  }
+
   async bitmap(index) {
     if (this.bitmaps.has(index)) return this.bitmaps.get(index);
-    const bitmap = await createImageBitmap(this.blobs[index], { resizeWidth: this.sourceSide, resizeHeight: this.sourceSide, resizeQuality: 'medium' });
+    const bitmap = await this.decode(index);
     if (this.bitmaps.size < this.maxCached) this.bitmaps.set(index, bitmap);
     return bitmap;
   }
@@ -118,12 +132,17 @@ export class Augmenter {
     this.options = resolveAugment(options);
     this.pixels = pixels;
     this.seed = seed;
-    this.crops = this.options.crop ? new CropSource(blobs, pixels.size) : null;
+    this.crops = this.options.crop ? new CropSource(blobs, pixels.size, pixels.mode) : null;
+  }
+
+  /** What augments item `index` in `epoch` (augmentParams): the annotations move by the same. */
+  paramsOf(index, epoch) {
+    return augmentParams(this.options, this.seed, epoch, index);
   }
 
   /** The [size, size, 3] pixels item `index` is trained on in `epoch`. */
   async pixelsOf(index, epoch) {
-    const params = augmentParams(this.options, this.seed, epoch, index);
+    const params = this.paramsOf(index, epoch);
     let out = params.crop ? await this.crops.crop(index, params.crop) : this.pixels.item(index);
     if (params.flip) out = flipHorizontal(out, this.pixels.size);
     if (params.brightness !== 1) out = scaleBrightness(out, params.brightness);

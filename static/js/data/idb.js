@@ -2,7 +2,7 @@
 
 const DB_NAME = 'browsertrain';
 const DB_VERSION = 1;
-const ITEMS = 'items';        // key [name, hash, id] -> {label, blob}
+const ITEMS = 'items';        // key [name, hash, id] -> {label, blob} or {annotation, blob}
 const VERSIONS = 'versions';  // key [name, hash] -> {name, hash, classes, count, bytes, complete, savedAt}
 
 function promised(request) {
@@ -44,12 +44,15 @@ export async function cachedVersions(name) {
   return all.sort((a, b) => b.savedAt - a.savedAt);
 }
 
-/** Write items ({id, label, blob}) of one version in ONE transaction (one per item is ~20x slower). */
+/**
+ * Write items ({id, label, blob}, or {id, annotation, blob} for detection and landmarks) of one version in ONE
+ * transaction (one per item is ~20x slower).
+ */
 export async function putItems(name, hash, items) {
   const db = await openCache();
   const tx = db.transaction(ITEMS, 'readwrite');
   const store = tx.objectStore(ITEMS);
-  for (const item of items) store.put({ label: item.label, blob: item.blob }, [name, hash, item.id]);
+  for (const { id, ...value } of items) store.put(value, [name, hash, id]);
   await done(tx);
 }
 
@@ -61,14 +64,14 @@ export async function markComplete(record) {
   await done(tx);
 }
 
-/** All items of one version, in id order: [{id, label, blob}]. */
+/** All items of one version, in id order: [{id, label, blob}] or [{id, annotation, blob}]. */
 export async function readItems(name, hash) {
   const db = await openCache();
   const tx = db.transaction(ITEMS);
   const range = IDBKeyRange.bound([name, hash, 0], [name, hash, Infinity]);
   const store = tx.objectStore(ITEMS);
   const [keys, values] = await Promise.all([promised(store.getAllKeys(range)), promised(store.getAll(range))]);
-  return keys.map((key, i) => ({ id: key[2], label: values[i].label, blob: values[i].blob }));
+  return keys.map((key, i) => ({ id: key[2], ...values[i] }));
 }
 
 /** Remove one version of a dataset (its items and its record). */

@@ -1,6 +1,7 @@
 /** Decode → canvas resize → tf.browser.fromPixels (tip 14 of docs/tips.md), with the resized pixels cached for later epochs. */
 import { tf } from '../tf.js';
 import { normalize } from './normalize.js';
+import { LETTERBOX_PAD_COLOUR, drawRect, resizeTransform } from './geometry.js';
 
 const CHANNELS = 3;
 
@@ -13,10 +14,26 @@ export function makeCanvas(size) {
   return { canvas, ctx: canvas.getContext('2d', { willReadFrequently: true }) };
 }
 
-/** The pipeline's one resize: `source` (an ImageBitmap, a video, a canvas) drawn onto the size×size canvas. */
-export function drawResized(ctx, source, size) {
+/** The natural size of what drawImage can take: an ImageBitmap, a canvas, an image or a video. */
+export function sourceSize(source) {
+  return [source.videoWidth || source.naturalWidth || source.width, source.videoHeight || source.naturalHeight || source.height];
+}
+
+/**
+ * The pipeline's one resize: `source` (an ImageBitmap, a video, a canvas) drawn onto the size×size canvas, stretched
+ * or letterboxed (`mode`, see data/geometry.js). Returns the transform, which maps annotations and predictions.
+ */
+export function drawResized(ctx, source, size, mode = 'stretch') {
+  const [width, height] = sourceSize(source);
+  const transform = resizeTransform(width, height, size, mode);
   ctx.clearRect(0, 0, size, size);
-  ctx.drawImage(source, 0, 0, size, size);
+  if (mode === 'letterbox') {
+    ctx.fillStyle = LETTERBOX_PAD_COLOUR;
+    ctx.fillRect(0, 0, size, size);
+  }
+  const { x, y, w, h } = drawRect(transform);
+  ctx.drawImage(source, x, y, w, h);
+  return transform;
 }
 
 /**
@@ -24,8 +41,9 @@ export function drawResized(ctx, source, size) {
  * image is 12 KB, so 5,000 items cost 60 MB) so that epochs after the first decode nothing.
  */
 export class PixelCache {
-  constructor(size) {
+  constructor(size, mode = 'stretch') {
     this.size = size;
+    this.mode = mode;
     this.stride = size * size * CHANNELS;
     this.pixels = null;
     this.count = 0;
@@ -36,7 +54,7 @@ export class PixelCache {
     this.pixels = new Uint8Array(blobs.length * this.stride);
     for (let i = 0; i < blobs.length; i += 1) {
       const bitmap = await createImageBitmap(blobs[i]);
-      drawResized(ctx, bitmap, this.size);
+      drawResized(ctx, bitmap, this.size, this.mode);
       bitmap.close();
       const pixels = tf.browser.fromPixels(canvas, CHANNELS);
       this.pixels.set(await pixels.data(), i * this.stride);

@@ -13,7 +13,12 @@ export const PACK_MAGIC = 'BTPK';
  *
  * @typedef {object} PackEntry
  * @property {number} id            the item's id in the dataset
- * @property {string} label         its class name
+ * @property {string} [label]       its class name (classification)
+ * @property {object[]} [boxes]     detection: [{label, x, y, w, h}] in the image's pixels
+ * @property {number[][]} [points]  landmarks: [[x, y, v]] in the image's pixels
+ * @property {object} [box]         landmarks: the box around the points, when the set has one
+ * @property {number} [width]       annotated items: the size their pixels refer to
+ * @property {number} [height]
  * @property {string} content_type  e.g. image/jpeg
  * @property {number} offset        from the first payload byte
  * @property {number} size          in bytes
@@ -21,8 +26,20 @@ export const PACK_MAGIC = 'BTPK';
 
 /**
  * One item cut out of the pack: a view on the pack's own buffer, not a copy.
- * @typedef {{ id: number, label: string, contentType: string, bytes: Uint8Array }} PackItem
+ * @typedef {{ id: number, label?: string, annotation?: Annotation, contentType: string, bytes: Uint8Array }} PackItem
+ * @typedef {{ width: number, height: number, boxes?: object[], points?: number[][], box?: object }} Annotation
+
  */
+
+/**
+ * An annotated entry's labels: {width, height} and whichever of boxes, points and box it has.
+ * @param {PackEntry} entry
+ * @returns {Annotation}
+ */
+function annotationOf(entry) {
+  const { width, height, boxes, points, box } = entry;
+  return { width, height, ...(boxes ? { boxes } : {}), ...(points ? { points } : {}), ...(box ? { box } : {}) };
+}
 
 /**
  * Parses a whole pack; throws on a buffer that is not one, or is cut short.
@@ -43,6 +60,7 @@ export function parsePack(buffer) {
     return {
       id: entry.id,
       label: entry.label,
+      ...(entry.label === undefined ? { annotation: annotationOf(entry) } : {}),
       contentType: entry.content_type,
       bytes: new Uint8Array(buffer, base + entry.offset, entry.size),
     };

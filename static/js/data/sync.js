@@ -47,6 +47,12 @@ async function checkSpace(bytesNeeded) {
   }
 }
 
+/** What the cache keeps of a manifest besides its items: the task, classes, point names and median side. */
+function versionOf(manifest) {
+  return { name: manifest.name, hash: manifest.hash, task: manifest.task ?? 'classification', classes: manifest.classes,
+    pointNames: manifest.point_names ?? [], side: medianSide(manifest.items) };
+}
+
 async function download(manifest, onProgress) {
   await checkSpace(manifest.total_bytes);
   const progress = { items: 0, totalItems: manifest.num_items, bytes: 0, totalBytes: manifest.total_bytes, requests: 0 };
@@ -61,19 +67,18 @@ async function download(manifest, onProgress) {
     });
     const { header, items } = parsePack(buffer);
     if (header.hash !== manifest.hash) throw new Error(`${manifest.name} changed on the server while downloading`);
-    await putItems(manifest.name, manifest.hash, items.map((it) => ({
-      id: it.id, label: it.label, blob: new Blob([it.bytes], { type: it.contentType }),
+    await putItems(manifest.name, manifest.hash, items.map(({ id, label, annotation, bytes, contentType }) => ({
+      id, ...(annotation ? { annotation } : { label }), blob: new Blob([bytes], { type: contentType }),
     })));
     progress.items += items.length;
     onProgress?.({ ...progress, phase: 'download' });
   }
-  await markComplete({ name: manifest.name, hash: manifest.hash, classes: manifest.classes,
-    count: manifest.num_items, bytes: manifest.total_bytes, side: medianSide(manifest.items) });
+  await markComplete({ ...versionOf(manifest), count: manifest.num_items, bytes: manifest.total_bytes });
 }
 
 /**
- * The dataset's items as [{id, label, blob}] plus {name, hash, classes, side, source}; side is the median image side
- * (null if unknown); source is 'cache' when no item was requested, 'server' after a download, 'offline' when the
+ * The dataset's items as [{id, label, blob}] (detection and landmarks: [{id, annotation, blob}], see pack.js) plus
+ * {name, hash, task, classes, pointNames, side, source}; side is the median image side (null if unknown); source is 'cache' when no item was requested, 'server' after a download, 'offline' when the
  * server could not be reached.
  */
 export async function loadDataset(name, { onProgress } = {}) {
@@ -90,7 +95,7 @@ export async function loadDataset(name, { onProgress } = {}) {
   if (!version) {
     if (!manifest) throw new Error(`the server is unreachable and ${name} was never downloaded here`);
     await download(manifest, onProgress);
-    version = { name, hash: manifest.hash, classes: manifest.classes, side: medianSide(manifest.items) };
+    version = versionOf(manifest);
     source = 'server';
   }
   for (const old of versions) {
@@ -99,5 +104,6 @@ export async function loadDataset(name, { onProgress } = {}) {
   const items = await readItems(name, version.hash);
   onProgress?.({ phase: 'ready', items: items.length, totalItems: items.length, source });
   const side = version.side ?? (manifest ? medianSide(manifest.items) : null);
-  return { name, hash: version.hash, classes: version.classes, side, items, source };
+  return { name, hash: version.hash, task: version.task ?? 'classification', classes: version.classes,
+    pointNames: version.pointNames ?? [], side, items, source };
 }

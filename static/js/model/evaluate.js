@@ -62,24 +62,28 @@ export function summarizePredictions(rows, classes) {
 /**
  * Predicts `count` items in fixed-shape batches (the training batch size, so no new shader compiles; padding rows
  * are dropped) with the model in inference mode. `getBatch(indices)` → {xs, ys} as for the Trainer (this function
- * disposes both); `itemAt(i)` → {item_id, label}. Returns rows [{item_id, label, predicted, probability}].
+ * disposes both); `itemAt(i)` → what the row is about; `decodeArg` is the task's decode's second argument.
+ * Returns rows [{item, prediction}] (prediction: the task's decode for that row).
  */
-export async function predictItems({ model, task, getBatch, count, batchSize, itemAt, classes }) {
+export async function predictDecoded({ model, task, getBatch, count, batchSize, itemAt, decodeArg }) {
   const rows = [];
   for (const { indices, realCount } of planBatches(count, batchSize, { mode: 'pad' })) {
     const { xs, ys } = await getBatch(indices);
-    const probabilities = tf.tidy(() => model.predict(xs));
+    const outputs = tf.tidy(() => model.predict(xs));
     tf.dispose([xs, ys]);
     let decoded;
     try {
-      decoded = await task.decode(probabilities, classes);
+      decoded = await task.decode(outputs, decodeArg);
     } finally {
-      probabilities.dispose();
+      outputs.dispose();
     }
-    for (let row = 0; row < realCount; row++) {
-      const { item_id, label } = itemAt(indices[row]);
-      rows.push({ item_id, label, predicted: decoded[row].label, probability: decoded[row].probability });
-    }
+    for (let row = 0; row < realCount; row++) rows.push({ item: itemAt(indices[row]), prediction: decoded[row] });
   }
   return rows;
+}
+
+/** A classifier's predictDecoded rows as [{item_id, label, predicted, probability}]. */
+export async function predictItems({ classes, ...options }) {
+  const rows = await predictDecoded({ ...options, decodeArg: classes });
+  return rows.map(({ item: { item_id, label }, prediction }) => ({ item_id, label, predicted: prediction.label, probability: prediction.probability }));
 }

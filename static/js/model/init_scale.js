@@ -27,7 +27,8 @@ export function scaleToUnitOutput(model, xs) {
   const report = [];
   for (const layer of model.layers) {
     const kernel = scaledKernel(layer);
-    if (!kernel) continue;
+    // A conv head (detection) keeps its glorot draw: its outputs are raw box offsets and scores, not features.
+    if (!kernel || layer.name === 'head') continue;
     const probe = tf.model({ inputs: model.inputs, outputs: layer.output });
     const rms = tf.tidy(() => {
       const out = probe.predict(xs);

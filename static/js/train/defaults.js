@@ -5,7 +5,7 @@
 
 /** The settings that may be 'auto'; anything the user sets explicitly is kept as given. */
 export const AUTO = 'auto';
-export const AUTO_KEYS = Object.freeze(['inputSize', 'batchSize', 'epochs', 'augment']);
+export const AUTO_KEYS = Object.freeze(['task', 'inputSize', 'batchSize', 'epochs', 'augment']);
 
 /** Input size: the images' own median side, to a multiple of 8, within these bounds (larger adds compute, not detail). */
 export const INPUT_SIZE_BOUNDS = Object.freeze({ min: 16, max: 64, step: 8 });
@@ -56,11 +56,12 @@ function chooseAugment(numItems) {
 
 /**
  * The choices for a dataset: {key: {value, reason}} for every AUTO_KEYS entry. `trainCount` is the size of the
- * run's training split; `side` the median image side (data/sync.js medianSide), or null.
+ * run's training split; `side` the median image side (data/sync.js medianSide), or null; `task` the dataset's.
  */
-export function datasetDefaults({ numItems, trainCount, side, batchSize = AUTO }) {
+export function datasetDefaults({ numItems, trainCount, side, batchSize = AUTO, task = 'classification' }) {
   const batch = batchSize === AUTO ? chooseBatchSize(trainCount) : { value: batchSize };
   return {
+    task: { value: task, reason: `the dataset's task: ${task}` },
     inputSize: chooseInputSize(side),
     batchSize: batch,
     epochs: chooseEpochs(trainCount, batch.value),

@@ -23,16 +23,19 @@ export const OVERFIT_TRAIN_ACCURACY = 0.9;
 
 const fmt = (value, digits = 3) => (value === null || value === undefined ? 'n/a' : Number(value).toFixed(digits));
 
+/** numClasses null: a task without a uniform-guess loss (detection, landmarks), judged by the fall alone. */
 function flatLoss(records, numClasses) {
   const losses = records.map((r) => r.train_loss).filter(Number.isFinite);
   if (losses.length < 2) return null;
   const [first, last] = [losses[0], losses.at(-1)];
   if (Math.min(...losses.slice(1)) < first * FLAT_LOSS_SHARE) return null;
-  if (last < LEARNED_LOSS_SHARE * Math.log(Math.max(2, numClasses))) return null;
+  if (numClasses !== null && last < LEARNED_LOSS_SHARE * Math.log(Math.max(2, numClasses))) return null;
+  const uniform = numClasses === null ? ''
+    : ` (ln ${numClasses} = ${fmt(Math.log(numClasses), 4)} is what a uniform guess scores)`;
   return {
     code: 'loss_flat',
     message: `the training loss never left its starting value: ${fmt(first, 4)} at epoch 1, ${fmt(last, 4)} after `
-      + `${losses.length} epochs (ln ${numClasses} = ${fmt(Math.log(numClasses), 4)} is what a uniform guess scores)`,
+      + `${losses.length} epochs${uniform}`,
     next_step: 'check the inputs and labels first (Preview inputs; the overfit check: --overfit 16), then try a '
       + 'higher learning rate (--lr 0.003) or a smaller batch size',
   };
@@ -87,6 +90,30 @@ function overfitting(records) {
   };
 }
 
+/** Below this mAP@0.5 a detector finds (almost) nothing it should. */
+export const MIN_USEFUL_MAP50 = 0.1;
+/** Above this NME the points are no better than a mean face would place them (about 0.15–0.25 on faces). */
+export const MAX_USEFUL_NME = 0.2;
+
+/** Detection and landmarks: the evaluation says plainly when the model did not learn its task. */
+function taskVerdict(evaluation) {
+  if (evaluation?.task === 'detection' && Number.isFinite(evaluation.map50) && evaluation.map50 < MIN_USEFUL_MAP50) {
+    return {
+      code: 'no_detections',
+      message: `mAP@0.5 is ${fmt(evaluation.map50)} on the validation images: the detector finds almost none of the boxes`,
+      next_step: 'check the boxes in Preview inputs, then train longer (--epochs) or with a larger input size (--input-size)',
+    };
+  }
+  if (evaluation?.task === 'landmarks' && Number.isFinite(evaluation.nme) && evaluation.nme > MAX_USEFUL_NME) {
+    return {
+      code: 'points_off',
+      message: `NME is ${fmt(evaluation.nme)} on the validation images: the points are about where an average shape puts them`,
+      next_step: 'check the points in Preview inputs, then train longer (--epochs) or try --landmark-loss wing',
+    };
+  }
+  return null;
+}
+
 /** The epochs after which mid-run checks start, for a run of `plannedEpochs`. */
 export const checkAfter = (plannedEpochs) => Math.max(MIN_CHECK_EPOCHS, Math.ceil(plannedEpochs * CHECK_AFTER_SHARE));
 
@@ -94,8 +121,9 @@ export const checkAfter = (plannedEpochs) => Math.max(MIN_CHECK_EPOCHS, Math.cei
  * The warnings for a run's epoch records so far, [{code, message, next_step}]. Mid-run (no `evaluation`) only
  * after checkAfter(plannedEpochs) epochs, and without the one-class check, which needs the predictions.
  */
-export function learningWarnings({ records, classes, plannedEpochs, evaluation = null }) {
+export function learningWarnings({ records, classes, plannedEpochs, evaluation = null, task = 'classification' }) {
   if (!evaluation && records.length < checkAfter(plannedEpochs)) return [];
+  if (task !== 'classification') return [flatLoss(records, null), taskVerdict(evaluation)].filter(Boolean);
   const numClasses = classes.length;
   return [flatLoss(records, numClasses), atChance(records, evaluation, numClasses), oneClass(evaluation, classes),
     overfitting(records)].filter(Boolean);

@@ -40,13 +40,14 @@ export function overfitSubset(items, count, seed) {
 /** The verdict in the words the page shows; `converged` false is the finding that matters. */
 export function overfitMessage({ converged, images, epochs, finalLoss, correct, targetLoss, stalled = false }) {
   const loss = finalLoss === null ? 'no loss' : `loss ${finalLoss.toFixed(4)}`;
+  const right = correct === null ? '' : `, ${correct}/${images} predicted right`;  // null: boxes or points, not classes
   if (converged) {
-    return `The model memorised ${images} images: ${loss} after ${epochs} epochs, ${correct}/${images} predicted right. `
+    return `The model memorised ${images} images: ${loss} after ${epochs} epochs${right}. `
       + 'The data and the loss can learn; train on everything next.';
   }
   return `The model could NOT overfit ${images} images: ${loss} after ${epochs} epochs`
     + `${stalled ? `, no longer falling` : ''} (target ${targetLoss}), `
-    + `${correct}/${images} predicted right. A model this size should memorise a handful of images easily, so look for `
+    + `${right.slice(2) || 'judged by the loss'}. A model this size should memorise a handful of images easily, so look for `
     + 'a bug in the data (labels that do not match the images, broken preprocessing) or in the loss.';
 }
 
@@ -92,9 +93,10 @@ export class OverfitSession extends TrainingSession {
 
   async conclude(summary, { model, task, inputs }) {
     const { train } = inputs.split;
-    const predictions = await predictItems({ model, task, count: train.length, batchSize: train.length,
-      getBatch: inputs.reader(train), itemAt: inputs.itemOf(train), classes: inputs.data.classes });
-    const correct = predictions.filter((p) => p.label === p.predicted).length;
+    // Detection and landmarks judge the fit by the loss alone; a classifier also counts its right answers.
+    const predictions = task.name !== 'classification' ? [] : await predictItems({ model, task, count: train.length,
+      batchSize: train.length, getBatch: inputs.reader(train), itemAt: inputs.itemOf(train), classes: inputs.data.classes });
+    const correct = task.name !== 'classification' ? null : predictions.filter((p) => p.label === p.predicted).length;
     const converged = summary.reason === 'converged';
     const reason = summary.reason === 'done' ? 'not_converged' : summary.reason;
     const message = overfitMessage({ converged, images: train.length, epochs: summary.epochs,

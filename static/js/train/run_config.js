@@ -2,7 +2,10 @@
 import { tf } from '../tf.js';
 import { resolveAugment } from '../data/augment.js';
 import { epochOrder, splitItems, splitSeedOf } from '../data/split.js';
-import { buildModel, resolveModelConfig } from '../model/builder.js';
+import { buildModel, featureMapSize, resolveModelConfig } from '../model/builder.js';
+import { RESIZE_MODES } from '../data/geometry.js';
+import { LANDMARK_LOSSES } from '../model/tasks/landmarks.js';
+import { DEFAULT_NUM_ANCHORS } from '../model/tasks/detection.js';
 import { scaleToUnitOutput } from '../model/init_scale.js';
 import { backboneRunConfig, buildBackboneModel } from '../model/backbone.js';
 import { resolveLrSchedule } from './schedule.js';
@@ -11,10 +14,11 @@ import { RUN_DEFAULTS } from '../shared_rules.js';
 
 /**
  * What a run is configured by; stored with the run so a resume rebuilds exactly this. The settings the server also
- * reads (task, normalization, valFraction, seed) take their defaults from static/shared_rules.json.
+ * reads (normalization, valFraction, seed, and the task of a config recorded without one) take their defaults from
+ * static/shared_rules.json.
  */
 export const DEFAULT_RUN_CONFIG = Object.freeze({
-  task: RUN_DEFAULTS.task,
+  task: AUTO,  // the dataset's task; a config recorded without one is RUN_DEFAULTS.task (classification)
   // 'auto': chosen from the dataset when the run starts (train/defaults.js), with the reason in config.defaults.
   epochs: AUTO,
   batchSize: AUTO,
@@ -32,6 +36,9 @@ export const DEFAULT_RUN_CONFIG = Object.freeze({
   snapshotEvery: 5,
   lrSchedule: true,
   augment: AUTO,
+  resize: 'stretch',  // onto the input square: 'stretch' or 'letterbox' (data/geometry.js); boxes and points follow
+  numAnchors: DEFAULT_NUM_ANCHORS,  // detection: anchors per grid cell, learnt by k-means on the training boxes
+  landmarkLoss: 'mse',  // landmarks: 'mse' or 'wing'
   backbone: null,  // a pretrained start (model/backbone.js), or null to train from scratch
   fineTuneBlocks: 0,  // with a backbone: how many of its last blocks train too
   model: Object.freeze({ width: 16, stages: Object.freeze([32, 64, 128]), blocksPerStage: 1, block: 'plain', activation: 'relu' }),
@@ -49,6 +56,9 @@ export function resolveRunConfig(input = {}) {
     if (!Number.isInteger(config[key])) throw new Error(`${key} must be an integer`);
   }
   if (!(config.lr > 0 && config.lr < 1)) throw new Error('lr must be between 0 and 1');
+  if (!RESIZE_MODES.includes(config.resize)) throw new Error(`resize must be one of ${RESIZE_MODES.join(', ')}`);
+  if (!(Number.isInteger(config.numAnchors) && config.numAnchors > 0)) throw new Error('numAnchors must be a positive integer');
+  if (!LANDMARK_LOSSES.includes(config.landmarkLoss)) throw new Error(`landmarkLoss must be one of ${LANDMARK_LOSSES.join(', ')}`);
   const { name, beta1, beta2, epsilon } = config.optimizer;
   if (name !== 'adam' || !(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && epsilon > 0)) {
     throw new Error('optimizer must be adam with beta1 and beta2 in [0, 1) and epsilon > 0');
@@ -65,9 +75,33 @@ export function resolveRunConfig(input = {}) {
  * size comes from the very split the run will use.
  */
 export function configForData(config, data) {
-  const positions = data.items.map((item, index) => ({ index, label: item.label }));
+  const task = data.task ?? RUN_DEFAULTS.task;
+  if (config.task !== AUTO && config.task !== task) {
+    throw new Error(`${data.name ?? 'this dataset'} is a ${task} dataset, but the run is configured for ${config.task}; `
+      + `use task '${task}' (or leave it to the dataset)`);
+  }
+  if (config.backbone && task !== 'classification') {
+    throw new Error(`a pretrained backbone starts classification runs only; train ${task} from scratch (backbone: null)`);
+  }
+  const positions = data.items.map((item, index) => ({ index, label: item.label ?? null }));
   const { train } = splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) });
-  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null });
+  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null, task });
+}
+
+/** What the task's head needs to know of the dataset: the classes, the point names, the anchors per cell. */
+export function headConfigOf(config, data) {
+  return { numClasses: data.classes.length, numPoints: data.pointNames?.length ?? 0, numAnchors: config.numAnchors };
+}
+
+/**
+ * What RunInputs hands the task's prepare besides the input size and seed: the detection grid (the side of the
+ * model's last feature map), the anchor count, the landmarks loss.
+ */
+export function taskOptionsOf(config) {
+  return {
+    gridSize: featureMapSize({ ...config.model, inputSize: config.inputSize }),
+    numAnchors: config.numAnchors, loss: config.landmarkLoss,
+  };
 }
 
 /** Images the initial scale is measured on (the first of epoch 0's shuffled order). */
@@ -80,14 +114,14 @@ export function adamFor(config) {
 }
 
 /**
- * A new model for `config`, compiled with Adam at config.lr; the caller disposes it and its optimizer.
- * With the run's `inputs`, each convolution's scale is first set on a batch of its training images
- * (model/init_scale.js says why); returns {model, initScale} with that record.
+ * A new model for `config`, compiled with Adam at config.lr; the caller disposes it and its optimizer. `head` is
+ * headConfigOf(config, data). With the run's `inputs`, each convolution's scale is first set on a batch of its
+ * training images (model/init_scale.js says why); returns {model, initScale} with that record.
  */
-export async function freshModel(config, numClasses, inputs = null) {
+export async function freshModel(config, head, inputs = null) {
   const model = config.backbone
-    ? await buildBackboneModel({ ...config, numClasses }, config.task)
-    : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, numClasses }), config.task);
+    ? await buildBackboneModel({ ...config, ...head }, config.task)
+    : buildModel(resolveModelConfig({ seed: config.seed, ...config.model, inputSize: config.inputSize, ...head }), config.task);
   let initScale = null;
   // A pretrained backbone keeps its own scales.
   if (!config.backbone && inputs?.split.train.length) {

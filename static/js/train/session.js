@@ -4,13 +4,14 @@ import * as api from '../api.js';
 import { loadDataset } from '../data/sync.js';
 import { resolveAugment } from '../data/augment.js';
 import { RunInputs } from '../data/inputs.js';
-import { predictItems, summarizePredictions } from '../model/evaluate.js';
+import { predictDecoded, predictItems, summarizePredictions } from '../model/evaluate.js';
+import { EVAL_SCORE_THRESHOLD, detectionEvaluation, landmarksEvaluation } from '../model/evaluate_tasks.js';
 import { modelStats } from '../model/stats.js';
 import { getTask } from '../model/tasks.js';
 import { splitSeedOf } from '../data/split.js';
 import { Trainer } from './loop.js';
 import { LrController, resolveLrSchedule } from './schedule.js';
-import { configForData, freshModel, resolveRunConfig } from './run_config.js';
+import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsOf } from './run_config.js';
 import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
 import { chooseBackend, gpuRenderer } from './backend.js';
@@ -21,6 +22,12 @@ import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
 
 const MAX_RECOVERIES = 2;
+
+/** What a run records of its prepared task for exports and predictions (docs/tasks.md). */
+function taskMetadata(task, config, classes) {
+  const own = task.metadata ? task.metadata() : { task: task.name, classes };
+  return { ...own, input_size: config.inputSize, resize: { mode: config.resize ?? 'stretch' } };
+}
 
 /** The WebGL context went away mid-run; the run can go on from its latest snapshot elsewhere. */
 class ContextLost extends Error {
@@ -99,21 +106,21 @@ export class TrainingSession {
     this.hooks.onBackend?.(choice);
     const { lost, unwatch } = this.watchContextLoss(choice.backend);
 
-    const task = getTask(config.task);
     this.status('Preparing images…', 'preprocess');
     const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
-      task, subset: (split) => this.subset(split),
+      task: getTask(config.task), taskOptions: taskOptionsOf(config), subset: (split) => this.subset(split),
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
     });
     const { model, initScale } = startEpoch > 0
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
-      : await freshModel(config, data.classes.length, inputs);
+      : await freshModel(config, headConfigOf(config, data), inputs);
+    const { task } = inputs;
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
     const info = { backend: choice.backend, backend_reason: choice.reason, probes: choice.probes,
       user_agent: navigator.userAgent, gpu_renderer: gpuRenderer(), split_seed: splitSeedOf(config), params: stats.params,
-      classes: data.classes,
+      classes: data.classes, task_metadata: taskMetadata(task, config, data.classes),
       ...(initScale ? { init_scale: initScale.map(({ layer, scale }) => ({ layer, scale })) } : {}) };
     run = run
       ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, ...info } })
@@ -208,7 +215,7 @@ export class TrainingSession {
     const final = result.epochs.at(-1) ?? {};
     let summary = {
       reason: await recorder.finish(result, trainer.optimizer.iterations),
-      epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
+      task: config.task, epochs: result.nextEpoch, final_loss: final.train_loss ?? null,
       train_accuracy: final.train_accuracy ?? null, val_loss: final.val_loss ?? null,
       val_accuracy: final.val_accuracy ?? null, ...runSpeed(result.epochs),
       backend, run_id: run.id, train_items: split.train.length, val_items: split.val.length, split_seed: splitSeedOf(config),
@@ -218,7 +225,7 @@ export class TrainingSession {
     this.status('Evaluating…', 'evaluate');
     summary = await this.conclude(summary, { model, task, inputs, config });
     summary.warnings = this.diagnose({ records: trainer.history, classes: data.classes, plannedEpochs: config.epochs,
-      evaluation: summary.evaluation ?? null });
+      evaluation: summary.evaluation ?? null, task: config.task });
     for (const warning of summary.warnings) this.hooks.onLearning?.(warning);
     await Promise.all(this.pending ?? []);  // a finished run takes no more updates: what was sent mid-run lands first
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
@@ -239,7 +246,7 @@ export class TrainingSession {
    */
   flagMidRun(run, records, config, classes) {
     this.flagged ??= new Set();
-    const fresh = this.diagnose({ records, classes, plannedEpochs: config.epochs }).filter((w) => !this.flagged.has(w.code));
+    const fresh = this.diagnose({ records, classes, plannedEpochs: config.epochs, task: config.task }).filter((w) => !this.flagged.has(w.code));
     if (!fresh.length) return;
     for (const warning of fresh) {
       this.flagged.add(warning.code);
@@ -268,8 +275,16 @@ export class TrainingSession {
   async conclude(summary, { model, task, inputs, config }) {
     const { val } = inputs.split;
     if (!val.length) return summary;
-    const rows = await predictItems({ model, task, count: val.length, batchSize: config.batchSize,
-      getBatch: inputs.reader(val), itemAt: inputs.itemOf(val), classes: inputs.data.classes });
+    const options = { model, task, count: val.length, batchSize: config.batchSize, getBatch: inputs.reader(val), itemAt: inputs.itemOf(val) };
+    if (task.name === 'detection') {
+      const evaluation = detectionEvaluation(await predictDecoded({ ...options, decodeArg: { scoreThreshold: EVAL_SCORE_THRESHOLD } }), task, config);
+      return { ...summary, map50: evaluation.map50, map: evaluation.map, evaluation };
+    }
+    if (task.name === 'landmarks') {
+      const evaluation = landmarksEvaluation(await predictDecoded(options), task, config);
+      return { ...summary, nme: evaluation.nme, evaluation };
+    }
+    const rows = await predictItems({ ...options, classes: inputs.data.classes });
     return { ...summary, evaluation: summarizePredictions(rows, inputs.data.classes) };
   }
 

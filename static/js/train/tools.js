@@ -10,7 +10,7 @@ import { findBatchSize } from './batch_finder.js';
 import { Trainer } from './loop.js';
 import { LR_RANGE_DEFAULTS, runLrRangeTest } from './lr_range.js';
 import { LrController } from './schedule.js';
-import { configForData, freshModel, resolveRunConfig } from './run_config.js';
+import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsOf } from './run_config.js';
 
 /**
  * The preview shows the epoch's first batch whole (a caption of "the first 24 inputs" at batch 32 read as a
@@ -33,12 +33,11 @@ async function open(dataset, wanted, hooks, { quick = false } = {}) {
     ? { backend: tf.getBackend(), reason: 'the page\'s current backend (nothing is trained)', probes: {} }
     : await chooseBackend(config.backend);
   hooks.onBackend?.(choice);
-  const task = getTask(config.task);
   hooks.onStatus?.('Preparing images…', 'preprocess');
   const inputs = await RunInputs.prepare(data, config, {
-    task, onProgress: (done, total) => hooks.onStatus?.(`Preparing images… ${done}/${total}`, 'preprocess'),
+    task: getTask(config.task), taskOptions: taskOptionsOf(config), onProgress: (done, total) => hooks.onStatus?.(`Preparing images… ${done}/${total}`, 'preprocess'),
   });
-  return { data, choice, task, inputs, config };
+  return { data, choice, task: inputs.task, inputs, config };
 }
 
 /**
@@ -63,7 +62,7 @@ export async function previewInputs({ dataset, config: input = {}, epoch = 0, co
 
 /** A throwaway model and Trainer over the training split (never the run's own model). */
 async function scratchTrainer(config, { data, task, inputs }, options = {}) {
-  const { model } = await freshModel(config, data.classes.length, inputs);
+  const { model } = await freshModel(config, headConfigOf(config, data), inputs);
   const { train } = inputs.split;
   let trainer = null;
   trainer = new Trainer({

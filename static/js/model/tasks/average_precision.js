@@ -10,13 +10,13 @@ export const COCO_IOU_THRESHOLDS = Object.freeze(Array.from({ length: 10 }, (_, 
 export const RECALL_POINTS = 101;
 
 /**
- * AP of one class at one IoU threshold. `predictions` per image: [{score, box}], `truths` per image: [{box}]
- * (this class only). Detections are taken best score first; each matches the unmatched true box of its image it
- * overlaps most, if that IoU is >= iouThreshold, else it is a false positive (COCO's greedy matching).
- * Precision is made non-increasing from the right, then read at each of the RECALL_POINTS recalls (0 past the
- * highest recall reached). Returns null when the class has no true box (AP is undefined, not 0).
+ * The precision/recall curve of one class at one IoU threshold. `predictions` per image: [{score, box}], `truths`
+ * per image: [{box}] (this class only). Detections are taken best score first; each matches the unmatched true box
+ * of its image it overlaps most, if that IoU is >= iouThreshold, else it is a false positive (COCO's greedy
+ * matching). Returns {precision, recall} per rank, precision made non-increasing from the right (the interpolated
+ * curve), or null when the class has no true box.
  */
-export function averagePrecision(predictions, truths, iouThreshold) {
+export function precisionRecall(predictions, truths, iouThreshold) {
   const totalTruths = truths.reduce((n, boxes) => n + boxes.length, 0);
   if (totalTruths === 0) return null;
   const ranked = predictions.flatMap((boxes, image) => boxes.map((p, order) => ({ ...p, image, order })))
@@ -43,15 +43,33 @@ export function averagePrecision(predictions, truths, iouThreshold) {
     recall.push(truePositives / totalTruths);
   });
   for (let i = precision.length - 2; i >= 0; i--) precision[i] = Math.max(precision[i], precision[i + 1]);
-  let sum = 0;
+  return { precision, recall };
+}
+
+/**
+ * The interpolated precision at each of the RECALL_POINTS recalls 0, 0.01, ..., 1 (0 past the highest recall
+ * reached), from a precisionRecall curve.
+ */
+export function sampledPrecision({ precision, recall }) {
+  const out = [];
   let cursor = 0;
   for (let r = 0; r < RECALL_POINTS; r++) {
     // The recall points as COCO writes them (np.linspace(0, 1, 101)); 1e-9 forgives 0.29 being 0.28999... in floats.
     const target = r / (RECALL_POINTS - 1) - 1e-9;
     while (cursor < recall.length && recall[cursor] < target) cursor += 1;
-    if (cursor < recall.length) sum += precision[cursor];
+    out.push(cursor < recall.length ? precision[cursor] : 0);
   }
-  return sum / RECALL_POINTS;
+  return out;
+}
+
+/**
+ * AP of one class at one IoU threshold (see precisionRecall): the mean of the sampled precision. Returns null when
+ * the class has no true box (AP is undefined, not 0).
+ */
+export function averagePrecision(predictions, truths, iouThreshold) {
+  const curve = precisionRecall(predictions, truths, iouThreshold);
+  if (!curve) return null;
+  return sampledPrecision(curve).reduce((a, b) => a + b, 0) / RECALL_POINTS;
 }
 
 const mean = (values) => {

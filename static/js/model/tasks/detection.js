@@ -98,10 +98,14 @@ function prepare(dataset, options) {
       return { iou: matchedIou(yTrue, yPred, weights, anchors) };
     },
 
-    /** One GPU→CPU read; per image [{classIndex, label, score, box: {x, y, w, h}}], normalised, best first. */
-    async decode(yPred) {
+    /**
+     * One GPU→CPU read; per image [{classIndex, label, score, box: {x, y, w, h}}], normalised, best first.
+     * `overrides` ({scoreThreshold}) decodes with another threshold (evaluation traces the whole PR curve).
+     */
+    async decode(yPred, overrides = null) {
       const values = await yPred.data();
-      return Array.from({ length: yPred.shape[0] }, (_, i) => decodeImage(values.subarray(i * perImage, (i + 1) * perImage), decodeOptions)
+      const used = overrides?.scoreThreshold === undefined ? decodeOptions : { ...decodeOptions, scoreThreshold: overrides.scoreThreshold };
+      return Array.from({ length: yPred.shape[0] }, (_, i) => decodeImage(values.subarray(i * perImage, (i + 1) * perImage), used)
         .map((d) => ({ ...d, label: classes[d.classIndex] })));
     },
 
