@@ -1,51 +1,43 @@
 /**
- * The quality gate's scores for detection and landmarks exports, from raw model outputs, with the browser's own task
- * code (static/js/model/tasks/*: the decode, the mAP, the landmark targets) so the numbers mean what the run page's
- * mean.
+ * The quality gate's scores for detection and landmarks exports, from raw model outputs, with the browser's own
+ * evaluation code (static/js/model/evaluate_tasks.js, the run's decode), so the float32 model's mAP@0.5 or NME here
+ * is the number on its run page.
  *
  * Detection: `box_agreement` — does the export find the float32 model's boxes? Per image, each of the float32 model's
- * boxes (best score first) is matched to the export's unmatched box of the same class that overlaps it most; the
- * score is the sum of the matched IoUs over the larger of the two box counts, pooled over the images (1 when both
- * find the same boxes in the same places; a missed, extra or moved box lowers it; 1 when neither finds any box). Also
- * `map50`, the export's mAP@0.5 against the validation split's true boxes.
- * Landmarks: `nme_vs_reference` — how far the export's points are from the float32 model's, as a share of the
- * object's box diagonal (the NME formula with the float32 points as the truth); and `nme` against the true points.
+ * boxes over the run's score threshold (best first) is matched to the export's unmatched box of the same class that
+ * overlaps it most; the score is the sum of the matched IoUs over the larger of the two box counts, pooled over the
+ * images (1 when both find the same boxes in the same places; a missed, extra or moved box lowers it; 1 when neither
+ * finds any box). Also `map50`, the export's mAP@0.5 against the validation split's true boxes, and `boxes`.
+ * Landmarks: `nme_vs_reference` — how far the export's points are from the float32 model's, by the NME formula
+ * with the float32 points as the truth (over the true box's diagonal); and `nme` against the true points.
  *
- * Ground truth arrives as the manifest stores it (source pixels, with each image's width and height) and is mapped
- * onto the model input the way the run resized it (static/js/data/geometry.js: stretch or letterbox).
+ * `items` are the validation images' annotations as the manifest stores them ({width, height, boxes | points, box},
+ * source pixels); `meta` is the run's task_metadata (its input_size and resize place them on the input).
  */
 import { tf } from '../../static/js/tf.js';
-import { boxToInput, pointToInput, resizeTransform } from '../../static/js/data/geometry.js';
-import { resizeModeOf, taskFromMetadata } from '../../static/js/model/task_metadata.js';
-import { meanAveragePrecision } from '../../static/js/model/tasks/average_precision.js';
+import { annotationsToSource, resizeTransform } from '../../static/js/data/geometry.js';
+import { EVAL_SCORE_THRESHOLD, detectionEvaluation, landmarksEvaluation } from '../../static/js/model/evaluate_tasks.js';
 import { iou } from '../../static/js/model/tasks/boxes.js';
-import { encodePoints } from '../../static/js/model/tasks/landmarks.js';
+import { resizeModeOf, taskFromMetadata } from '../../static/js/model/task_metadata.js';
 
-/** The transform from an item's source pixels onto the `size`-pixel input, by the run's resize mode. */
-function transformOf(item, meta) {
-  return resizeTransform(item.width, item.height, meta.input_size, resizeModeOf(meta));
-}
+/** The run config keys the evaluation reads, from the metadata. */
+const configOf = (meta) => ({ inputSize: meta.input_size, resize: resizeModeOf(meta) });
 
-/** Each image's decoded boxes ([{classIndex, score, box}], shares of the input) from `count` rows of raw outputs. */
-async function decodeBoxes(task, meta, values, count) {
+/** Each image's decoded predictions from `count` rows of raw outputs, through the task's own decode. */
+async function decodeRows(task, meta, values, count, overrides = null) {
   if (!count) return [];
-  const s = meta.grid_size;
-  const y = tf.tensor4d(values, [count, s, s, values.length / (count * s * s)]);
+  const shape = meta.task === 'detection'
+    ? [count, meta.grid_size, meta.grid_size, values.length / (count * meta.grid_size ** 2)]
+    : [count, values.length / count];
+  const y = tf.tensor(values, shape);
   try {
-    return await task.decode(y);
+    return await task.decode(y, overrides);
   } finally {
     y.dispose();
   }
 }
 
-/** The items' true boxes as decode returns predictions ([{classIndex, box}] per image, shares of the input). */
-export function trueBoxes(task, meta, items) {
-  const size = meta.input_size;
-  return items.map((item) => {
-    const t = transformOf(item, meta);
-    return task.truths([{ width: size, height: size, boxes: (item.boxes ?? []).map((b) => boxToInput(t, b)) }])[0];
-  });
-}
+const rowsOf = (items, predictions) => items.map((annotation, i) => ({ item: { item_id: i, annotation }, prediction: predictions[i] }));
 
 /**
  * How well `candidate`'s boxes reproduce `reference`'s (both per image: [{classIndex, score, box}]): the pooled
@@ -73,65 +65,46 @@ export function boxAgreement(reference, candidate) {
   return slots ? matched / slots : 1;
 }
 
-async function detectionScores(meta, items, outputs, reference) {
+export async function detectionScores(meta, items, outputs, reference) {
   const task = taskFromMetadata(meta);
-  const truths = trueBoxes(task, meta, items);
+  const config = configOf(meta);
+  // One decode at the evaluation's low threshold traces the mAP curve; the boxes users see are those over the run's.
   const decoded = {};
-  for (const [name, values] of Object.entries(outputs)) decoded[name] = await decodeBoxes(task, meta, values, items.length);
-  return Object.fromEntries(Object.entries(decoded).map(([name, boxes]) => [name, {
-    map50: meanAveragePrecision(boxes, truths, meta.classes).map50,
-    box_agreement: boxAgreement(decoded[reference], boxes),
-    boxes: boxes.reduce((n, b) => n + b.length, 0),
+  for (const [name, values] of Object.entries(outputs)) {
+    decoded[name] = await decodeRows(task, meta, values, items.length, { scoreThreshold: EVAL_SCORE_THRESHOLD });
+  }
+  const shown = (perImage) => perImage.map((boxes) => boxes.filter((b) => b.score >= meta.score_threshold));
+  return Object.fromEntries(Object.entries(decoded).map(([name, predictions]) => [name, {
+    map50: detectionEvaluation(rowsOf(items, predictions), task, config).map50,
+    box_agreement: boxAgreement(shown(decoded[reference]), shown(predictions)),
+    boxes: shown(predictions).reduce((n, b) => n + b.length, 0),
   }]));
 }
 
-/** The items' true points as landmark targets: per image [[x, y, visible, diagonal] × K], shares of the input. */
-export function truePoints(meta, items) {
-  const size = meta.input_size;
-  const k = meta.point_names.length;
-  return items.map((item) => {
-    const t = transformOf(item, meta);
-    const label = { width: size, height: size, points: item.points.map((p) => pointToInput(t, p)) };
-    if (item.box) label.box = boxToInput(t, item.box);
-    return encodePoints(label, k);
-  });
+/** The box NME divides by: the item's own, else the one around its visible true points (as the evaluation does). */
+function truthBox({ box, points }) {
+  if (box) return box;
+  const visible = points.filter((p) => p[2] !== 0);
+  if (!visible.length) return undefined;
+  const xs = visible.map((p) => p[0]);
+  const ys = visible.map((p) => p[1]);
+  return { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) };
 }
 
-/**
- * Mean over images of the mean point distance over the diagonal, between `values` (rows of x1, y1, x2, y2, ...) and
- * `truth` rows; `against` gives each point's other end ([x, y]) and whether it counts, per image and point.
- */
-function meanNme(values, truth, against) {
-  let total = 0;
-  let images = 0;
-  truth.forEach((rows, i) => {
-    let sum = 0;
-    let counted = 0;
-    rows.forEach((row, k) => {
-      const [x, y, counts] = against(i, k, row);
-      if (!counts) return;
-      const at = (i * rows.length + k) * 2;
-      sum += Math.hypot(values[at] - x, values[at + 1] - y) / row[3];
-      counted += 1;
-    });
-    if (counted) {
-      total += sum / counted;
-      images += 1;
-    }
+export async function landmarkScores(meta, items, outputs, reference) {
+  const task = taskFromMetadata(meta);
+  const config = configOf(meta);
+  const decoded = {};
+  for (const [name, values] of Object.entries(outputs)) decoded[name] = await decodeRows(task, meta, values, items.length);
+  // The float32 model's points as a truth: in source pixels, every one visible, over the true object's box.
+  const asTruth = items.map((annotation, i) => {
+    const t = resizeTransform(annotation.width, annotation.height, meta.input_size, config.resize);
+    const points = annotationsToSource(t, { points: decoded[reference][i].map((p) => [p.x, p.y]) }).points;
+    return { width: annotation.width, height: annotation.height, points: points.map(([x, y]) => [x, y, 2]), box: truthBox(annotation) };
   });
-  return images ? total / images : null;
-}
-
-/** Landmarks: per model, NME against the true points and against the float32 model's points. */
-export function landmarkScores(meta, items, outputs, reference) {
-  const truth = truePoints(meta, items);
-  const base = outputs[reference];
-  return Object.fromEntries(Object.entries(outputs).map(([name, values]) => [name, {
-    nme: meanNme(values, truth, (_, __, [x, y, visible]) => [x, y, visible]),
-    nme_vs_reference: meanNme(values, truth, (i, k) => {
-      const at = (i * truth[i].length + k) * 2;
-      return [base[at], base[at + 1], true];  // the float32 model places every point
-    }),
+  return Object.fromEntries(Object.entries(decoded).map(([name, predictions]) => [name, {
+    nme: landmarksEvaluation(rowsOf(items, predictions), task, config).nme,
+    nme_vs_reference: landmarksEvaluation(rowsOf(asTruth, predictions), task, config).nme,
   }]));
 }
 

@@ -5,7 +5,7 @@
  */
 import { tf } from '../tf.js';
 import { getManifest, latestModelUrl } from '../api.js';
-import { LETTERBOX_PAD_COLOUR, annotationsToSource, drawRect, resizeTransform } from '../data/geometry.js';
+import { annotationsToSource } from '../data/geometry.js';
 import { drawResized, makeCanvas, pixelBatch } from '../data/images.js';
 import { RUN_DEFAULTS } from '../shared_rules.js';
 import { DECODED_TASKS, resizeModeOf, taskFromMetadata } from './task_metadata.js';
@@ -37,23 +37,6 @@ export async function loadRunModel(run) {
     model, inputSize: run.config.inputSize, normalization: run.config.normalization ?? RUN_DEFAULTS.normalization,
     classes, task, resize: resizeModeOf(meta),
   };
-}
-
-/** The pixel size of anything drawImage takes (a video's is its frame's, not its element's). */
-function sourceSize(source) {
-  return source.videoWidth ? [source.videoWidth, source.videoHeight] : [source.width, source.height];
-}
-
-/** Draw `image` onto the input square as training did: stretched, or letterboxed on black bars. */
-function drawInput(ctx, image, transform) {
-  if (transform.mode === 'stretch') {
-    drawResized(ctx, image, transform.input);
-    return;
-  }
-  ctx.fillStyle = LETTERBOX_PAD_COLOUR;
-  ctx.fillRect(0, 0, transform.input, transform.input);
-  const rect = drawRect(transform);
-  ctx.drawImage(image, rect.x, rect.y, rect.w, rect.h);
 }
 
 const clamp = (v, high) => Math.min(Math.max(v, 0), high);
@@ -90,11 +73,10 @@ async function decodeAnswer(task, y, transform) {
  */
 export async function predictImage(model, source, { inputSize, normalization = 'unit', classes, task = null, resize = 'stretch' }) {
   const bitmap = source instanceof Blob ? await createImageBitmap(source) : null;
-  const image = bitmap ?? source;
-  const transform = resizeTransform(...sourceSize(image), inputSize, resize);
   const { canvas, ctx } = makeCanvas(inputSize);
+  let transform;
   try {
-    drawInput(ctx, image, transform);
+    transform = drawResized(ctx, bitmap ?? source, inputSize, resize);  // the training pipeline's own resize
   } finally {
     bitmap?.close();
   }
