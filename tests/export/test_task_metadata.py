@@ -4,31 +4,15 @@ and the gate judges them on boxes and points: built from run dicts and topologie
 from __future__ import annotations
 
 import pytest
+from support import task_runs
 
 from server.artifacts import gate, labels
 from server.artifacts.tfjs_model import LayersModel
 
-ANCHORS = [[0.2, 0.3], [0.5, 0.5]]
-DETECTION = {
-    "task": "detection",
-    "classes": ["cat", "face"],
-    "anchors": ANCHORS,
-    "grid_size": 2,
-    "input_size": 64,
-    "score_threshold": 0.3,
-    "iou_threshold": 0.45,
-    "min_box_pixels": 2,
-    "resize": {"mode": "letterbox"},
-    "output": "per cell and anchor: x, y, w, h, objectness, class logits",
-}
-LANDMARKS = {
-    "task": "landmarks",
-    "point_names": ["left_eye", "right_eye", "nose"],
-    "loss": "mse",
-    "input_size": 32,
-    "resize": {"mode": "stretch"},
-    "output": "x1, y1, x2, y2, ... in [0, 1] of the input",
-}
+# The support runs' metadata, made to cover two classes and both resize modes.
+DETECTION = {**task_runs.DETECTION, "classes": ["cat", "face"], "resize": {"mode": "letterbox"}}
+LANDMARKS = {**task_runs.LANDMARKS, "resize": {"mode": "stretch"}}
+ANCHORS = DETECTION["anchors"]
 
 
 def topology(head: dict, size: int) -> LayersModel:
@@ -52,7 +36,7 @@ def run_of(task: str, meta: dict | None) -> dict:
 
 
 def test_a_detection_export_carries_anchors_grid_thresholds_and_its_class_names():
-    model = topology({"class_name": "Conv2D", "config": {"filters": 2 * (5 + 2)}}, 64)
+    model = topology({"class_name": "Conv2D", "config": {"filters": len(ANCHORS) * (5 + 2)}}, 64)
     metadata = labels.export_metadata(None, run_of("detection", DETECTION), 3, 7, model)
     assert metadata["labels"] == ["cat", "face"] and metadata["labels_unavailable"] is None
     assert metadata["task"] == "detection" and metadata["task_metadata"] == DETECTION
@@ -61,7 +45,7 @@ def test_a_detection_export_carries_anchors_grid_thresholds_and_its_class_names(
 
 
 def test_a_landmarks_export_names_its_points_in_output_order():
-    model = topology({"class_name": "Dense", "config": {"units": 6}}, 32)
+    model = topology({"class_name": "Dense", "config": {"units": 10}}, 32)
     metadata = labels.export_metadata(None, run_of("landmarks", LANDMARKS), 1, 2, model)
     assert metadata["labels"] == LANDMARKS["point_names"]
     assert metadata["task_metadata"]["point_names"] == LANDMARKS["point_names"]
@@ -73,7 +57,7 @@ def test_a_landmarks_export_names_its_points_in_output_order():
     [
         ("detection", None, {"class_name": "Conv2D", "config": {"filters": 14}}, "recorded no task_metadata"),
         ("detection", DETECTION, {"class_name": "Conv2D", "config": {"filters": 12}}, "12 outputs per position"),
-        ("landmarks", LANDMARKS, {"class_name": "Dense", "config": {"units": 4}}, "x, y of 3 points: 6"),
+        ("landmarks", LANDMARKS, {"class_name": "Dense", "config": {"units": 4}}, "x, y of 5 points: 10"),
     ],
 )
 def test_names_that_cannot_match_the_outputs_are_left_out_with_the_reason(task, meta, head, why):
