@@ -67,3 +67,11 @@ test('a run continued from a trained one (train more) starts low and stays there
   const low = flat(10, 0.05).map((r) => ({ ...r, train_accuracy: 0.99, val_accuracy: 0.97 }));
   assert.deepEqual(learningWarnings({ records: low, classes: ['a', 'b', 'c'], plannedEpochs: 20 }), []);
 });
+
+test('a small detection set, and points named left and right, are flipped too; numbered points are not', () => {
+  const small = { numItems: 240, trainCount: 192, side: 128 };
+  assert.equal(datasetDefaults({ ...small, task: 'detection' }).augment.value.flip, true);
+  assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['left_eye', 'right_eye', 'nose'] }).augment.value.flip, true);
+  assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['p1', 'p2', 'p3'] }).augment.value.flip, false);
+  assert.equal(datasetDefaults({ ...small, task: 'classification' }).augment.value.flip, false);
+});

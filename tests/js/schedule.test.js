@@ -72,11 +72,15 @@ test('one noisy epoch does not reset the wait: the rule watches the smoothed los
 
 test('a loss going up and down alternately lowers the lr once armed', () => {
   const controller = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
-  const changes = changesFor(controller, [...ARMING, 0.6, 0.45, 0.6, 0.45, 0.6]);
+  // It cuts once the smoothed loss stops reaching new lows (two epochs here), not at the first alternations.
+  const changes = changesFor(controller, [...ARMING, 0.6, 0.45, 0.6, 0.45, 0.6, 0.45, 0.6, 0.45]);
   assert.equal(changes.length, 1);
   assert.match(controller.history.at(-1).reason, /^oscillation/);
   const early = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
   assert.deepEqual(changesFor(early, [1.0, 1.05, 0.98, 1.04, 0.99, 1.05]), [], 'no cut while still at the start');
+  const falling = new LrController({ lr: 0.001, plateau: { patience: 100, oscillations: 4 } });
+  assert.deepEqual(changesFor(falling, [...ARMING, 0.6, 0.5, 0.55, 0.45, 0.5, 0.4, 0.45, 0.35, 0.4]), [],
+    'a zig-zag that keeps reaching new lows is not an oscillation');
 });
 
 test('after a reduction the patience starts over, and the lr never goes below minLrFactor of the start', () => {

@@ -37,7 +37,7 @@ export const PACK_MAGIC = 'BTPK';
  * @returns {Annotation}
  */
 function annotationOf(entry) {
-  const { width, height, boxes, points, box } = entry;
+  const { width = 0, height = 0, boxes, points, box } = entry;
   return { width, height, ...(boxes ? { boxes } : {}), ...(points ? { points } : {}), ...(box ? { box } : {}) };
 }
 

@@ -85,7 +85,8 @@ export function configForData(config, data) {
   }
   const positions = data.items.map((item, index) => ({ index, label: item.label ?? null }));
   const { train } = splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) });
-  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null, task });
+  return applyDatasetDefaults(config, { numItems: data.items.length, trainCount: train.length, side: data.side ?? null, task,
+    pointNames: data.pointNames ?? [] });
 }
 
 /** What the task's head needs to know of the dataset: the classes, the point names, the anchors per cell. */

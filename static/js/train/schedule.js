@@ -47,7 +47,9 @@ export function describeLrSchedule(rule) {
  *   plateau:     no improvement of the smoothed loss by more than `minDelta` (relative) over its best for
  *                max(patience, ceil(patienceSteps / stepsPerEpoch)) epochs in a row;
  *   oscillation: the last `oscillations` epoch-to-epoch moves of the raw loss alternated up, down, up, ... (moves
- *                within `minDelta` of the previous loss count as flat and break the alternation).
+ *                within `minDelta` of the previous loss count as flat and break the alternation), and the smoothed
+ *                loss made no new low for half that many epochs: a zig-zag that still falls is noise (a detector's
+ *                loss does this as it starts to find objects), not a rate too high.
  * After a reduction the counters start again, and `cooldown` epochs pass before another one may happen.
  */
 export class ReduceOnPlateau {
@@ -105,7 +107,7 @@ export class ReduceOnPlateau {
     let reason = null;
     if (this.wait >= this.effectivePatience) {
       reason = `plateau: the smoothed loss did not improve by more than ${percent(this.minDelta)} for ${this.wait} epochs`;
-    } else if (this.alternatingMoves >= this.oscillations) {
+    } else if (this.alternatingMoves >= this.oscillations && this.wait >= Math.ceil(this.oscillations / 2)) {
       reason = `oscillation: the loss went up and down alternately ${this.alternatingMoves} times`;
     }
     if (reason) {

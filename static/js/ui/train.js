@@ -79,7 +79,7 @@ async function chosenManifest() {
 /** The form's config with its 'auto' settings as this dataset would get them, each listed with its reason. */
 async function showDefaults(config) {
   const manifest = await chosenManifest();
-  const resolved = manifest ? configForData(config, { items: manifest.items, side: medianSide(manifest.items), task: manifest.task, name: manifest.name }) : config;
+  const resolved = manifest ? configForData(config, { items: manifest.items, side: medianSide(manifest.items), task: manifest.task, pointNames: manifest.point_names, name: manifest.name }) : config;
   const names = { inputSize: 'Input size', batchSize: 'Batch size', epochs: 'Epochs', augment: 'Augmentation' };
   $('#defaults').replaceChildren(...Object.entries(resolved.defaults ?? {}).map(([key, { reason }]) =>
     el('li', {}, el('b', { text: `${names[key]} (auto): ` }), reason)));
