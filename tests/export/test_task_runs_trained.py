@@ -77,5 +77,5 @@ def test_try_it_draws_a_landmarks_runs_points_and_a_detection_runs_boxes_over_th
             assert drawn == 5 and [p["name"] for p in answer["points"]][:2] == ["left_eye", "right_eye"]
             assert all(0 <= p["x"] <= 48 and 0 <= p["y"] <= 48 for p in answer["points"]), answer
         else:
-            listed = page.locator("#try-results .annotation-list li").count()
-            assert drawn == listed == len(answer["boxes"]), (drawn, listed, answer)
+            listed = page.locator("#try-results .annotation-list li:not(.hint)").count()
+            assert drawn == len(answer["boxes"]) and listed == min(drawn, 10), (drawn, listed, answer)

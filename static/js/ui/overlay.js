@@ -6,8 +6,10 @@ import { el } from './dom.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 /** Point markers and label text, as a share of the image's longer side (readable on a 32-px or a 4,000-px image). */
-const MARKER_SHARE = 0.02;
+const MARKER_SHARE = 0.03;
 const TEXT_SHARE = 0.05;
+/** Boxes listed under the image at most (an undertrained detector can find dozens); all of them are drawn. */
+export const MAX_LISTED_BOXES = 10;
 
 function shape(tag, attrs, text) {
   const node = document.createElementNS(SVG, tag);
@@ -44,8 +46,10 @@ export function annotatedImage(url, alt, answer, onload) {
 export function annotationList(answer) {
   const px = (v) => Math.round(v);
   const rows = answer.boxes
-    ? answer.boxes.map((b) => `${b.label} ${percent(b.score)} at ${px(b.x)}, ${px(b.y)} (${px(b.w)}×${px(b.h)})`)
+    ? answer.boxes.slice(0, MAX_LISTED_BOXES).map((b) => `${b.label} ${percent(b.score)} at ${px(b.x)}, ${px(b.y)} (${px(b.w)}×${px(b.h)})`)
     : answer.points.map((p) => `${p.name}: ${px(p.x)}, ${px(p.y)}`);
   if (!rows.length) return el('p', { class: 'hint', text: 'No box over the score threshold.' });
-  return el('ul', { class: 'annotation-list' }, ...rows.map((text) => el('li', { text })));
+  const more = (answer.boxes?.length ?? 0) - rows.length;
+  return el('ul', { class: 'annotation-list' }, ...rows.map((text) => el('li', { text })),
+    ...(more > 0 ? [el('li', { class: 'hint', text: `and ${more} more (drawn on the image)` })] : []));
 }
