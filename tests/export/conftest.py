@@ -12,7 +12,7 @@ import httpx
 import pytest
 from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 from support.exports import WITHOUT_EXTRA, TrainedRun
-from support.task_runs import upload_task_sets
+from support.task_snapshots import upload_task_sets
 
 from server.headless import free_port
 

@@ -14,7 +14,7 @@ from PIL import Image
 from support import ROOT
 from support.annotated_sets import POINT_NAMES
 from support.exports import FORMATS, cli, download, members, require_extra, static_files, unzip
-from support.task_runs import ANCHORS, DETECTION, INPUT_SIZE, LANDMARKS, spread_head_bias, task_run
+from support.task_snapshots import ANCHORS, DETECTION, INPUT_SIZE, LANDMARKS, spread_head_bias, task_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 READY_MS = 300_000  # the first visit converts with TensorFlow (tens of seconds on two cores)

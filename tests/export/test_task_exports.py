@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from support.annotated_sets import POINT_NAMES
 from support.exports import TFJS_FORMATS, cli, download, members
-from support.task_runs import (
+from support.task_snapshots import (
     ANCHORS,
     DETECTION,
     INPUT_SIZE,

@@ -4,14 +4,14 @@ and the gate judges them on boxes and points: built from run dicts and topologie
 from __future__ import annotations
 
 import pytest
-from support import task_runs
+from support import task_snapshots
 
 from server.artifacts import gate, labels
 from server.artifacts.tfjs_model import LayersModel
 
 # The support runs' metadata, made to cover two classes and both resize modes.
-DETECTION = {**task_runs.DETECTION, "classes": ["cat", "face"], "resize": {"mode": "letterbox"}}
-LANDMARKS = {**task_runs.LANDMARKS, "resize": {"mode": "stretch"}}
+DETECTION = {**task_snapshots.DETECTION, "classes": ["cat", "face"], "resize": {"mode": "letterbox"}}
+LANDMARKS = {**task_snapshots.LANDMARKS, "resize": {"mode": "stretch"}}
 ANCHORS = DETECTION["anchors"]
 
 

@@ -75,3 +75,25 @@ test('a small detection set, and points named left and right, are flipped too; n
   assert.equal(datasetDefaults({ ...small, task: 'landmarks', pointNames: ['p1', 'p2', 'p3'] }).augment.value.flip, false);
   assert.equal(datasetDefaults({ ...small, task: 'classification' }).augment.value.flip, false);
 });
+
+test("a detection run trains at a fixed rate unless its rule is one of the user's own", () => {
+  const detection = { numItems: 240, trainCount: 192, side: 128, task: 'detection' };
+  const resolved = applyDatasetDefaults(resolveRunConfig({}), detection);
+  assert.equal(resolved.lrSchedule, null);
+  assert.match(resolved.defaults.lrSchedule.reason, /plateau/);
+  const own = applyDatasetDefaults(resolveRunConfig({ lrSchedule: { patience: 10 } }), detection);
+  assert.equal(own.lrSchedule.patience, 10);
+  const classifier = applyDatasetDefaults(resolveRunConfig({}), { ...detection, task: 'classification' });
+  assert.equal(classifier.lrSchedule.patience, 3, 'classification keeps the rule');
+});
+
+test('a detector that finds nothing and points that land nowhere are said plainly; ln K plays no part', () => {
+  const falling = [{ train_loss: 18 }, { train_loss: 3 }, { train_loss: 2 }];
+  const warn = (evaluation) => learningWarnings({ records: falling, classes: ['face'], plannedEpochs: 3, evaluation, task: evaluation.task });
+  assert.deepEqual(warn({ task: 'detection', map50: 0.02 }).map((w) => w.code), ['no_detections']);
+  assert.deepEqual(warn({ task: 'detection', map50: 0.6 }), []);
+  assert.deepEqual(warn({ task: 'landmarks', nme: 0.3 }).map((w) => w.code), ['points_off']);
+  const flat = [{ train_loss: 2.0 }, { train_loss: 1.99 }, { train_loss: 2.0 }];
+  assert.deepEqual(learningWarnings({ records: flat, classes: [], plannedEpochs: 3, evaluation: { task: 'landmarks', nme: 0.05 }, task: 'landmarks' })
+    .map((w) => w.code), ['loss_flat']);
+});

@@ -44,7 +44,8 @@ async function open(dataset, wanted, hooks, { quick = false } = {}) {
  * What the network receives in `epoch`: the first `count` training items in that epoch's shuffled order (by default
  * the first batch, at most MAX_PREVIEW_IMAGES), as the
  * very {xs, ys} batch the Trainer would get (decoded, resized on the canvas, augmented, normalised). The caller
- * renders and disposes xs and ys. Returns {xs, ys, items: [{item_id, label}], classes, config, backend}.
+ * renders and disposes xs and ys. Returns {xs, ys, labels?, items: [{item_id, label}], classes, pointNames, config,
+ * backend}.
  */
 export async function previewInputs({ dataset, config: input = {}, epoch = 0, count = null }, hooks = {}) {
   const { data, choice, inputs, config } = await open(dataset, resolveRunConfig(input), hooks, { quick: true });
@@ -52,9 +53,13 @@ export async function previewInputs({ dataset, config: input = {}, epoch = 0, co
   try {
     const { train } = inputs.split;
     const order = epochOrder(train.length, config.seed, epoch).slice(0, count);
-    const { xs, ys } = await inputs.reader(train, () => epoch)(order);
+    // labels: detection and landmarks batches carry each row's annotations in shares of the input (after augmentation).
+    const { xs, ys, labels } = await inputs.reader(train, () => epoch)(order);
     const itemOf = inputs.itemOf(train);
-    return { xs, ys, items: order.map((i) => itemOf(i)), classes: data.classes, config, backend: choice.backend, epoch };
+    return {
+      xs, ys, labels, items: order.map((i) => itemOf(i)), classes: data.classes, pointNames: data.pointNames ?? [],
+      config, backend: choice.backend, epoch,
+    };
   } finally {
     inputs.close();
   }

@@ -101,10 +101,12 @@ function attachReadout(svg, readout, entries, xs, px, py, xTitle) {
 /**
  * Draws `series` ({name: [[x, y], ...]}) into `container`, replacing what was there. Options: `log` (y) and `logX`
  * (x) use log10 axes; `xTitle`/`yTitle` name the axes; `integerX` keeps x ticks whole; `markX` draws a dashed
- * vertical line there; `legend: false` leaves the series names to the page (many runs).
+ * vertical line there; `legend: false` leaves the series names to the page (many runs); `xDomain`/`yDomain`
+ * ([lo, hi]) make the axes span at least that range (a precision-recall curve spans 0 to 1 on both).
  */
 export function lineChart(container, title, series, {
   log = false, logX = false, markX = null, legend = true, xTitle = 'x', yTitle = '', integerX = false,
+  xDomain = [], yDomain = [],
 } = {}) {
   const usable = ([x, y]) => y !== null && y !== undefined && Number.isFinite(y) && Number.isFinite(x) && (!log || y > 0) && (!logX || x > 0);
   const entries = Object.entries(series).map(([name, data], index) => ({ name, index, points: data.filter(usable) }));
@@ -122,8 +124,8 @@ export function lineChart(container, title, series, {
     return;
   }
   const points = drawn.flatMap((e) => e.points);
-  const xAxis = axis(points.map(([x]) => x), { log: logX, integer: integerX, widen: false, count: 6 });
-  const yAxis = axis(points.map(([, y]) => y), { log, integer: false, widen: true, count: 5 });
+  const xAxis = axis([...points.map(([x]) => x), ...xDomain], { log: logX, integer: integerX, widen: false, count: 6 });
+  const yAxis = axis([...points.map(([, y]) => y), ...yDomain], { log, integer: false, widen: true, count: 5 });
   const px = (x) => PLOT.x0 + xAxis.at(x) * (PLOT.x1 - PLOT.x0);
   const py = (y) => PLOT.y1 - yAxis.at(y) * (PLOT.y1 - PLOT.y0);
   drawAxes(svg, xAxis, yAxis, px, py, { xTitle, yTitle });
@@ -142,14 +144,28 @@ export function lineChart(container, title, series, {
   container.replaceChildren(caption, svg, readout);
 }
 
-/** The standard per-epoch charts of a run, into a `.charts` container. */
-export function epochCharts(container, epochs) {
+/**
+ * Each task's metric in the epoch records (`train_<key>`, `val_<key>`; docs/tasks.md): the chart's title, the live
+ * stat's label, and what its loss is.
+ */
+const TASK_METRICS = {
+  classification: { key: 'accuracy', title: 'Accuracy', valLabel: 'Val accuracy', lossTitle: 'cross-entropy' },
+  detection: { key: 'iou', title: 'Mean IoU', valLabel: 'Val mean IoU', lossTitle: 'YOLO loss' },
+  landmarks: { key: 'nme', title: 'NME', valLabel: 'Val NME', lossTitle: 'loss' },
+};
+
+/** The epoch records' metric of `task` (classification when unknown): {key, title, valLabel, lossTitle}. */
+export const taskMetric = (task) => TASK_METRICS[task] ?? TASK_METRICS.classification;
+
+/** The standard per-epoch charts of a run of `task`, into a `.charts` container. */
+export function epochCharts(container, epochs, task = 'classification') {
   const byEpoch = new Map(epochs.map((e) => [e.epoch, e]));  // a resumed epoch replaces its earlier record
   const rows = [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
   const series = (key) => rows.map((e) => [e.epoch + 1, e[key] ?? null]);
+  const metric = taskMetric(task);
   const charts = [
-    ['Loss', { train: series('train_loss'), val: series('val_loss') }, { yTitle: 'cross-entropy' }],
-    ['Accuracy', { train: series('train_accuracy'), val: series('val_accuracy') }, { yTitle: 'accuracy' }],
+    ['Loss', { train: series('train_loss'), val: series('val_loss') }, { yTitle: metric.lossTitle }],
+    [metric.title, { train: series(`train_${metric.key}`), val: series(`val_${metric.key}`) }, { yTitle: metric.title.toLowerCase() }],
     ['Learning rate', { lr: series('lr') }, { log: true, yTitle: 'rate (log scale)' }],
     ['Images / s', { train: series('images_per_second') }, { yTitle: 'images per second' }],
     ['Tensors (tf.memory)', { tensors: series('num_tensors') }, { yTitle: 'tensors' }],

@@ -39,7 +39,6 @@ function describe(manifest) {
 
 try {
   const manifest = await getManifest(name);
-  $('#train-link').hidden = (manifest.task ?? 'classification') !== 'classification';  // not trainable yet
   $('#dataset-summary').textContent = `${manifest.num_items} images, ${describe(manifest)}, `
     + `${bytes(manifest.total_bytes)}, imported from ${manifest.source_format}, hash ${manifest.hash}`;
   const counts = new Map(manifest.classes.map((label) => [label, 0]));

@@ -1,5 +1,7 @@
 /** Evaluation views: per-class accuracy, a confusion matrix whose cells open their images, mistakes, predictions. */
 import { el, fixed } from './dom.js';
+import { renderDetectionEvaluation } from './evaluation_detection.js';
+import { renderLandmarksEvaluation } from './evaluation_landmarks.js';
 import { showResultPanel } from './result_panels.js';
 
 const percent = (x) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -29,12 +31,23 @@ function confusionTable(evaluation, onCell) {
   return el('div', { class: 'table-scroll' }, el('table', { class: 'list confusion' }, el('thead', {}, head), el('tbody', {}, ...rows)));
 }
 
+/** Each task's view of its evaluation (docs/tasks.md); classification's is below. */
+const TASK_VIEWS = { detection: renderDetectionEvaluation, landmarks: renderLandmarksEvaluation };
+
 /**
- * Renders a run's evaluation (summary.evaluation) into `container`: accuracy per class, the confusion matrix (a click
- * on an off-diagonal cell lists its misclassified images) and the most confident mistakes.
+ * Renders a run's evaluation (summary.evaluation) into `container`, by its task; `imageSrc(item_id)` gives the URL
+ * of an item's image.
  */
 export function renderEvaluation(container, evaluation, imageSrc) {
   showResultPanel('#outcome');
+  (TASK_VIEWS[evaluation.task] ?? renderClassification)(container, evaluation, imageSrc);
+}
+
+/**
+ * Classification: accuracy per class, the confusion matrix (a click on an off-diagonal cell lists its misclassified
+ * images) and the most confident mistakes.
+ */
+function renderClassification(container, evaluation, imageSrc) {
   const mistakesByKey = new Map(evaluation.top_mistakes.map((m) => [m.item_id, m]));
   const cellView = el('div', { class: 'grid', id: 'cell-items' });
   const cellTitle = el('p', { class: 'hint', id: 'cell-title' });

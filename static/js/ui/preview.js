@@ -1,6 +1,7 @@
 /** The input preview grid (tip 10 of docs/tips.md): each canvas is drawn from the batch tensor the network gets, not from the file. */
 import { tf } from '../tf.js';
 import { denormalize } from '../data/normalize.js';
+import { annotatedCanvas } from './annotations.js';
 import { el } from './dom.js';
 import { showResultPanel } from './result_panels.js';
 
@@ -13,17 +14,39 @@ async function channelMeans(pixels) {
 }
 
 /**
- * Renders preview {xs, ys, items, classes, config, epoch} into `container` and disposes xs and ys. Each label is
- * read back from ys (the one-hot target the loss sees), so a label mix-up in the pipeline shows here too.
- * Returns {epoch, input_size, normalization, items: [{item_id, label, mean}]}.
+ * The caption of one row and what it draws. Classification reads the label back from ys (the one-hot target the loss
+ * sees), so a label mix-up in the pipeline shows here too; detection and landmarks draw the row's labels (shares of
+ * the input, after augmentation) over the canvas, and say how many boxes or labelled points it has.
  */
-export async function renderPreview(container, { xs, ys, items, classes, config, epoch }) {
+function rowCaption(task, rowLabels, className) {
+  if (task === 'detection') {
+    const count = rowLabels?.boxes?.length;
+    return count === undefined ? 'boxes: –' : `${count} box${count === 1 ? '' : 'es'}`;
+  }
+  if (task === 'landmarks') {
+    const points = rowLabels?.points;
+    const count = points?.filter(([, , v = 2]) => v !== 0).length;
+    return count === undefined ? 'points: –' : `${count} point${count === 1 ? '' : 's'}`;
+  }
+  return className;
+}
+
+/**
+ * Renders preview {xs, ys, labels?, items, classes, pointNames?, config, epoch} into `container` and disposes xs and
+ * ys. `labels` (detection, landmarks) holds each row's annotations in shares of the input; `config.task` says which.
+ * Returns {epoch, input_size, normalization, items: [{item_id, label, mean, drawn?}]}.
+ */
+export async function renderPreview(container, { xs, ys, labels, items, classes, pointNames = [], config, epoch }) {
+  const task = config.task ?? 'classification';
   const figures = [];
   const shown = [];
   try {
-    const argMax = tf.argMax(ys, -1);
-    const targets = Array.from(await argMax.data());
-    argMax.dispose();
+    let targets = [];
+    if (task === 'classification') {
+      const argMax = tf.argMax(ys, -1);
+      targets = Array.from(await argMax.data());
+      argMax.dispose();
+    }
     const size = xs.shape[1];
     for (let row = 0; row < items.length; row++) {
       const pixels = tf.tidy(() => denormalize(xs.slice([row, 0, 0, 0], [1, -1, -1, -1]).squeeze([0]), config.normalization));
@@ -31,9 +54,11 @@ export async function renderPreview(container, { xs, ys, items, classes, config,
       await tf.browser.toPixels(pixels, canvas);
       const mean = await channelMeans(pixels);
       pixels.dispose();
-      const label = classes[targets[row]];
-      figures.push(el('figure', {}, canvas, el('figcaption', { text: label })));
-      shown.push({ item_id: items[row].item_id, label, mean });
+      const label = rowCaption(task, labels?.[row], classes[targets[row]]);
+      const picture = task === 'classification' ? canvas : annotatedCanvas(canvas, labels?.[row], task, { names: pointNames });
+      figures.push(el('figure', {}, picture, el('figcaption', { text: label })));
+      const drawn = picture.querySelector?.('.annotation-layer')?.dataset.truth;
+      shown.push({ item_id: items[row].item_id, label, mean, ...(drawn === undefined ? {} : { drawn: Number(drawn) }) });
     }
   } finally {
     tf.dispose([xs, ys]);

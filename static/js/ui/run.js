@@ -16,12 +16,14 @@ function show(run) {
   $('#run-summary').textContent = `${run.kind} run on ${run.dataset} (hash ${run.dataset_hash}), ${run.status}, `
     + `${run.epochs_done} epochs, backend ${run.info.backend ?? '–'}${run.info.gpu_renderer ? ` (${run.info.gpu_renderer})` : ''}`;
   const stat = (label, value) => el('div', { class: 'stat' }, label, el('b', { text: value }));
+  const task = s.task ?? run.config.task ?? 'classification';
+  const [metricLabel, metric] = { detection: ['mAP@0.5', s.map50], landmarks: ['NME', s.nme] }[task] ?? ['Val accuracy', s.val_accuracy];
   $('#run-stats').replaceChildren(
     stat('Final loss', fixed(s.final_loss)), stat('Val loss', fixed(s.val_loss)),
-    stat('Val accuracy', fixed(s.val_accuracy, 3)), stat('Images / s', fixed(s.images_per_second, 1)),
+    stat(metricLabel, fixed(metric, 3)), stat('Images / s', fixed(s.images_per_second, 1)),
     stat('Parameters', run.info.params?.toLocaleString() ?? '–'),
   );
-  epochCharts($('#charts'), run.epochs);
+  epochCharts($('#charts'), run.epochs, task);
   const base = `/api/runs/${runId}/snapshots`;
   fillRows($('#snapshots tbody'), run.snapshots.map((snap) => [
     String(snap.seq), String(snap.epoch ?? '–'), bytes(snap.weight_bytes), new Date(snap.created_at).toLocaleString(),

@@ -11,7 +11,7 @@ import { tf } from '../tf.js';
 import { configForData, resolveRunConfig } from '../train/run_config.js';
 import { previewInputs, runTools } from '../train/tools.js';
 import { formatRate } from './axis.js';
-import { epochCharts } from './chart.js';
+import { epochCharts, taskMetric } from './chart.js';
 import { $, bytes, el, fixed } from './dom.js';
 import { renderAfterRun } from './after_run.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
@@ -116,11 +116,12 @@ function showBackbone(target, config) {
 
 function showEpoch(record) {
   state.epochs.push(record);
-  epochCharts($('#charts'), state.epochs);
+  epochCharts($('#charts'), state.epochs, state.config?.task);
+  const metric = taskMetric(state.config?.task);
   const stat = (label, value) => el('div', { class: 'stat' }, label, el('b', { text: value }));
   $('#live-stats').replaceChildren(
     stat('Epoch', `${record.epoch + 1} / ${state.config?.epochs ?? '?'}`), stat('Train loss', fixed(record.train_loss)),
-    stat('Val loss', fixed(record.val_loss)), stat('Val accuracy', fixed(record.val_accuracy, 3)),
+    stat('Val loss', fixed(record.val_loss)), stat(metric.valLabel, fixed(record[`val_${metric.key}`], 3)),
     stat('Learning rate', formatRate(record.next_lr)), stat('Images / s', fixed(record.images_per_second, 1)),
     stat('Tensors', String(record.num_tensors)), stat('Memory', bytes(record.num_bytes)),
   );
@@ -272,7 +273,8 @@ async function preview(epoch = 0) {
     const augment = [crop && 'random crop', flip && 'flip', brightness > 0 && `brightness ±${brightness}`].filter(Boolean);
     $('#preview-caption').textContent = `Epoch ${epoch}: the first ${batch.items.length} training inputs at `
       + `${batch.config.inputSize}×${batch.config.inputSize}, ${batch.config.normalization} normalisation, `
-      + `${augment.length ? `augmented (${augment.join(', ')})` : 'no augmentation'} — drawn from the tensor, labels from the targets.`;
+      + `${augment.length ? `augmented (${augment.join(', ')})` : 'no augmentation'} — drawn from the tensor, `
+      + `${(batch.config.task ?? 'classification') === 'classification' ? 'labels from the targets' : 'boxes and points as the loss gets them'}.`;
     $('#preview-next').dataset.epoch = String(epoch + 1);
     setStatus('Preview ready', 'done');
     return { preview: state.preview };

@@ -49,12 +49,9 @@ function showSuccess(result) {
   const name = encodeURIComponent(result.name);
   const open = el('a', { id: 'open-dataset', href: `/datasets/${name}`, text: 'Open it' });
   message.className = 'ok';
-  if (result.task && result.task !== 'classification') {
-    // Detection and landmarks sets import and can be viewed; the train page does not train them yet.
-    message.replaceChildren(`Imported ${result.num_items} images as a ${result.task} set. `, open);
-    return;
-  }
-  message.replaceChildren(`Imported ${result.num_items} images in ${result.classes.length} classes. `, open, ' · ',
+  const what = result.task && result.task !== 'classification' ? `as a ${result.task} set`
+    : `in ${result.classes.length} classes`;
+  message.replaceChildren(`Imported ${result.num_items} images ${what}. `, open, ' · ',
     el('a', { id: 'train-on-it', class: 'button', href: `/train?dataset=${name}`, text: 'Train on it' }));
 }
 
