@@ -63,7 +63,7 @@ def test_a_trained_landmarks_runs_export_names_its_points_and_its_gate_starts_fr
 def test_try_it_draws_a_landmarks_runs_points_and_a_detection_runs_boxes_over_the_image(
     task_server, trained_tasks, page
 ):
-    for dataset, mark in (("points", "circle.overlay-point"), ("boxes", "rect.overlay-box")):
+    for dataset, mark in (("points", "circle.predicted"), ("boxes", "rect.predicted")):
         run_id = trained_tasks[dataset]["run_id"]
         image = task_server.data_dir / "datasets" / dataset / "items" / "0.jpg"
         page.goto(f"{task_server.url}/runs/{run_id}")
@@ -72,7 +72,8 @@ def test_try_it_draws_a_landmarks_runs_points_and_a_detection_runs_boxes_over_th
         result = page.evaluate("() => globalThis.browsertrainTry")
         assert result["error"] is None, result
         [answer] = result["results"]
-        drawn = page.locator(f"#try-results svg.overlay {mark}").count()
+        page.wait_for_selector("#try-results .annotated[data-drawn='true']")
+        drawn = page.locator(f"#try-results svg.annotation-layer {mark}").count()
         if dataset == "points":
             assert drawn == 5 and [p["name"] for p in answer["points"]][:2] == ["left_eye", "right_eye"]
             assert all(0 <= p["x"] <= 48 and 0 <= p["y"] <= 48 for p in answer["points"]), answer

@@ -8,16 +8,42 @@
  */
 import { predictImage } from '../model/predict.js';
 import { el } from './dom.js';
-import { annotatedImage, annotationList } from './overlay.js';
+import { annotatedImage } from './annotations.js';
 
 /** The webcam is predicted this often (milliseconds); each answer replaces the last. */
 export const WEBCAM_INTERVAL_MS = 300;
 
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
+/** Boxes listed under the image at most (an undertrained detector can find dozens); all of them are drawn. */
+export const MAX_LISTED_BOXES = 10;
+/** The side (screen pixels) a detection or landmarks answer's image is drawn at, its boxes or points over it. */
+const ANNOTATED_PX = 160;
+
 /** The answer as the panel shows it: the top labels, or the boxes or points listed (they are drawn on the image). */
 function answerView(result) {
   return result.top ? topList(result.top) : annotationList(result);
+}
+
+/** A box or point answer as text: one line per box (label, score, x, y, w, h) or point (name, x, y), in pixels. */
+function annotationList(answer) {
+  const px = (v) => Math.round(v);
+  const rows = answer.boxes
+    ? answer.boxes.slice(0, MAX_LISTED_BOXES).map((b) => `${b.label} ${percent(b.score)} at ${px(b.x)}, ${px(b.y)} (${px(b.w)}×${px(b.h)})`)
+    : answer.points.map((p) => `${p.name}: ${px(p.x)}, ${px(p.y)}`);
+  if (!rows.length) return el('p', { class: 'hint', text: 'No box over the score threshold.' });
+  const more = (answer.boxes?.length ?? 0) - rows.length;
+  return el('ul', { class: 'annotation-list' }, ...rows.map((text) => el('li', { text })),
+    ...(more > 0 ? [el('li', { class: 'hint', text: `and ${more} more (drawn on the image)` })] : []));
+}
+
+/** The image with a detection or landmarks answer drawn over it (ui/annotations.js takes shares of the image). */
+function answerImage(url, alt, { width, height, boxes, points }) {
+  const predicted = boxes
+    ? boxes.map((b) => ({ label: b.label, score: b.score, x: b.x / width, y: b.y / height, w: b.w / width, h: b.h / height }))
+    : points.map((p) => [p.x / width, p.y / height]);
+  const names = points ? points.map((p) => p.name) : [];
+  return annotatedImage(url, boxes ? 'detection' : 'landmarks', { predicted }, { names, maxPx: ANNOTATED_PX, alt });
 }
 
 function topList(top) {
@@ -66,8 +92,9 @@ export function mountTryIt(container, load) {
       for (const file of images) {
         const result = await predictImage(model, file, prep);
         const url = URL.createObjectURL(file);
-        const onload = () => URL.revokeObjectURL(url);
-        const picture = result.top ? el('img', { src: url, alt: file.name, onload }) : annotatedImage(url, file.name, result, onload);
+        const picture = result.top ? el('img', { src: url, alt: file.name }) : answerImage(url, file.name, result);
+        picture.querySelector?.('img')?.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+        if (result.top) picture.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
         results.prepend(el('figure', { class: 'try-result' }, picture,
           el('figcaption', {}, el('b', { text: file.name }), answerView(result))));
         mirror.results.push({ name: file.name, ...result });
