@@ -183,10 +183,25 @@ def _report(args, out: Path, entry: dict, verdict: dict) -> None:
     known = entry["labels"] is not None
     print(f"labels: {', '.join(entry['labels'])}" if known else f"labels unknown: {entry['labels_unavailable']}")
     if row["gate"]:
-        print(
-            f"quality gate: {verdict['status']}: validation accuracy {row['gate']['accuracy']:.1%} "
-            f"(float32 {entry['gate']['reference_accuracy']:.1%}, {entry['gate']['val_items']} items), "
-            f"max |Δ output| {row['gate']['max_abs_diff']:.3g}"
-        )
+        print(f"quality gate: {verdict['status']}: {_gate_numbers(row['gate'], entry['gate'])}")
     elif verdict.get("reason"):
         print(f"quality gate: {verdict['status']}: {verdict['reason']}")
+
+
+def _gate_numbers(numbers: dict, reference: dict) -> str:
+    """One export's gate numbers as a line: accuracy for a classifier, boxes or points for the other tasks."""
+    items = f"{reference['val_items']} items"
+    if "box_agreement" in numbers:
+        found = f"box agreement with float32 {numbers['box_agreement']:.3f}, mAP@0.5 {_maybe(numbers['map50'])}"
+        return f"{found} (float32 {_maybe(reference.get('reference_map50'))}, {items})"
+    if "nme_vs_reference" in numbers:
+        shift = f"points moved {numbers['nme_vs_reference']:.4f} of the box diagonal from float32's"
+        return f"{shift}, NME {_maybe(numbers['nme'])} (float32 {_maybe(reference.get('reference_nme'))}, {items})"
+    return (
+        f"validation accuracy {numbers['accuracy']:.1%} (float32 {reference['reference_accuracy']:.1%}, {items}), "
+        f"max |Δ output| {numbers['max_abs_diff']:.3g}"
+    )
+
+
+def _maybe(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"

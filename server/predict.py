@@ -1,8 +1,10 @@
 """`browsertrain predict`: a run's model on image files, through the run page's "try it" input in headless Chromium.
 
 The run page owns the prediction (the same preprocessing as training, in the browser); this drives it: it gives
-`#try-file` the images and reads `globalThis.browsertrainTry` = {done, results: [{name, top: [{label, probability}]}],
-error} until every image is done or the page reports an error.
+`#try-file` the images and reads `globalThis.browsertrainTry` = {done, results: [...], error} until every image is
+done or the page reports an error. A result is {name, top: [{label, probability}]} for a classifier, {name, width,
+height, boxes: [{label, score, x, y, w, h}]} for detection, {name, width, height, points: [{name, x, y}]} for
+landmarks (boxes and points in the image's pixels, x and y from its top-left corner).
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def add_predict_arguments(parser) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help='print one JSON line: {"run_id", "predictions": [{"image", "top": [{"label", "probability"}]}]}',
+        help='print one JSON line: {"run_id", "predictions": [{"image", "top": [{"label", "probability"}]}]}; '
+        'detection: "boxes": [{"label", "score", "x", "y", "w", "h"}], landmarks: "points": [{"name", "x", "y"}] '
+        "(pixels of the image)",
     )
 
 
@@ -52,13 +56,28 @@ def cmd_predict(args) -> int:
     except (HeadlessError, ServerUnreachable) as exc:
         print(f"browsertrain: error: {exc}", file=sys.stderr)
         return 1
-    predictions = [{"image": given, "top": result["top"]} for given, result in zip(args.images, results)]
+    # Each answer as the page gave it, named by the path given here instead of the file name the page saw.
+    answers = [{k: v for k, v in result.items() if k != "name"} for result in results]
+    predictions = [{"image": given, **answer} for given, answer in zip(args.images, answers)]
     if args.json:
         print(json.dumps({"run_id": args.run_id, "predictions": predictions}))
     else:
         for p in predictions:
-            print(f"{p['image']}: " + ", ".join(f"{t['label']} ({t['probability']:.1%})" for t in p["top"][:SHOWN_TOP]))
+            print(f"{p['image']}: {readable(p)}")
     return 0
+
+
+def readable(prediction: dict) -> str:
+    """One image's answer on one line: the top labels, the boxes (label, score, x, y, w, h) or the named points."""
+    if "boxes" in prediction:
+        boxes = [
+            f"{b['label']} {b['score']:.0%} x={b['x']:.0f} y={b['y']:.0f} w={b['w']:.0f} h={b['h']:.0f}"
+            for b in prediction["boxes"]
+        ]
+        return "; ".join(boxes) if boxes else "no box over the score threshold"
+    if "points" in prediction:
+        return ", ".join(f"{p['name']} ({p['x']:.1f}, {p['y']:.1f})" for p in prediction["points"])
+    return ", ".join(f"{t['label']} ({t['probability']:.1%})" for t in prediction["top"][:SHOWN_TOP])
 
 
 def predict_in_page(url: str, images: list[str], chromium: str, timeout: float, headers: dict) -> list[dict]:

@@ -29,6 +29,10 @@ TFJS_FORMATS: tuple[str, ...] = tuple(_rules["exports"]["tfjs_formats"])
 TF_FORMATS: tuple[str, ...] = tuple(_rules["exports"]["tf_formats"])
 # An export that loses more than this many points of validation accuracy is flagged and needs a confirm.
 DEFAULT_MAX_ACCURACY_DROP = float(_rules["exports"]["default_max_accuracy_drop"])
+# A detection export whose boxes match the float32 model's less than this (matched IoU, pooled) is flagged.
+MIN_BOX_AGREEMENT = float(_rules["exports"]["min_box_agreement"])
+# A landmarks export whose points move more than this share of the box diagonal from the float32 model's is flagged.
+MAX_POINT_SHIFT = float(_rules["exports"]["max_point_shift"])
 _RUN_FINISHED = _rules["messages"]["run_finished"]
 
 

@@ -71,6 +71,7 @@ def ensure_tfjs(sx: SnapshotExports) -> dict:
             "weight_bytes": {fmt: _weight_bytes(sx.folder / fmt) for fmt in TFJS_FORMATS},
             "labels": metadata["labels"],
             "labels_unavailable": metadata["labels_unavailable"],
+            "task_metadata": metadata.get("task_metadata"),
         }
         atomic_write_json(sx.folder / "built-tfjs.json", built)
         return built

@@ -7,6 +7,10 @@
  *                                  "normalization": "unit", "reference": "tfjs", "models": {"tfjs": DIR, ...},
  *                                  "inputs_out": FILE?, "outputs_out": FILE?}
  *        → {"backend", "count", "classes", "seconds", "results": {name: {"accuracy", "max_abs_diff", "agreement"}}}
+ *   A detection or landmarks job adds "task": the run's task_metadata, and "items": each image's {width, height,
+ *   boxes | points, box} as the manifest stores them; its results hold task_gate.mjs's scores instead of accuracy.
+ *   node evaluate.mjs compare   < {"task", "items", "count", "reference": FILE, "outputs": {name: FILE}}
+ *        → {"results": {name: {task scores, "max_abs_diff"}}}   (other formats' outputs, float32, scored alike)
  *
  * `pixels` holds n*s*s*3 RGB bytes (decoded and resized by the server); normalisation is the browser's
  * (static/js/data/normalize.js), so the numbers describe the inputs the model was trained on. inputs_out/outputs_out
@@ -19,6 +23,8 @@ import { splitItems } from '../../static/js/data/split.js';
 
 const BATCH_SIZE = 64;
 const CHANNELS = 3;
+/** The reference's name inside compare (not a format name, so it never collides with one). */
+const REFERENCE_KEY = '(reference)';
 
 async function readStdinJson() {
   const chunks = [];
@@ -113,6 +119,8 @@ async function evaluate(job) {
   const reference = predictions[job.reference];
   const classes = job.count ? reference.length / job.count : 0;
   if (job.outputs_out) await writeFile(job.outputs_out, Buffer.from(reference.buffer));
+  const seconds = () => (performance.now() - started) / 1000;
+  if (job.task) return { backend, count: job.count, classes, results: await scoreTask(job, predictions), seconds: seconds() };
   const referenceTop = argmaxRows(reference, classes);
   const results = {};
   for (const name of names) {
@@ -129,7 +137,31 @@ async function evaluate(job) {
     results[name] = { accuracy: job.count ? correct / job.count : null, max_abs_diff: maxAbsDiff,
       agreement: job.count ? agree / job.count : null };
   }
-  return { backend, count: job.count, classes, seconds: (performance.now() - started) / 1000, results };
+  return { backend, count: job.count, classes, seconds: seconds(), results };
+}
+
+const maxAbsDiff = (values, reference) => values.reduce((m, v, i) => Math.max(m, Math.abs(v - reference[i])), 0);
+
+/** Detection or landmarks: task_gate.mjs's scores plus max |Δ output| against the reference, per model. */
+async function scoreTask(job, predictions) {
+  const { taskScores } = await import('./task_gate.mjs');
+  const scores = await taskScores(job.task, job.items, predictions, job.reference);
+  return Object.fromEntries(Object.entries(scores).map(([name, entry]) => [name,
+    { ...entry, max_abs_diff: maxAbsDiff(predictions[name], predictions[job.reference]) }]));
+}
+
+/** The compare command: outputs other tools computed (the TensorFlow formats), scored against the reference's. */
+async function compare(job) {
+  await loadTf();
+  const read = async (file) => {
+    const bytes = await readFile(file);
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  };
+  const predictions = { [REFERENCE_KEY]: await read(job.reference) };
+  for (const [name, file] of Object.entries(job.outputs)) predictions[name] = await read(file);
+  const results = await scoreTask({ ...job, reference: REFERENCE_KEY }, predictions);
+  delete results[REFERENCE_KEY];
+  return { results };
 }
 
 const command = process.argv[2];
@@ -141,7 +173,9 @@ if (command === 'split') {
   answer = { val: val.map((item) => item.position) };
 } else if (command === 'evaluate') {
   answer = await evaluate(job);
+} else if (command === 'compare') {
+  answer = await compare(job);
 } else {
-  throw new Error(`unknown command ${command} (expected split or evaluate)`);
+  throw new Error(`unknown command ${command} (expected split, evaluate or compare)`);
 }
 process.stdout.write(`${JSON.stringify(answer)}\n`);

@@ -39,8 +39,11 @@ def _normalization(sx: SnapshotExports) -> str:
 
 
 def _with_drops(results: dict, reference_accuracy: float | None) -> dict:
+    """A classifier's entries gain their accuracy drop; detection and landmarks entries have their own scores."""
     return {
         name: {**entry, "accuracy_drop_points": gate.accuracy_drop_points(entry, reference_accuracy)}
+        if "accuracy" in entry
+        else entry
         for name, entry in results.items()
     }
 
@@ -71,11 +74,16 @@ def ensure_gate_tfjs(sx: SnapshotExports) -> dict:
         answer = gate.evaluate_tfjs(
             validation, _normalization(sx), {fmt: sx.folder / fmt for fmt in TFJS_FORMATS}, REFERENCE
         )
-        reference_accuracy = answer["results"][REFERENCE]["accuracy"]
+        reference_entry = answer["results"][REFERENCE]
+        reference_accuracy = reference_entry.get("accuracy")
         return {
             "seq": sx.seq,
             "reference": REFERENCE,
             "reference_accuracy": reference_accuracy,
+            # Detection and landmarks: the float32 model's own quality on the split, beside the exports' fidelity.
+            "task": (validation.task or {}).get("task", "classification"),
+            "reference_map50": reference_entry.get("map50"),
+            "reference_nme": reference_entry.get("nme"),
             "dataset": validation.dataset,
             "dataset_hash": validation.dataset_hash,
             "val_items": validation.count,
@@ -110,16 +118,19 @@ def ensure_gate_tf(sx: SnapshotExports) -> dict:
             "tflite": sx.folder / "tflite.tflite",
             "tflite-dynamic": sx.folder / "tflite-dynamic.tflite",
         }
-        answer = run_worker(
-            "evaluate",
-            {
-                "inputs": str(work / "inputs.f32"),
-                "shape": [validation.count, height, width, channels],
-                "reference": str(work / "outputs.f32"),
-                "labels": validation.labels,
-                "models": {name: str(path) for name, path in models.items()},
-            },
-        )
+        job = {
+            "inputs": str(work / "inputs.f32"),
+            "shape": [validation.count, height, width, channels],
+            "reference": str(work / "outputs.f32"),
+            "labels": validation.labels,
+            "models": {name: str(path) for name, path in models.items()},
+        }
+        if validation.task:  # raw outputs out, boxes or points scored by the gate's Node side
+            answer = run_worker("evaluate", {**job, "outputs_dir": str(work)})
+            outputs = {name: work / f"{name}.f32" for name in models}
+            answer["results"] = gate.compare_outputs(validation, work / "outputs.f32", outputs)
+        else:
+            answer = run_worker("evaluate", job)
         return {
             "seq": sx.seq,
             "reference": REFERENCE,
@@ -156,18 +167,8 @@ def check_gate(sx: SnapshotExports, fmt: str, max_drop: float, confirm: bool) ->
                 "confirm to download it anyway",
                 None,
             )
-        raise NeedsConfirm(
-            f"{fmt} loses {entry['accuracy_drop_points']:.2f} points of validation accuracy "
-            f"({_percent(entry['accuracy'] + entry['accuracy_drop_points'] / 100)} → {_percent(entry['accuracy'])}, "
-            f"max |Δ output| {entry['max_abs_diff']:.4g}), more than the {max_drop:g} allowed; "
-            "confirm to download it anyway",
-            entry,
-        )
+        raise NeedsConfirm(f"{fmt} {gate.flag_reason(entry, max_drop)}; confirm to download it anyway", entry)
     return {**verdict, "reason": reason} if reason else verdict
-
-
-def _percent(value: float) -> str:
-    return f"{value * 100:.1f}%"
 
 
 # --- what callers use -------------------------------------------------------------------------------------------------
@@ -254,11 +255,24 @@ def summary(sx: SnapshotExports, max_drop: float = gate.DEFAULT_MAX_ACCURACY_DRO
         "normalization": _normalization(sx),
         "labels": (built["tfjs"] or {}).get("labels"),
         "labels_unavailable": (built["tfjs"] or {}).get("labels_unavailable"),
+        # What decoding a detection or landmarks model's outputs needs (the export page's snippets use it).
+        "task": settings_of(sx.run.get("config")).task,
+        "task_metadata": (built["tfjs"] or {}).get("task_metadata"),
         "max_accuracy_drop": max_drop,
         "extra": {"installed": extra_installed(), "install": INSTALL_HINT},
         "gate": {
             key: tfjs_report.get(key)
-            for key in ("reference_accuracy", "val_items", "split_items", "normalization", "backend", "seconds")
+            for key in (
+                "reference_accuracy",
+                "task",
+                "reference_map50",
+                "reference_nme",
+                "val_items",
+                "split_items",
+                "normalization",
+                "backend",
+                "seconds",
+            )
         },
         "convert_seconds": (built["tf"] or {}).get("convert_seconds"),
         "formats": formats,

@@ -7,6 +7,12 @@ browser's canvas resize (bilinear; premultiplied alpha, so fully transparent pix
 tfjs export with tf.loadLayersModel. The TensorFlow formats are compared against the same inputs and the same
 float32 outputs in the TensorFlow subprocess. Every comparison is model against model on identical inputs, so a small
 difference from the browser's resampling moves both sides alike.
+
+Detection and landmarks exports are judged on what a user reads off them, not on argmax accuracy (task_gate.mjs):
+a detection export must find the float32 model's boxes (`box_agreement`: the matched IoU of the two models' boxes,
+at least MIN_BOX_AGREEMENT), a landmarks export must put its points where the float32 model puts them
+(`nme_vs_reference`: their distance over the object's box diagonal, at most MAX_POINT_SHIFT). The mAP@0.5 and the
+NME against the validation split's true annotations are reported beside them.
 """
 
 from __future__ import annotations
@@ -22,9 +28,10 @@ from ..datasets.importer import load_manifest
 from ..errors import NotFound
 from ..limits import MAX_GATE_PIXEL_BYTES
 from ..runs.train_config import settings_of
-from ..shared_rules import RUN_DEFAULTS  # noqa: F401  (re-exported)
+from ..shared_rules import MAX_POINT_SHIFT, MIN_BOX_AGREEMENT, RUN_DEFAULTS  # noqa: F401  (re-exported)
 from ..storage import Storage, inside
 from .format_names import DEFAULT_MAX_ACCURACY_DROP  # noqa: F401  (re-exported)
+from .labels import DECODED_TASKS, task_metadata
 from .subprocess_json import ChildFailed, run_json
 
 EVALUATE_SCRIPT = Path(__file__).with_name("evaluate.mjs")
@@ -45,6 +52,9 @@ class ValidationSet:
     split_items: int  # the split's size (count is smaller only past MAX_GATE_PIXEL_BYTES)
     dataset: str
     dataset_hash: str
+    # Detection and landmarks: the run's task_metadata, and each chosen item's annotations as the manifest has them.
+    task: dict | None = None
+    annotations: list[dict] | None = None
 
 
 def node_binary() -> str:
@@ -77,14 +87,27 @@ def _as_browser_decodes(image: Image.Image) -> Image.Image:
     return image
 
 
-def read_rgb(path: Path, size: int) -> np.ndarray:
-    """One image as the train page sees it: first frame, EXIF-oriented, resized to size x size, RGB bytes."""
+def _letterboxed(image: Image.Image, size: int) -> Image.Image:
+    """The image scaled to fit size x size with its aspect ratio and centred on black (static/js/data/geometry.js
+    resizeTransform 'letterbox'); the canvas draws at fractional offsets, Pillow at the nearest whole pixel."""
+    scale = min(size / image.width, size / image.height)
+    width, height = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+    canvas = Image.new(image.mode, (size, size))  # zeros: black, and transparent in RGBA (read as black below)
+    canvas.paste(image.resize((width, height), Image.Resampling.BILINEAR), ((size - width) // 2, (size - height) // 2))
+    return canvas
+
+
+def read_rgb(path: Path, size: int, resize: str = "stretch") -> np.ndarray:
+    """One image as the train page sees it: first frame, EXIF-oriented, resized to size x size (stretched, or
+    letterboxed), RGB bytes."""
     with Image.open(path) as image:
         image.seek(0)
         image = _as_browser_decodes(ImageOps.exif_transpose(image))
         has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
         image = image.convert("RGBA" if has_alpha else "RGB")
-        if image.size != (size, size):
+        if resize == "letterbox" and image.width != image.height:
+            image = _letterboxed(image, size)
+        elif image.size != (size, size):
             # Pillow resizes RGBA premultiplied, as a canvas does.
             image = image.resize((size, size), Image.Resampling.BILINEAR)
         pixels = np.asarray(image, dtype=np.uint8)
@@ -116,29 +139,38 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
             f"the run trained on {run['dataset_hash']})"
         )
     classes = manifest["classes"]
-    if len(classes) != classes_out:
+    decoded = settings.task in DECODED_TASKS
+    meta = task_metadata(run) if decoded else None
+    if decoded and (meta or {}).get("task") != settings.task:
+        raise GateUnavailable(f"this {settings.task} run recorded no task_metadata, so its outputs cannot be decoded")
+    if not decoded and len(classes) != classes_out:
         raise GateUnavailable(
             f"the model has {classes_out} outputs but dataset {run['dataset']!r} has {len(classes)} classes"
         )
     items = manifest["items"]
-    split = validation_positions([item["label"] for item in items], settings.val_fraction, settings.split_seed)
+    # The split the page made: stratified by item label (detection and landmarks items have none: one stratum).
+    split = validation_positions([item.get("label") for item in items], settings.val_fraction, settings.split_seed)
     if not split:
         raise GateUnavailable("this run has no validation split (valFraction 0, or one item per class)")
     chosen = spread(split, max(1, MAX_GATE_PIXEL_BYTES // (size * size * CHANNELS)))
     folder = storage.dataset_dir(run["dataset"])
     index = {label: i for i, label in enumerate(classes)}
+    resize = ((meta or {}).get("resize") or {}).get("mode", "stretch")
     pixels = work / "pixels.bin"
     with open(pixels, "wb") as out:
         for position in chosen:
-            out.write(read_rgb(inside(folder, *Path(items[position]["file"]).parts), size).tobytes())
+            out.write(read_rgb(inside(folder, *Path(items[position]["file"]).parts), size, resize).tobytes())
+    annotated = ("width", "height", "boxes", "points", "box")
     return ValidationSet(
         pixels,
         len(chosen),
         size,
-        [index[items[p]["label"]] for p in chosen],
+        [] if decoded else [index[items[p]["label"]] for p in chosen],
         len(split),
         run["dataset"],
         run["dataset_hash"],
+        meta,
+        [{k: items[p][k] for k in annotated if k in items[p]} for p in chosen] if decoded else None,
     )
 
 
@@ -163,8 +195,21 @@ def evaluate_tfjs(
             "models": {name: str(path) for name, path in models.items()},
             "inputs_out": str(inputs_out) if inputs_out else None,
             "outputs_out": str(outputs_out) if outputs_out else None,
+            **_task_job(validation),
         },
     )
+
+
+def _task_job(validation: ValidationSet) -> dict:
+    """What evaluate.mjs needs to score boxes or points instead of accuracy (nothing for a classifier)."""
+    return {"task": validation.task, "items": validation.annotations} if validation.task else {}
+
+
+def compare_outputs(validation: ValidationSet, reference: Path, outputs: dict[str, Path]) -> dict:
+    """Score other formats' raw outputs (float32 files, as the TensorFlow worker wrote them) against the reference's
+    outputs, as evaluate_tfjs scores the tfjs exports: {name: {box or point scores, max_abs_diff}}."""
+    job = {"count": validation.count, "reference": str(reference), "outputs": {k: str(v) for k, v in outputs.items()}}
+    return run_node("compare", {**job, **_task_job(validation)})["results"]
 
 
 def accuracy_drop_points(entry: dict, reference_accuracy: float | None) -> float | None:
@@ -174,8 +219,39 @@ def accuracy_drop_points(entry: dict, reference_accuracy: float | None) -> float
 
 
 def verdict(entry: dict | None, max_drop: float) -> dict:
-    """What the gate says about one export: passed, flagged (loses more than max_drop points) or unknown."""
-    if entry is None or entry.get("accuracy_drop_points") is None:
+    """What the gate says about one export: passed, flagged or unknown. A classifier is flagged when it loses more
+    than max_drop points of accuracy, a detector when its boxes agree with the float32 model's less than
+    MIN_BOX_AGREEMENT, a landmarks model when its points move more than MAX_POINT_SHIFT from the float32 model's."""
+    if entry is not None and "box_agreement" in entry:
+        score, flagged = entry["box_agreement"], lambda v: v < MIN_BOX_AGREEMENT
+    elif entry is not None and "nme_vs_reference" in entry:
+        score, flagged = entry["nme_vs_reference"], lambda v: v > MAX_POINT_SHIFT
+    else:
+        score, flagged = (entry or {}).get("accuracy_drop_points"), lambda v: v > max_drop
+    if score is None:
         return {"status": "unknown", "needs_confirm": True}
-    flagged = entry["accuracy_drop_points"] > max_drop
-    return {"status": "flagged" if flagged else "passed", "needs_confirm": flagged}
+    return {"status": "flagged" if flagged(score) else "passed", "needs_confirm": flagged(score)}
+
+
+def flag_reason(entry: dict, max_drop: float) -> str:
+    """Why an export was flagged, in the words a user reads before confirming the download ("uint8 " + this)."""
+    if "box_agreement" in entry:
+        return (
+            f"finds boxes that agree with the float32 model's only {entry['box_agreement']:.3f} (matched IoU; "
+            f"mAP@0.5 {_number(entry.get('map50'))}), below the {MIN_BOX_AGREEMENT:g} required"
+        )
+    if "nme_vs_reference" in entry:
+        return (
+            f"moves its points {entry['nme_vs_reference']:.4f} of the box diagonal from the float32 model's "
+            f"(NME {_number(entry.get('nme'))}), more than the {MAX_POINT_SHIFT:g} allowed"
+        )
+    before = entry["accuracy"] + entry["accuracy_drop_points"] / 100
+    return (
+        f"loses {entry['accuracy_drop_points']:.2f} points of validation accuracy "
+        f"({before * 100:.1f}% → {entry['accuracy'] * 100:.1f}%, max |Δ output| {entry['max_abs_diff']:.4g}), "
+        f"more than the {max_drop:g} allowed"
+    )
+
+
+def _number(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.3f}"

@@ -2,6 +2,9 @@
 
 One dict (`export_metadata`) is written three ways: metadata.json and labels.txt beside the model files, and inside the
 model itself (tfjs `userDefinedMetadata`, an H5 root attribute, a TFLite metadata entry, SavedModel assets).
+Detection and landmarks exports also carry the run's `task_metadata` (anchors, grid, thresholds, point names, resize:
+what decoding the raw outputs needs, docs/tasks.md); their `labels` are the class names (detection) or the point
+names (landmarks), in output order.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ RESIZE = (
     "a 2D canvas drawImage of the whole image to the input size (no crop, the browser's smoothing), "
     "then tf.browser.fromPixels: RGB, transparent pixels black"
 )
+LETTERBOX_RESIZE = (
+    "a 2D canvas drawImage of the whole image scaled by min(size / width, size / height) and centred on black bars "
+    "(letterbox: the aspect ratio kept), then tf.browser.fromPixels: RGB, transparent pixels black"
+)
+# Tasks whose outputs need the run's task_metadata to be read (static/js/model/tasks/<task>.js).
+DECODED_TASKS = ("detection", "landmarks")
+# Values per anchor before the class scores in a detection head: x, y, w, h, objectness (yolo_targets.js BOX_FIELDS).
+DETECTION_BOX_FIELDS = 5
 
 
 def normalization(mode: str) -> dict:
@@ -69,19 +80,50 @@ def class_names(storage: Storage, run: dict, outputs: int) -> tuple[list[str] | 
     return list(manifest["classes"]), None
 
 
+def task_metadata(run: dict) -> dict | None:
+    """The run's `info.task_metadata` (written when a detection or landmarks run starts), or None."""
+    return (run.get("info") or {}).get("task_metadata")
+
+
+def task_names(run: dict, task: str, outputs: int) -> tuple[list[str] | None, str | None]:
+    """A detection run's class names or a landmarks run's point names, from the run's own task_metadata, checked
+    against the head's size (A·(5+C) filters per cell, or 2K units); or None and why they cannot be known."""
+    meta = task_metadata(run)
+    if not meta or meta.get("task") != task:
+        return None, f"this {task} run recorded no task_metadata, so its outputs cannot be named or decoded"
+    if task == "detection":
+        names = list(meta.get("classes") or [])
+        expected = len(meta.get("anchors") or []) * (DETECTION_BOX_FIELDS + len(names))
+        shape = f"{len(meta.get('anchors') or [])} anchors × (5 + {len(names)} classes)"
+    else:
+        names = list(meta.get("point_names") or [])
+        expected, shape = 2 * len(names), f"x, y of {len(names)} points"
+    if outputs != expected:
+        return None, f"the model has {outputs} outputs per position, the run's task_metadata {shape}: {expected}"
+    return names, None
+
+
 def export_metadata(storage: Storage, run: dict, seq: int, epoch: int | None, model: LayersModel) -> dict:
     """The metadata of one snapshot's exports; the same snapshot gives the same dict (no clock, no paths)."""
     settings = settings_of(run.get("config"))
-    labels, why = class_names(storage, run, model.output_units)
+    decoded = settings.task in DECODED_TASKS
+    if decoded:
+        labels, why = task_names(run, settings.task, model.output_units)
+    else:
+        labels, why = class_names(storage, run, model.output_units)
+    meta = task_metadata(run) if decoded and why is None else None
+    letterbox = ((meta or {}).get("resize") or {}).get("mode") == "letterbox"
     # An image model takes [height, width, channels]; any other input (a plain vector) is recorded as its shape.
     shape = list(model.input_shape)
     image = dict(zip(("height", "width", "channels"), shape)) if len(shape) == 3 else {"shape": shape}
+    extra = {"task_metadata": meta} if decoded else {}
     return {
         "labels": labels,
         "labels_unavailable": why,
-        "input": {**image, "name": model.input_name, "resize": RESIZE},
+        "input": {**image, "name": model.input_name, "resize": LETTERBOX_RESIZE if letterbox else RESIZE},
         "normalization": normalization(settings.normalization),
         "task": settings.task,
+        **extra,
         "backbone": settings.backbone,
         "browsertrain_version": __version__,
         "run": {

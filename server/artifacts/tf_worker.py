@@ -9,7 +9,8 @@ imports it only for its constants (TensorFlow is imported inside the commands).
         a zip (TFLite Support's convention for associated files: the .tflite file is also a zip).
     evaluate  < {"inputs": FILE, "shape": [n, h, w, c], "reference": FILE, "labels": [...], "models": {name: PATH}}
         Each model's predictions on the float32 inputs, against the reference outputs (float32, n x classes):
-        {"results": {name: {"accuracy", "max_abs_diff", "agreement"}}}.
+        {"results": {name: {"accuracy", "max_abs_diff", "agreement"}}}. With "outputs_dir" (detection, landmarks)
+        each model's raw outputs are written there as NAME.f32 instead, for the gate's Node side to score.
 
 Answers are one JSON line on stdout; TensorFlow's chatter goes to stderr.
 """
@@ -187,12 +188,18 @@ def evaluate(job: dict) -> dict:
     reference = np.fromfile(job["reference"], dtype="<f4").reshape(len(inputs), -1)
     labels = np.asarray(job["labels"])
     reference_top = reference.argmax(axis=1)
+    # Detection and landmarks: the raw outputs go to outputs_dir/<name>.f32, scored by the gate's Node side.
+    outputs_dir = job.get("outputs_dir")
     results = {}
     for name, path in job["models"].items():
         started = time.perf_counter()
         outputs = _predictor(name, path)(path, inputs).reshape(reference.shape)
-        top = outputs.argmax(axis=1)
         count = len(inputs)
+        if outputs_dir:
+            outputs.astype("<f4").tofile(os.path.join(outputs_dir, f"{name}.f32"))
+            results[name] = {"seconds": time.perf_counter() - started}
+            continue
+        top = outputs.argmax(axis=1)
         results[name] = {
             "accuracy": float((top == labels).mean()) if count else None,
             "max_abs_diff": float(np.abs(outputs - reference).max()) if count else 0.0,

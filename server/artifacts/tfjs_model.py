@@ -45,11 +45,14 @@ class LayersModel:
 
     @property
     def output_units(self) -> int:
+        """Values per position of the output layer: a dense head's units, or a conv head's filters (detection's
+        A·(5+C) per grid cell)."""
         config = self.model_json["modelTopology"]["config"]
         last = config["output_layers"][0][0]
         for layer in config["layers"]:
             if layer["name"] == last:
-                return int(layer["config"]["units"])
+                layer_config = layer["config"]
+                return int(layer_config["units"] if "units" in layer_config else layer_config["filters"])
         raise ModelFileError(f"output layer {last!r} not found")
 
 

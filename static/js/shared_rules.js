@@ -19,6 +19,9 @@ export const IMAGENET_STD = rules.imagenet.std;
 /** The export the others are compared with, and the gate's default allowed accuracy loss in points. */
 export const REFERENCE_FORMAT = rules.exports.reference_format;
 export const DEFAULT_MAX_ACCURACY_DROP = rules.exports.default_max_accuracy_drop;
+/** The gate's bars for detection (least box agreement with float32) and landmarks (most point shift, of the diagonal). */
+export const MIN_BOX_AGREEMENT = rules.exports.min_box_agreement;
+export const MAX_POINT_SHIFT = rules.exports.max_point_shift;
 
 /** Why a finished run refuses to go on, and how to train on from it (the server answers the same). */
 export function finishedMessage(runId) {

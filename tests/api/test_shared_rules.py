@@ -54,6 +54,7 @@ def test_the_export_formats_and_the_gate_default_are_the_shared_ones():
     assert format_names.REFERENCE == exports["reference_format"] == format_names.FORMATS[0]
     assert tuple(exports["tfjs_formats"] + exports["tf_formats"]) == format_names.FORMATS
     assert exports["default_max_accuracy_drop"] == gate.DEFAULT_MAX_ACCURACY_DROP
+    assert (exports["min_box_agreement"], exports["max_point_shift"]) == (gate.MIN_BOX_AGREEMENT, gate.MAX_POINT_SHIFT)
 
 
 def test_the_cli_refuses_one_overfit_image_more_than_the_shared_cap(capsys):

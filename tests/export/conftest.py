@@ -12,6 +12,7 @@ import httpx
 import pytest
 from support import ROOT, STARTUP_SECONDS, LiveServer, start_server
 from support.exports import WITHOUT_EXTRA, TrainedRun
+from support.task_snapshots import upload_task_sets
 
 from server.headless import free_port
 
@@ -20,11 +21,17 @@ TRAIN_EPOCHS = 20
 TRAIN_SECONDS = 600
 
 
+def fresh_data_dir(tmp_path_factory, name: str):
+    """An empty data folder for a server of its own."""
+    data = tmp_path_factory.mktemp(name) / "data"
+    data.mkdir()
+    return data
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> TrainedRun:
     """A server whose run was trained on `shapes` by the train page itself, in headless Chromium (wasm backend)."""
-    data = tmp_path_factory.mktemp("export") / "data"
-    data.mkdir()
+    data = fresh_data_dir(tmp_path_factory, "export")
     live = start_server(data)
     try:
         result = subprocess.run(
@@ -96,3 +103,14 @@ def no_extra_server(trained) -> LiveServer:
             time.sleep(0.1)
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def task_server(tmp_path_factory) -> LiveServer:
+    """A server holding the two small annotated sets (`boxes`, `points`) that detection and landmarks runs use."""
+    live = start_server(fresh_data_dir(tmp_path_factory, "task-exports"))
+    try:
+        upload_task_sets(live)
+        yield live
+    finally:
+        live.stop()

@@ -4,7 +4,6 @@ flatbuffer schema)."""
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from support.exports import (
     TFJS_FORMATS,
     cli,
     download,
+    members,
     new_run_with_snapshot,
     node,
     read_snapshot,
@@ -41,12 +41,6 @@ NORMALIZATIONS = {
         "offset": [-1.0] * 3,
     },
 }
-
-
-def members(data: bytes) -> dict[str, bytes]:
-    """A download's files by their path inside its one folder."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {info.filename.split("/", 1)[1]: archive.read(info) for info in archive.infolist() if not info.is_dir()}
 
 
 def dataset_classes(client, name: str) -> list[str]:

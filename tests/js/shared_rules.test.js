@@ -33,6 +33,8 @@ test('the ImageNet statistics are the shared ones', () => {
 test("the export page's reference format and default allowed loss are the shared ones", () => {
   assert.equal(shared.REFERENCE_FORMAT, rules.exports.reference_format);
   assert.equal(shared.DEFAULT_MAX_ACCURACY_DROP, rules.exports.default_max_accuracy_drop);
+  assert.equal(shared.MIN_BOX_AGREEMENT, rules.exports.min_box_agreement);
+  assert.equal(shared.MAX_POINT_SHIFT, rules.exports.max_point_shift);
 });
 
 test('a finished run is refused in the shared words, with its id in every place', () => {

@@ -121,6 +121,12 @@ def download(client: httpx.Client, run_id: str, fmt: str, **params) -> httpx.Res
     return client.get(f"/api/runs/{run_id}/export", params={"format": fmt, **params}, timeout=600)
 
 
+def members(data: bytes) -> dict[str, bytes]:
+    """A download's files by their path inside its one folder."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {info.filename.split("/", 1)[1]: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+
+
 def unzip(data: bytes, folder: Path) -> Path:
     """Extract a zip and return its one top-level folder."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:

@@ -1,7 +1,8 @@
 /** Export page: every format's size side by side, the quality gate's numbers, downloads, and how to load each. */
 import { buildExports, exportSummary, exportUrl, getRun } from '../api.js';
-import { DEFAULT_MAX_ACCURACY_DROP, REFERENCE_FORMAT } from '../shared_rules.js';
+import { DEFAULT_MAX_ACCURACY_DROP, MAX_POINT_SHIFT, MIN_BOX_AGREEMENT, REFERENCE_FORMAT } from '../shared_rules.js';
 import { $, bytes, el } from './dom.js';
+import { snippets } from './snippets.js';
 
 const runId = $('#export-title').dataset.runId;
 const state = { run: null, seq: null, maxDrop: DEFAULT_MAX_ACCURACY_DROP, summary: null, confirmed: new Set(), building: false };
@@ -12,69 +13,28 @@ const percent = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toF
 const points = (x) => (x === null || x === undefined ? '–' : `${x > 0 ? '−' : x < 0 ? '+' : '±'}${Math.abs(x).toFixed(2)} pts`);
 const small = (x) => (x === null || x === undefined ? '–' : x === 0 ? '0' : x.toExponential(2));
 
-/** Python that imports `module`, reads an unzipped download's metadata.json and prepares one image as training did. */
-function pythonInput(folder, module) {
-  return `import json\n\nimport numpy as np\n${module}\nfrom PIL import Image\n\n`
-    + `folder = "${folder}"  # the unzipped download\n`
-    + 'with open(f"{folder}/metadata.json") as f:\n    meta = json.load(f)  # labels, input size, normalisation\n'
-    + 'size, norm = (meta["input"]["width"], meta["input"]["height"]), meta["normalization"]\n'
-    + '# Bilinear, like the browser\'s canvas resize in training; then the run\'s normalisation.\n'
-    + 'pixels = np.asarray(Image.open("image.png").convert("RGB").resize(size, Image.BILINEAR), "float32")\n'
-    + 'x = (pixels * norm["scale"] + norm["offset"]).astype("float32")[None]\n';
+/**
+ * What the gate measures for this run's task, per export: [quality against the truth, fidelity to float32, the
+ * bar a flagged export misses]. Classification: accuracy and its change; detection: mAP@0.5 and box agreement;
+ * landmarks: NME and how far the points moved from float32's (a share of the box diagonal).
+ */
+function gateColumns(task) {
+  if (task === 'detection') {
+    return [(e) => fixed3(e.map50), (e) => fixed3(e.box_agreement), `boxes agree less than ${MIN_BOX_AGREEMENT}`];
+  }
+  if (task === 'landmarks') {
+    return [(e) => fixed3(e.nme), (e) => fixed3(e.nme_vs_reference), `points move more than ${MAX_POINT_SHIFT}`];
+  }
+  return [(e) => percent(e.accuracy), (e) => points(e.accuracy_drop_points), `loses more than ${state.maxDrop} pts`];
 }
 
-/** Python that prints the top three labels; outputs are named by index when the run's class names are unknown. */
-function pythonTop3(known) {
-  return (known ? 'labels = meta["labels"]\n' : 'labels = [str(i) for i in range(len(probabilities))]  # class names unknown\n')
-    + 'for i in np.argsort(probabilities)[::-1][:3]:\n    print(f"{labels[i]}: {probabilities[i]:.1%}")';
-}
-
-function snippets(summary) {
-  const folder = (format) => summary.formats.find((f) => f.format === format).filename.replace(/\.zip$/, '');
-  const top3 = pythonTop3(Boolean(summary.labels));
-  const labelsLine = summary.labels
-    ? '// labels: the class names in output order (also in the zip\'s labels.txt and metadata.json).\n'
-      + 'const { labels, input, normalization } = model.getUserDefinedMetadata();\n'
-    : '// This run\'s class names are unknown (see above): outputs are named by index.\n'
-      + 'const { input, normalization } = model.getUserDefinedMetadata();\n'
-      + 'const labels = [...Array(model.outputs[0].shape[1]).keys()].map(String);\n';
-  return [
-    ['TensorFlow.js (float32, float16, uint16 or uint8: the same code)',
-      `// Unzip ${folder('uint8')}.zip and serve its folder beside your page; quantized weights are decoded on load.\n`
-      + '// image: an <img>, <canvas>, <video> or ImageBitmap.\n'
-      + `const model = await tf.loadLayersModel('${folder('uint8')}/model.json');\n${labelsLine}`
-      + '// Resize as training did: drawImage on a 2D canvas of the input size, fromPixels, the run\'s normalisation.\n'
-      + "const canvas = Object.assign(document.createElement('canvas'), { width: input.width, height: input.height });\n"
-      + "canvas.getContext('2d', { willReadFrequently: true }).drawImage(image, 0, 0, input.width, input.height);\n"
-      + 'const x = tf.tidy(() => tf.browser.fromPixels(canvas).toFloat()\n'
-      + '  .mul(normalization.scale).add(normalization.offset).expandDims());\n'
-      + 'const y = model.predict(x);\nconst probabilities = await y.data();\ntf.dispose([x, y]);\n'
-      + 'const top3 = [...probabilities].map((p, i) => [labels[i], p]).sort((a, b) => b[1] - a[1]).slice(0, 3);\n'
-      + 'for (const [label, p] of top3) console.log(`${label}: ${(p * 100).toFixed(1)}%`);'],
-    ['Keras H5 with tf_keras (Keras 2; Keras 3 does not read these layers)',
-      `${pythonInput(folder('keras'), 'import tf_keras')}\n`
-      + 'model = tf_keras.models.load_model(f"{folder}/model.h5", compile=False)  # labels also in its "labels" attribute\n'
-      + `probabilities = model.predict(x, verbose=0)[0]\n${top3}`],
-    ['SavedModel with TensorFlow',
-      `${pythonInput(folder('savedmodel'), 'import tensorflow as tf')}\n`
-      + 'serve = tf.saved_model.load(folder).signatures["serving_default"]  # labels also in assets.extra/\n'
-      + `probabilities = list(serve(${summary.input_name}=tf.constant(x)).values())[0].numpy()[0]\n${top3}`],
-    ['TFLite interpreter (float32 or dynamic-range quantized)',
-      `${pythonInput(folder('tflite'), 'import tensorflow as tf  # or: from ai_edge_litert.interpreter import Interpreter')}\n`
-      + '# model.tflite also holds metadata.json (metadata entry "browsertrain_metadata") and, as a zip, labels.txt.\n'
-      + 'interpreter = tf.lite.Interpreter(model_path=f"{folder}/model.tflite")\n'
-      + 'source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]\n'
-      + 'interpreter.resize_tensor_input(source["index"], x.shape)\ninterpreter.allocate_tensors()\n'
-      + 'interpreter.set_tensor(source["index"], x)\ninterpreter.invoke()\n'
-      + `probabilities = interpreter.get_tensor(target["index"])[0]\n${top3}`],
-  ];
-}
+const fixed3 = (x) => (x === null || x === undefined ? '–' : x.toFixed(3));
 
 function gateCell(row) {
   const { status } = row.verdict;
   if (status === 'reference') return el('span', { text: 'reference' });
-  if (status === 'passed') return el('span', { class: 'ok', text: 'passed', title: 'as accurate as the float32 model, within the allowed loss' });
-  if (status === 'flagged') return el('span', { class: 'error', text: `flagged: loses more than ${state.maxDrop} pts` });
+  if (status === 'passed') return el('span', { class: 'ok', text: 'passed', title: 'predicts like the float32 model, within the allowed difference' });
+  if (status === 'flagged') return el('span', { class: 'error', text: `flagged: ${gateColumns(state.summary?.task)[2]}` });
   if (row.built) return el('span', { class: row.quantized ? 'error' : 'hint', text: 'not evaluated' });
   return el('span', { class: state.building ? 'building' : 'hint', text: state.building ? 'building…' : 'not built' });
 }
@@ -130,6 +90,7 @@ function render(summary) {
       + '"Passed" means the export is as good as the model, not that the model is good.'
     : (summary.gate_unavailable ? `Quality gate unavailable: ${summary.gate_unavailable}.` : '');
   showModelQuality(gate);
+  const [quality, fidelity] = gateColumns(summary.task);
   const rows = summary.formats.map((row) => {
     const entry = row.gate ?? {};
     const weights = row.weight_bytes ? `${bytes(row.weight_bytes)}${row.quantize_ms !== null ? ` · quantized in ${row.quantize_ms.toFixed(1)} ms` : ''}` : '–';
@@ -137,8 +98,8 @@ function render(summary) {
       el('td', {}, el('b', { text: row.format }), el('br'), el('span', { class: 'hint', text: row.label })),
       el('td', { text: row.bytes === null ? '–' : bytes(row.bytes) }),
       el('td', { text: weights }),
-      el('td', { text: percent(entry.accuracy) }),
-      el('td', { text: row.format === REFERENCE_FORMAT ? '' : points(entry.accuracy_drop_points) }),
+      el('td', { text: quality(entry) }),
+      el('td', { text: row.format === REFERENCE_FORMAT ? '' : fidelity(entry) }),
       el('td', { text: row.format === REFERENCE_FORMAT ? '' : small(entry.max_abs_diff) }),
       el('td', {}, gateCell(row)),
       el('td', {}, downloadCell(row, summary)));
@@ -154,6 +115,12 @@ function render(summary) {
 /** The model's own validation accuracy beside the gate, against chance, so "passed" is read in context. */
 function showModelQuality(gate) {
   const target = $('#model-quality');
+  if (gate.task === 'detection' || gate.task === 'landmarks') {
+    const [name, value] = gate.task === 'detection' ? ['mAP@0.5', gate.reference_map50] : ['NME', gate.reference_nme];
+    target.className = 'hint';
+    target.textContent = value === null || value === undefined ? '' : `The model itself: ${name} ${fixed3(value)} on the validation split.`;
+    return;
+  }
   const accuracy = gate.reference_accuracy ?? state.run?.summary?.val_accuracy ?? null;
   const classes = state.run?.summary?.evaluation?.classes?.length ?? null;
   if (accuracy === null) { target.textContent = ''; return; }
