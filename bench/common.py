@@ -88,12 +88,15 @@ def running_server(data_dir: Path):
 
 
 @contextmanager
-def chromium():
-    """Headless Chromium with the flags the app's own headless trainer uses; yields the Playwright browser."""
+def chromium(flags: tuple[str, ...] | None = None):
+    """Headless Chromium with `flags`, by default those the app's own headless trainer uses (WebGL and WebGPU on
+    SwiftShader); yields the Playwright browser."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_chromium(), headless=True, args=list(CHROMIUM_FLAGS))
+        browser = p.chromium.launch(
+            executable_path=find_chromium(), headless=True, args=list(CHROMIUM_FLAGS if flags is None else flags)
+        )
         try:
             yield browser
         finally:
@@ -101,13 +104,13 @@ def chromium():
 
 
 @contextmanager
-def app_and_browser(data: dict, prefix: str):
-    """An empty data folder served by the app on loopback, and Chromium: yields (url, browser). Records the machine
-    (with the browser's version) in data["machine"]."""
+def app_and_browser(data: dict, prefix: str, flags: tuple[str, ...] | None = None):
+    """An empty data folder served by the app on loopback, and Chromium (launched with `flags`, see chromium()):
+    yields (url, browser). Records the machine (with the browser's version) in data["machine"]."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        with running_server(data_dir) as url, chromium() as browser:
+        with running_server(data_dir) as url, chromium(flags) as browser:
             data["machine"] = machine(browser.version)
             yield url, browser
 
