@@ -27,8 +27,9 @@ JS_DIR = BENCH_DIR / "js"
 SERVER_START_SECONDS = 30
 PAGE_TIMEOUT_MS = 15 * 60 * 1000  # one page.evaluate may run a whole benchmark
 # The train page initialises tfjs's default backend as it loads (`await tf.ready()`); a benchmark that picks its own
-# backend before then would be overridden by it. The page says 'ready' once that is done.
-TRAIN_PAGE_READY = "globalThis.browsertrain?.phase === 'ready'"
+# backend before then would be overridden by it. The page says 'ready' once that is done. An arrow function, not a bare
+# expression: Playwright evaluates a bare expression string with eval, which the pages' CSP (no 'unsafe-eval') refuses.
+TRAIN_PAGE_READY = "() => globalThis.browsertrain?.phase === 'ready'"
 
 
 def free_port() -> int:
@@ -117,8 +118,8 @@ def app_and_browser(data: dict, prefix: str, flags: tuple[str, ...] | None = Non
 
 @contextmanager
 def fresh_page(browser, url: str, hardware_concurrency: int | None = None, ready: str | None = None):
-    """A page in a new browser context (empty IndexedDB, a fresh tfjs), opened at `url`, after `ready` (a JS
-    expression) holds; page errors are printed."""
+    """A page in a new browser context (empty IndexedDB, a fresh tfjs), opened at `url`, after `ready` (a JS arrow
+    function) returns true; page errors are printed."""
     context = browser.new_context()
     try:
         page = context.new_page()

@@ -130,7 +130,7 @@ def nvidia_smi() -> dict:
     """What `nvidia-smi` says about the machine's NVIDIA GPUs: {"present": bool, "gpus": [...] or "error": ...}."""
     command = shutil.which("nvidia-smi")
     if not command:
-        return {"present": False, "error": "nvidia-smi not found"}
+        return {"present": False, "error": "not found on PATH (no NVIDIA driver)"}
     try:
         result = subprocess.run(
             [command, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
@@ -171,6 +171,16 @@ def verdict_lines(data: dict) -> list[str]:
             lines.append(f"{label}: GPU path NOT taken: {verdict['why']}; its numbers are not GPU numbers.")
     lines.append(data["gpu"].get("torch_cuda", "PyTorch CUDA: not run."))
     return lines
+
+
+def mark_rows(data: dict) -> None:
+    """Records, once every configuration is set up, which result rows are GPU numbers (data["gpu"]["on_gpu"]: label ->
+    bool) and the PyTorch CUDA line of the report."""
+    verdicts = data["gpu"].get("verdicts", {})
+    on_gpu = {label: verdicts.get(label, {}).get("gpu", False) for label in data["browser"]}
+    on_gpu.update({label: info.get("device", "cpu") != "cpu" for label, info in data["torch"].items()})
+    data["gpu"]["on_gpu"] = on_gpu
+    data["gpu"]["torch_cuda"] = torch_cuda_line(data)
 
 
 def torch_cuda_line(data: dict) -> str:

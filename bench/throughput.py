@@ -126,7 +126,7 @@ def measure(args) -> dict:
                     info.update(page.evaluate(common.page_function("gpu_probe")))
                     data["gpu"].setdefault("verdicts", {})[label] = gpu.browser_verdict(backend, info)
             if args.gpu:
-                data["gpu"]["torch_cuda"] = gpu.torch_cuda_line(data)
+                gpu.mark_rows(data)
 
             labels = list(workers) + list(pages)
             for label in labels:
