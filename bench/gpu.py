@@ -13,17 +13,13 @@ import shutil
 import subprocess
 import sys
 
+from server.headless import BROWSER_FLAGS
+
 from . import common
 
-# Flags every GPU flag set shares with the app's headless trainer (server/headless.py), minus its SwiftShader ones.
-# Playwright adds `--headless` (Chromium's new headless mode, which has no display of its own and needs none).
-COMMON_FLAGS = (
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
+# The app's headless trainer's browser flags (server/headless.py) without its SwiftShader ones, and GPU ones. Playwright
+# adds `--headless` (Chromium's new headless mode, which has no display of its own and needs none).
+COMMON_FLAGS = BROWSER_FLAGS + (
     "--enable-webgl",
     # Chromium blocklists some drivers and then renders in software; the benchmark wants the GPU whatever the list says.
     "--ignore-gpu-blocklist",
