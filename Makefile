@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench lock screenshots clean
+.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench bench-gpu lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -80,6 +80,11 @@ $(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt $(CONSTRAINT
 
 bench: setup $(VENV)/.bench-installed
 	$(PY) -m bench
+
+# The throughput benchmark on an NVIDIA GPU (bench/gpu.sh; results/gpu.*): the same installs as `make bench`. For PyTorch
+# on CUDA, the bench's torch must be a CUDA build: see bench/README.md, "On a GPU".
+bench-gpu: setup $(VENV)/.bench-installed
+	bench/gpu.sh
 
 # Maintainers: re-resolve every extra in fresh virtual environments and rewrite constraints/*.txt (needs network).
 lock:

@@ -27,8 +27,9 @@ JS_DIR = BENCH_DIR / "js"
 SERVER_START_SECONDS = 30
 PAGE_TIMEOUT_MS = 15 * 60 * 1000  # one page.evaluate may run a whole benchmark
 # The train page initialises tfjs's default backend as it loads (`await tf.ready()`); a benchmark that picks its own
-# backend before then would be overridden by it. The page says 'ready' once that is done.
-TRAIN_PAGE_READY = "globalThis.browsertrain?.phase === 'ready'"
+# backend before then would be overridden by it. The page says 'ready' once that is done. An arrow function, not a bare
+# expression: Playwright evaluates a bare expression string with eval, which the pages' CSP (no 'unsafe-eval') refuses.
+TRAIN_PAGE_READY = "() => globalThis.browsertrain?.phase === 'ready'"
 
 
 def free_port() -> int:
@@ -88,12 +89,15 @@ def running_server(data_dir: Path):
 
 
 @contextmanager
-def chromium():
-    """Headless Chromium with the flags the app's own headless trainer uses; yields the Playwright browser."""
+def chromium(flags: tuple[str, ...] | None = None):
+    """Headless Chromium with `flags`, by default those the app's own headless trainer uses (WebGL and WebGPU on
+    SwiftShader); yields the Playwright browser."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=find_chromium(), headless=True, args=list(CHROMIUM_FLAGS))
+        browser = p.chromium.launch(
+            executable_path=find_chromium(), headless=True, args=list(CHROMIUM_FLAGS if flags is None else flags)
+        )
         try:
             yield browser
         finally:
@@ -101,21 +105,21 @@ def chromium():
 
 
 @contextmanager
-def app_and_browser(data: dict, prefix: str):
-    """An empty data folder served by the app on loopback, and Chromium: yields (url, browser). Records the machine
-    (with the browser's version) in data["machine"]."""
+def app_and_browser(data: dict, prefix: str, flags: tuple[str, ...] | None = None):
+    """An empty data folder served by the app on loopback, and Chromium (launched with `flags`, see chromium()):
+    yields (url, browser). Records the machine (with the browser's version) in data["machine"]."""
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         data_dir = Path(tmp) / "data"
         data_dir.mkdir()
-        with running_server(data_dir) as url, chromium() as browser:
+        with running_server(data_dir) as url, chromium(flags) as browser:
             data["machine"] = machine(browser.version)
             yield url, browser
 
 
 @contextmanager
 def fresh_page(browser, url: str, hardware_concurrency: int | None = None, ready: str | None = None):
-    """A page in a new browser context (empty IndexedDB, a fresh tfjs), opened at `url`, after `ready` (a JS
-    expression) holds; page errors are printed."""
+    """A page in a new browser context (empty IndexedDB, a fresh tfjs), opened at `url`, after `ready` (a JS arrow
+    function) returns true; page errors are printed."""
     context = browser.new_context()
     try:
         page = context.new_page()

@@ -3,6 +3,9 @@
 Everything is measured in one run on one machine, interleaved: every round times one window of every configuration
 (each browser backend and PyTorch with its default and with one thread, at each batch size), so a burst of load on
 the machine hits all of them alike; a configuration's figure is the median over the rounds.
+
+`--gpu FLAG_SET` (bench/gpu.sh) launches Chromium with hardware GPU flags instead of SwiftShader's, adds PyTorch on
+CUDA where there is one, writes results/gpu.{md,json,png} instead, and says per backend whether it really ran on a GPU.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import common
+from . import common, gpu
 
 BATCH_SIZES = (1, 8, 16, 32)
 # (label, backend, navigator.hardwareConcurrency to emulate or None). The wasm backend gives itself
@@ -27,7 +30,9 @@ BROWSER_CONFIGS = (
     ("wasm 2 threads", "wasm", 4),
     ("cpu", "cpu", None),
 )
-TORCH_CONFIGS = (("PyTorch", None), ("PyTorch 1 thread", 1))
+TORCH_CONFIGS = (("PyTorch", None, "cpu"), ("PyTorch 1 thread", 1, "cpu"))  # (label, threads, device)
+TORCH_CUDA_CONFIG = ("PyTorch CUDA", None, "cuda")  # with --gpu
+GPU_RUN_BACKENDS = {"webgl", "webgpu", "wasm"}  # the GPU backends, and the app's CPU backend beside them
 SETTLE_SECONDS = 0.3  # after each PyTorch window, so its OpenMP workers stop spinning before the browser runs
 PROFILE_BACKEND = "wasm"
 
@@ -35,8 +40,8 @@ PROFILE_BACKEND = "wasm"
 class TorchWorker:
     """bench.torch_reference --serve in its own process."""
 
-    def __init__(self, threads: int | None):
-        command = [sys.executable, "-m", "bench.torch_reference", "--serve"]
+    def __init__(self, threads: int | None, device: str):
+        command = [sys.executable, "-m", "bench.torch_reference", "--serve", "--device", device]
         if threads:
             command += ["--threads", str(threads)]
         self.process = subprocess.Popen(
@@ -67,20 +72,27 @@ def measure(args) -> dict:
         "rates": {},
         "losses": {},
     }
+    if args.gpu:
+        data["gpu"] = gpu.describe_run(args.gpu)
+    flags = tuple(data["gpu"]["flags"]) if args.gpu else None
     source = common.page_function("throughput")
-    with common.app_and_browser(data, prefix="bench-throughput-") as (url, browser):
+    with common.app_and_browser(data, prefix="bench-throughput-", flags=flags) as (url, browser):
         with common.fresh_page(browser, f"{url}/train", ready=common.TRAIN_PAGE_READY) as page:
             data["stock_wasm"] = page.evaluate(source, {"op": "stock"})
         print(f"stock wasm trains: {data['stock_wasm']}", file=sys.stderr)
 
         workers = {}
-        for label, threads in TORCH_CONFIGS:
-            worker = TorchWorker(threads)
-            data["torch"][label] = worker.ask(
-                {"op": "setup", "batch_sizes": list(args.batch_sizes), "window_seconds": args.window_seconds}
-            )
+        for label, threads, device in TORCH_CONFIGS + ((TORCH_CUDA_CONFIG,) if args.gpu else ()):
+            worker = TorchWorker(threads, device)
+            info = worker.ask({"op": "setup", "batch_sizes": args.batch_sizes, "window_seconds": args.window_seconds})
+            if not info["available"]:
+                worker.close()
+                data["torch_unavailable"] = {**data.get("torch_unavailable", {}), label: info["reason"]}
+                print(f"{label}: unavailable ({info['reason']})", file=sys.stderr)
+                continue
+            data["torch"][label] = info
             workers[label] = worker
-            print(f"{label}: {data['torch'][label]['threads']} threads", file=sys.stderr)
+            print(f"{label}: {info['device']}, {info['threads']} threads", file=sys.stderr)
 
         pages, contexts = {}, []
         try:
@@ -110,8 +122,13 @@ def measure(args) -> dict:
                 )
                 if info.get("available"):
                     pages[label] = page
+                if args.gpu and backend in ("webgl", "webgpu"):
+                    info.update(page.evaluate(common.page_function("gpu_probe")))
+                    data["gpu"].setdefault("verdicts", {})[label] = gpu.browser_verdict(backend, info)
+            if args.gpu:
+                gpu.mark_rows(data)
 
-            labels = [label for label, _ in TORCH_CONFIGS] + list(pages)
+            labels = list(workers) + list(pages)
             for label in labels:
                 data["rates"][label] = {b: [] for b in args.batch_sizes}
                 data["losses"][label] = {b: [] for b in args.batch_sizes}
@@ -220,10 +237,13 @@ def report(data: dict) -> str:
         f"each after warm-up, the configurations interleaved round by round.",
         "",
     ]
-    header = ["batch"] + browser_labels + torch_labels
+    if data.get("gpu"):
+        lines[3:3] = ["## Did the GPU backends run on the GPU?", "", gpu.report_section(data), "", "## Throughput", ""]
+    header = ["batch"] + [gpu.column_label(data, label) for label in browser_labels + torch_labels]
     rows = [[b] + [common.fmt(medians[label][b]) for label in browser_labels + torch_labels] for b in sizes]
     lines.append(common.markdown_table(header, rows))
     unavailable = {label: info.get("reason") for label, info in data["browser"].items() if not info.get("available")}
+    unavailable.update(data.get("torch_unavailable", {}))
     for label, reason in unavailable.items():
         lines.append(f"\n{label}: unavailable ({reason}).")
 
@@ -258,8 +278,8 @@ def report(data: dict) -> str:
     lines += ["", "## Threads and builds actually used", ""]
     for label, info in data["torch"].items():
         lines.append(
-            f"- {label}: torch {info['torch']}, torch.get_num_threads() = {info['threads']} "
-            f"(interop {info['interop_threads']})."
+            f"- {label}: torch {info['torch']} on {info.get('device', 'cpu')}, torch.get_num_threads() = "
+            f"{info['threads']} (interop {info['interop_threads']})."
         )
     for label, info in data["browser"].items():
         if label.startswith("wasm") and info.get("wasm"):
@@ -270,9 +290,9 @@ def report(data: dict) -> str:
                 f"{' (emulated)' if label != 'wasm' else ''}, binary {', '.join(w['binary'])}, "
                 f"tf.wasm.getThreadsCount() = {w['threads']}."
             )
-        elif info.get("renderer"):
+        elif info.get("backend") == "webgl" and info.get("renderer"):
             lines.append(f"- {label}: {info['renderer']}.")
-        elif info.get("adapter"):
+        elif info.get("backend") == "webgpu" and info.get("adapter"):
             lines.append(f"- {label}: adapter {info['adapter']}.")
     stock = data.get("stock_wasm", {})
     lines.append(
@@ -312,7 +332,7 @@ def plot(data: dict, path: Path) -> None:
     ax.set_ylabel("training images / s (log)")
     m = data["machine"]
     ax.set_title(
-        f"Reference CNN training, {m['usable_cores']} CPU cores, no GPU (webgl/webgpu: SwiftShader)\n"
+        f"Reference CNN training, {m['usable_cores']} CPU cores, {gpu.plot_subtitle(data)}\n"
         f"median of {data['windows']} windows, bars: min–max",
         fontsize=10,
     )
@@ -348,18 +368,29 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--backends", type=lambda s: set(s.split(",")), default=None, help="only these browser backends (default: all)"
     )
+    parser.add_argument(
+        "--gpu",
+        choices=list(gpu.GPU_FLAG_SETS),
+        default=None,
+        help="launch Chromium with this hardware GPU flag set, add PyTorch on CUDA, write results/gpu.* "
+        f"(default backends then: {','.join(sorted(GPU_RUN_BACKENDS))})",
+    )
     args = parser.parse_args(argv)
+    name = "gpu" if args.gpu else "throughput"
     if args.replot:
-        plot(load_results(common.RESULTS_DIR / "throughput.json"), common.RESULTS_DIR / "throughput.png")
+        plot(load_results(common.RESULTS_DIR / f"{name}.json"), common.RESULTS_DIR / f"{name}.png")
         return 0
+    if args.gpu and args.backends is None:
+        args.backends = GPU_RUN_BACKENDS
     data = measure(args)
+    where = "on a GPU" if args.gpu else "on the CPU"
     path = common.write_result(
-        "throughput",
-        "Training throughput: tfjs backends in Chromium vs PyTorch on the CPU",
-        report(data) + "\n\n![throughput](throughput.png)\n",
+        name,
+        f"Training throughput: tfjs backends in Chromium vs PyTorch {where}",
+        report(data) + f"\n\n![throughput]({name}.png)\n",
         data,
     )
-    plot(data, common.RESULTS_DIR / "throughput.png")
+    plot(data, common.RESULTS_DIR / f"{name}.png")
     print(path.read_text())
     return 0
 

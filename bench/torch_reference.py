@@ -1,7 +1,9 @@
-"""The reference CNN in PyTorch on the CPU, trained the way the browser benchmark trains it; prints JSON results.
+"""The reference CNN in PyTorch (CPU, or CUDA), trained the way the browser benchmark trains it; prints JSON results.
 
 Run as its own process (`python -m bench.torch_reference --threads N`) so its OpenMP pool never spins beside
-Chromium, and so one run can compare PyTorch's default thread count with one thread.
+Chromium, and so one run can compare PyTorch's default thread count with one thread. `--device cuda` runs the same
+model, batches and optimizer on the GPU (bench/gpu.sh); every timed window ends with a read of the last loss, which
+waits for the GPU's queued work, so a window's time is the GPU's time.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ INPUT_SIZE = 64
 CLASSES = 10
 WIDTH = 16
 STAGES = (32, 64, 128)
+DEVICES = ("cpu", "cuda")
 
 
 class SeparableConv(nn.Module):
@@ -61,13 +64,14 @@ def parameter_count(model: nn.Module) -> int:
 class ReferenceRun:
     """One model, Adam optimizer and fixed batch at one batch size, warmed up, with a timing window sized to it."""
 
-    def __init__(self, batch_size: int, warmup_steps: int, window_seconds: float, seed: int):
+    def __init__(self, batch_size: int, warmup_steps: int, window_seconds: float, seed: int, device: str = "cpu"):
         torch.manual_seed(seed)
         self.batch_size = batch_size
-        self.model = ReferenceCNN()
+        self.model = ReferenceCNN().to(device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
-        self.images = torch.rand(batch_size, INPUT_SIZE, INPUT_SIZE, 3)
-        self.labels = torch.arange(batch_size) % CLASSES
+        # Made on the CPU and moved, so the batch is the same numbers on either device.
+        self.images = torch.rand(batch_size, INPUT_SIZE, INPUT_SIZE, 3).to(device)
+        self.labels = (torch.arange(batch_size) % CLASSES).to(device)
         self.loss_fn = nn.CrossEntropyLoss()
         started = time.perf_counter()
         self.first_loss = None
@@ -103,17 +107,34 @@ class ReferenceRun:
         }
 
 
+def device_problem(device: str) -> str | None:
+    """Why `device` cannot run here (None: it can)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        return f"torch.cuda.is_available() is False (torch {torch.__version__}, CUDA build: {torch.version.cuda})"
+    return None
+
+
+def device_name(device: str) -> str:
+    return torch.cuda.get_device_name() if device == "cuda" else "cpu"
+
+
 def serve(args) -> int:
-    """Line protocol for the throughput benchmark: {"op": "setup"} then {"op": "window", "batch_size": B} ..."""
+    """Line protocol for the throughput benchmark: {"op": "setup"} then {"op": "window", "batch_size": B} ...
+    A setup on a device this machine lacks answers {"available": false, "reason": ...}."""
     runs: dict[int, ReferenceRun] = {}
     for line in sys.stdin:
         request = json.loads(line)
-        if request["op"] == "setup":
+        problem = device_problem(args.device)
+        if request["op"] == "setup" and problem:
+            reply = {"available": False, "reason": problem, "torch": torch.__version__}
+        elif request["op"] == "setup":
             for b in request["batch_sizes"]:
                 runs[b] = ReferenceRun(
-                    b, args.warmup_steps, request.get("window_seconds", args.window_seconds), args.seed
+                    b, args.warmup_steps, request.get("window_seconds", args.window_seconds), args.seed, args.device
                 )
             reply = {
+                "available": True,
+                "device": device_name(args.device),
                 "torch": torch.__version__,
                 "threads": torch.get_num_threads(),
                 "interop_threads": torch.get_num_interop_threads(),
@@ -139,20 +160,25 @@ def main(argv=None) -> int:
     parser.add_argument("--window-seconds", type=float, default=1.0)
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", choices=DEVICES, default="cpu", help="where to train (default: cpu)")
     parser.add_argument("--serve", action="store_true", help="answer JSON requests on stdin (used by bench.throughput)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.serve:
         return serve(args)
+    problem = device_problem(args.device)
+    if problem:
+        parser.error(problem)
     results = []
     for b in (int(b) for b in args.batch_sizes.split(",")):
-        run = ReferenceRun(b, args.warmup_steps, args.window_seconds, args.seed)
+        run = ReferenceRun(b, args.warmup_steps, args.window_seconds, args.seed, args.device)
         rates = [run.window()["imagesPerSecond"] for _ in range(args.windows)]
         results.append({"batch_size": b, "rates": rates, "images_per_second": statistics.median(rates)})
     json.dump(
         {
             "torch": torch.__version__,
+            "device": device_name(args.device),
             "threads": torch.get_num_threads(),
             "params": parameter_count(ReferenceCNN()),
             "results": results,

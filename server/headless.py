@@ -23,14 +23,17 @@ from .preflight import (
 from .shared_rules import MAX_OVERFIT_IMAGES
 from .train_report import describe, progress_line
 
-# Flags measured to work with Debian's Chromium on machines without a display or GPU (WebGL via SwiftShader).
-CHROMIUM_FLAGS = (
+# Flags measured to work with Debian's Chromium on machines without a display or GPU (WebGL via SwiftShader): the
+# browser's own (no sandbox, no background traffic), which the GPU benchmark (bench/gpu.py) shares, then SwiftShader's.
+BROWSER_FLAGS = (
     "--no-sandbox",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+)
+CHROMIUM_FLAGS = BROWSER_FLAGS + (
     "--use-gl=angle",
     "--use-angle=swiftshader",
     "--enable-unsafe-swiftshader",

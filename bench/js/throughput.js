@@ -64,6 +64,7 @@ async ({ op, backend, batchSizes, batchSize, warmupSteps = 3, windowSeconds = 1,
     }
     const info = { available: true, backend: tf.getBackend(), probe: choice.probes[backend] };
     if (backend === 'wasm') info.wasm = await wasmInfo();
+    // What webgl and webgpu really ran on is asked by bench/js/gpu_probe.js (under --gpu); these name it here.
     if (backend === 'webgl') info.renderer = gpuRenderer();
     if (backend === 'webgpu') {
       const adapterInfo = tf.backend().adapterInfo;
