@@ -2,7 +2,7 @@ import './setup.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MAX_OVERFIT_IMAGES, OVERFIT_MAX_EPOCHS, OVERFIT_STALL_EPOCHS, OverfitSession, overfitMessage, overfitSubset,
+  MAX_OVERFIT_IMAGES, OVERFIT_GOALS, OVERFIT_MAX_EPOCHS, OVERFIT_STALL_EPOCHS, OverfitSession, overfitMessage, overfitSubset,
 } from '../../static/js/train/overfit.js';
 
 const items = ['cat', 'dog', 'fox'].flatMap((label, c) => Array.from({ length: 80 }, (_, i) => ({ index: c * 80 + i, label })));
@@ -53,4 +53,20 @@ test('a loss that stops falling ends the sanity run early as not converged; a sl
   const losses = Array.from({ length: 100 }, (_, e) => (e < 20 ? 1.0986 - e * 1e-4 : 1.0986 * Math.exp(-(e - 20) / 12)));
   const verdicts = losses.map((loss, epoch) => healthy.endAfter({ epoch, train_loss: loss }));
   assert.equal(verdicts.filter(Boolean)[0], 'converged');
+});
+
+test('a detector is judged by its boxes and landmarks by their NME, not by a loss on their own scale', () => {
+  const detector = new OverfitSession({ dataset: 'faces' });
+  detector.config = { ...detector.config, task: 'detection' };
+  assert.equal(detector.endAfter({ train_loss: 0.001, train_iou: 0.5 }), null, 'a small loss is not memorised boxes');
+  assert.equal(detector.endAfter({ train_loss: 5.3, train_iou: 0.85 }), 'converged', 'a rising loss with boxes in place is');
+  const points = new OverfitSession({ dataset: 'points' });
+  points.config = { ...points.config, task: 'landmarks' };
+  assert.equal(points.endAfter({ train_loss: 0.0099, train_nme: 0.11 }), null);
+  assert.equal(points.endAfter({ train_loss: 0.0001, train_nme: 0.008 }), 'converged');
+  const stuck = Array.from({ length: 100 }, (_, epoch) => detector.endAfter({ epoch, train_iou: 0.3 }));
+  assert.equal(stuck.indexOf('not_converged'), OVERFIT_STALL_EPOCHS - 1, 'boxes that stop improving end it early');
+  const message = overfitMessage({ converged: false, images: 16, epochs: 85, finalLoss: 0.42, correct: null, targetLoss: 0.8,
+    stalled: true, goal: OVERFIT_GOALS.detection });
+  assert.match(message, /mean IoU 0\.4200 after 85 epochs, no longer rising \(target 0\.8\), judged by the mean IoU/);
 });
