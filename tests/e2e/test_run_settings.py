@@ -51,7 +51,11 @@ def test_the_train_page_lists_each_setting_it_chose_with_its_reason_and_a_set_op
     result = page.evaluate(RUN_AND_SPLIT, {"batchSize": 32, "inputSize": "auto", "augment": "auto"})
     run = httpx.get(f"{server.url}/api/runs/{result['summary']['run_id']}").json()
     config = run["config"]
-    assert config["batchSize"] == 32 and config["epochs"] == 1 and set(config["defaults"]) == {"inputSize", "augment"}
+    assert (
+        config["batchSize"] == 32
+        and config["epochs"] == 1
+        and set(config["defaults"]) == {"task", "inputSize", "augment"}
+    )
     assert config["inputSize"] == config["defaults"]["inputSize"]["value"] == 64
     assert all(choice["reason"] for choice in config["defaults"].values())
     assert result["summary"]["defaults"] == config["defaults"]
