@@ -104,7 +104,7 @@ def test_digits_with_default_settings_reach_90_percent_on_every_seed(learning_se
             f"seed {seed}: val_accuracy {summary['val_accuracy']:.3f}, final loss {summary['final_loss']:.4f}, "
             f"{summary['epochs']} epochs on {summary['backend']}"
         )
-        assert set(summary["defaults"]) == {"inputSize", "batchSize", "epochs", "augment"}, "not the defaults"
+        assert set(summary["defaults"]) == {"task", "inputSize", "batchSize", "epochs", "augment"}, "not the defaults"
         assert summary["val_items"] == 18
         assert summary["val_accuracy"] >= MIN_VAL_ACCURACY, (seed, summary["val_accuracy"], summary["evaluation"])
         assert summary["final_loss"] < 0.1 * math.log(3), f"seed {seed}: the loss stayed near ln 3"
