@@ -15,7 +15,7 @@
  * source pixels); `meta` is the run's task_metadata (its input_size and resize place them on the input).
  */
 import { tf } from '../../static/js/tf.js';
-import { annotationsToSource, resizeTransform } from '../../static/js/data/geometry.js';
+import { annotationsToSource, objectBox, resizeTransform } from '../../static/js/data/geometry.js';
 import { EVAL_SCORE_THRESHOLD, detectionEvaluation, landmarksEvaluation } from '../../static/js/model/evaluate_tasks.js';
 import { iou } from '../../static/js/model/tasks/boxes.js';
 import { resizeModeOf, taskFromMetadata } from '../../static/js/model/task_metadata.js';
@@ -81,16 +81,6 @@ export async function detectionScores(meta, items, outputs, reference) {
   }]));
 }
 
-/** The box NME divides by: the item's own, else the one around its visible true points (as the evaluation does). */
-function truthBox({ box, points }) {
-  if (box) return box;
-  const visible = points.filter((p) => p[2] !== 0);
-  if (!visible.length) return undefined;
-  const xs = visible.map((p) => p[0]);
-  const ys = visible.map((p) => p[1]);
-  return { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) };
-}
-
 export async function landmarkScores(meta, items, outputs, reference) {
   const task = taskFromMetadata(meta);
   const config = configOf(meta);
@@ -100,7 +90,7 @@ export async function landmarkScores(meta, items, outputs, reference) {
   const asTruth = items.map((annotation, i) => {
     const t = resizeTransform(annotation.width, annotation.height, meta.input_size, config.resize);
     const points = annotationsToSource(t, { points: decoded[reference][i].map((p) => [p.x, p.y]) }).points;
-    return { width: annotation.width, height: annotation.height, points: points.map(([x, y]) => [x, y, 2]), box: truthBox(annotation) };
+    return { width: annotation.width, height: annotation.height, points: points.map(([x, y]) => [x, y, 2]), box: objectBox(annotation) ?? undefined };
   });
   return Object.fromEntries(Object.entries(decoded).map(([name, predictions]) => [name, {
     nme: landmarksEvaluation(rowsOf(items, predictions), task, config).nme,

@@ -72,3 +72,17 @@ export function annotationsToSource(t, { boxes, points } = {}) {
   if (points) out.points = points.map((point) => pointToSource(t, denormalizePoint(t, point)));
   return out;
 }
+
+/**
+ * The object a landmarks item's points belong to, as a box {x, y, w, h} in the points' own units: the item's `box`
+ * when it has one, else the bounding box of its visible points (v = 0: not labelled), or null when none is visible.
+ * NME divides by its diagonal (training metric, evaluation and the export gate alike).
+ */
+export function objectBox({ box, points = [] }) {
+  if (box) return box;
+  const visible = points.filter((p) => p[2] !== 0);
+  if (!visible.length) return null;
+  const xs = visible.map((p) => p[0]);
+  const ys = visible.map((p) => p[1]);
+  return { x: Math.min(...xs), y: Math.min(...ys), w: Math.max(...xs) - Math.min(...xs), h: Math.max(...ys) - Math.min(...ys) };
+}

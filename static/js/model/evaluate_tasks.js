@@ -4,7 +4,7 @@
  * predicted boxes or points in shares of the source image, for the run page to draw.
  */
 import { annotationToInput } from '../data/annotations.js';
-import { annotationsToSource, resizeTransform } from '../data/geometry.js';
+import { annotationsToSource, objectBox, resizeTransform } from '../data/geometry.js';
 import { iou } from './tasks/boxes.js';
 import { meanAveragePrecision, precisionRecall, sampledPrecision } from './tasks/average_precision.js';
 
@@ -82,10 +82,8 @@ export function detectionEvaluation(rows, task, config) {
  * of its visible points' bounding box); null for a point not labelled.
  */
 function pointErrors(annotation, predicted) {
-  const visible = annotation.points.filter((p) => p[2] !== 0);
-  const spread = (axis) => Math.max(...visible.map((p) => p[axis])) - Math.min(...visible.map((p) => p[axis]));
-  const box = annotation.box;
-  let diagonal = box ? Math.hypot(box.w, box.h) : visible.length ? Math.hypot(spread(0), spread(1)) : 0;
+  const around = objectBox(annotation);
+  let diagonal = around ? Math.hypot(around.w, around.h) : 0;
   if (!(diagonal > 0)) diagonal = Math.hypot(annotation.width, annotation.height);
   return annotation.points.map(([x, y, v = 1], k) => (v === 0 ? null
     : Math.hypot(predicted[k][0] - x, predicted[k][1] - y) / diagonal));

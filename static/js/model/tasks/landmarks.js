@@ -4,6 +4,7 @@
  */
 import { tf } from '../../tf.js';
 import { defaultHeadInit, weightedMean } from './batch_mean.js';
+import { objectBox } from '../../data/geometry.js';
 
 export const LANDMARK_LOSSES = Object.freeze(['mse', 'wing']);
 /**
@@ -44,14 +45,8 @@ export function encodePoints(label, numPoints) {
     }
     return [x / width, y / height, 1];
   });
-  let diagonal;
-  if (box) {
-    diagonal = Math.hypot(box.w / width, box.h / height);
-  } else {
-    const visible = rows.filter((r) => r[2]);
-    const spread = (axis) => (visible.length ? Math.max(...visible.map((r) => r[axis])) - Math.min(...visible.map((r) => r[axis])) : 0);
-    diagonal = Math.hypot(spread(0), spread(1));
-  }
+  const around = box ? { w: box.w / width, h: box.h / height } : objectBox({ points: rows });
+  let diagonal = around ? Math.hypot(around.w, around.h) : 0;
   if (!(diagonal >= MIN_DIAGONAL)) diagonal = Math.SQRT2;
   return rows.map((r) => [...r, diagonal]);
 }
