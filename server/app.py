@@ -16,7 +16,7 @@ from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
 from .errors import StatusError
 from .headers import SecurityHeadersMiddleware
-from .routes import datasets, exports, pages, runs
+from .routes import datasets, exports, pages, queue, runs, sweeps
 from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .sessions import SessionStore
@@ -83,6 +83,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(datasets.router)
     app.include_router(runs.router)
     app.include_router(exports.router)
+    app.include_router(queue.router)
+    app.include_router(sweeps.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir), name="static")
     for url_folder, folder in VENDOR_FOLDERS.items():

@@ -1,4 +1,5 @@
-"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export, db upgrade."""
+"""The `browsertrain` command: serve, datasets, train and predict (headless Chromium), runs, export, the queue's
+workers and sweeps, db upgrade."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 
 from . import __version__
 from .cli_export import add_export_arguments
+from .cli_queue import add_sweep_arguments, add_sweeps_show_arguments, add_worker_arguments
 from .headless import add_train_arguments
 from .predict import add_predict_arguments
 
@@ -117,6 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_export_arguments(export)
     export.set_defaults(func=_lazy("cli_export", "cmd_export"))
+
+    worker = commands.add_parser("worker", help="headless Chromium workers that take training jobs from a server's queue")
+    add_worker_arguments(worker)
+    worker.set_defaults(func=_lazy("cli_worker", "cmd_worker"), parser=worker)
+
+    sweep = with_data_dir(commands.add_parser("sweep", help="enqueue a hyperparameter sweep for the workers to train"))
+    add_sweep_arguments(sweep)
+    sweep.set_defaults(func=_lazy("cli_sweep", "cmd_sweep"), parser=sweep)
+    sweeps = commands.add_parser("sweeps", help="sweeps and their trials").add_subparsers(dest="action", required=True)
+    show = with_data_dir(sweeps.add_parser("show", help="a sweep's trials, their params and accuracy, and the best"))
+    add_sweeps_show_arguments(show)
+    show.set_defaults(func=_lazy("cli_sweep", "cmd_sweeps_show"))
 
     database = commands.add_parser("db", help="the metadata database").add_subparsers(dest="action", required=True)
     upgrade = with_data_dir(

@@ -17,6 +17,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from . import PROJECT_ROOT
+from .limits import HEARTBEAT_SECONDS, LEASE_SECONDS
 
 DEFAULT_DATA_DIR = Path("data")
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -30,6 +31,10 @@ ENVIRONMENT = {
     "db_url": "BROWSERTRAIN_DB_URL",
     "token": "BROWSERTRAIN_TOKEN",
     "extra_hosts": "BROWSERTRAIN_ALLOWED_HOSTS",
+    "lease_seconds": "BROWSERTRAIN_LEASE_SECONDS",
+    "heartbeat_seconds": "BROWSERTRAIN_HEARTBEAT_SECONDS",
+    "s3_url": "BROWSERTRAIN_S3_URL",
+    "s3_endpoint": "BROWSERTRAIN_S3_ENDPOINT",
 }
 
 
@@ -71,6 +76,14 @@ class Settings(BaseSettings):
     sample_dir: Path = PROJECT_ROOT / "datasets"
     create_sample: bool = True
     extra_hosts: tuple[str, ...] = ()
+    # The job queue (docs/queue.md): how long a claim lasts without a heartbeat, and how often workers send one.
+    lease_seconds: float = Field(default=LEASE_SECONDS, gt=0)
+    heartbeat_seconds: float = Field(default=HEARTBEAT_SECONDS, gt=0)
+    # Artifacts (datasets, snapshots, exports) in an S3-compatible store, s3://BUCKET[/PREFIX], reached at
+    # s3_endpoint (any S3 server: SeaweedFS, MinIO, AWS); credentials from the usual AWS_* variables. None: the
+    # data folder alone.
+    s3_url: str | None = None
+    s3_endpoint: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -111,6 +124,10 @@ def checked(settings: Settings) -> Settings:
     for name in settings.extra_hosts:
         if not _HOST_NAME.fullmatch(name):
             raise UnsafeSettings(f"--allow-host {name!r} is not a host name or address (no port, no scheme)")
+    if settings.heartbeat_seconds >= settings.lease_seconds:
+        raise UnsafeSettings("the heartbeat interval must be shorter than the lease, or every claim would expire")
+    if settings.s3_url is not None and not settings.s3_url.startswith("s3://"):
+        raise UnsafeSettings(f"the S3 URL must look like s3://BUCKET[/PREFIX], not {settings.s3_url!r}")
     if not is_loopback(settings.host) and settings.token is None:
         settings = settings.model_copy(update={"token": secrets.token_urlsafe(24)})
     return settings

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     Column,
     Integer,
     MetaData,
@@ -61,6 +62,59 @@ sessions = Table(
     Column("token_proof", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("expires_at", BigInteger, nullable=False, index=True),  # Unix seconds
+)
+
+
+# The job queue (docs/queue.md): one job per queued run (its id is the run's), claimed by browser workers under a lease.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(12), primary_key=True),  # the run's id
+    Column("dataset", String(64), nullable=False),
+    Column("state", String(16), nullable=False, index=True),  # queued | claimed | done | failed | cancelled | pruned
+    Column("priority", Integer, nullable=False, default=0),  # higher first
+    Column("attempt", Integer, nullable=False, default=0),  # claims so far
+    Column("max_attempts", Integer, nullable=False),
+    Column("attempt_token", String(64), nullable=True),  # the current claim's; only it may write to the run
+    Column("worker_id", String(32), nullable=True, index=True),
+    Column("lease_expires_at", Float, nullable=True),  # Unix seconds
+    Column("requirements", JSON, nullable=False),
+    Column("sweep_id", String(12), nullable=True, index=True),
+    Column("params", JSON, nullable=True),  # a sweep trial's parameters
+    Column("trial_number", Integer, nullable=True),  # its Optuna trial
+    Column("last_error", String(2000), nullable=True),
+    Column("created_at", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+# Browser workers: one row per /worker tab (or headless Chromium of `browsertrain worker`).
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("device", JSON, nullable=False),  # backend, backends, gpu_renderer, images_per_second, user_agent
+    Column("job_id", String(12), nullable=True),
+    Column("progress", JSON, nullable=True),
+    Column("last_seen_at", Float, nullable=False),  # Unix seconds
+    Column("created_at", String(32), nullable=False),
+)
+
+# Sweeps: a base config, a search space and the Optuna study (same database) that picks each trial's params.
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", String(12), primary_key=True),
+    Column("dataset", String(64), nullable=False),
+    Column("config", JSON, nullable=False),  # the base run config
+    Column("space", JSON, nullable=False),  # {grid, random, choice}
+    Column("sampler", String(16), nullable=False),  # grid | random | tpe
+    Column("pruner", String(16), nullable=False),  # median | none
+    Column("metric", String(32), nullable=False),
+    Column("trials", Integer, nullable=False),
+    Column("parallel", Integer, nullable=False),
+    Column("study_name", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
 )
 
 
@@ -133,7 +187,7 @@ def _unversioned_revision(conn: Connection) -> str | None:
         return None
     sessions.create(conn, checkfirst=True)
     columns = {column["name"] for column in inspector.get_columns("runs")}
-    return "head" if "parent_run_id" in columns else FIRST_REVISION
+    return "0002" if "parent_run_id" in columns else FIRST_REVISION
 
 
 def at_least(column, value: int):

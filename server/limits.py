@@ -73,3 +73,17 @@ MAX_LAYER_DIMENSION = 65_536
 
 # Exports: the quality gate decodes at most this many bytes of validation pixels (an evenly spaced subset past it).
 MAX_GATE_PIXEL_BYTES = 128 * MIB
+
+# The job queue (docs/queue.md). A claim holds its job for LEASE_SECONDS; the worker heartbeats every
+# HEARTBEAT_SECONDS, which extends it, so a closed lid or a killed browser frees the job within LEASE_SECONDS plus
+# one REAPER_SECONDS round. A job is claimed at most max_attempts times (DEFAULT_MAX_ATTEMPTS unless enqueued with
+# another, up to MAX_ATTEMPTS) before it fails for good.
+LEASE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 5.0
+REAPER_SECONDS = 5.0
+DEFAULT_MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 20
+MAX_WORKER_NAME_CHARS = 128
+MAX_QUEUE_LIST = 1_000  # jobs or workers in one listing
+MAX_SWEEP_TRIALS = 200
+MAX_SWEEP_PARALLEL = 32

@@ -54,6 +54,12 @@ def _openapi_url(request: Request) -> dict:
     return {"openapi_url": request.app.openapi_url}
 
 
+def _sweep_id(sweep_id: str) -> dict:
+    """The page reads the sweep from the API (a missing one says so there)."""
+    check_name(sweep_id, "sweep id")
+    return {"sweep_id": sweep_id}
+
+
 @dataclass(frozen=True)
 class Page:
     path: str
@@ -71,6 +77,10 @@ PAGES = (
     Page("/runs/{run_id}", "run", _existing_run),
     Page("/runs/{run_id}/export", "export", _existing_run),
     Page("/docs", "docs", _openapi_url),
+    # The job queue (docs/queue.md): a browser that opens /worker trains jobs; /queue watches them; a sweep's trials.
+    Page("/worker", "worker"),
+    Page("/queue", "queue"),
+    Page("/sweeps/{sweep_id}", "sweep", _sweep_id),
 )
 
 

@@ -7,8 +7,26 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A queued run is written to only by the attempt that holds its job (docs/queue.md): after setAttempt(runId, token),
+ * every write to that run carries the attempt's token, and the server refuses (409) a stale one.
+ */
+const ATTEMPT_HEADER = 'X-Browsertrain-Attempt';
+const attempts = new Map();
+export function setAttempt(runId, token) {
+  if (token) attempts.set(runId, token);
+  else attempts.delete(runId);
+}
+/** The headers a write to `runId` carries (tf.io.http's requestInit for snapshots takes them too). */
+export function attemptHeaders(runId) {
+  const token = attempts.get(runId);
+  return token ? { [ATTEMPT_HEADER]: token } : {};
+}
+const runOf = (url) => /^\/api\/runs\/([0-9a-f]{12})(?:[/?]|$)/.exec(url)?.[1];
+
 async function request(method, url, body) {
-  const init = { method, headers: {} };
+  const runId = method === 'GET' ? undefined : runOf(url);
+  const init = { method, headers: runId ? attemptHeaders(runId) : {} };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -80,7 +80,9 @@ export class Reporter {
     // snapshot. A scope around the save reclaims it (training is waiting for this call, so nothing else is in it).
     tf.engine().startScope();
     try {
-      const result = await model.save(tf.io.http(api.snapshotUrl(this.runId, epochsDone)), { includeOptimizer: true });
+      const result = await model.save(
+        tf.io.http(api.snapshotUrl(this.runId, epochsDone), { requestInit: { headers: api.attemptHeaders(this.runId) } }),
+        { includeOptimizer: true });
       const response = result.responses?.[0];
       if (response && !response.ok) throw new Error(`HTTP ${response.status}`);
       this.snapshotOwed = null;
