@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Float,
     Column,
+    Float,
     Integer,
     MetaData,
     String,
