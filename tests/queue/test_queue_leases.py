@@ -88,7 +88,10 @@ def test_the_server_reaper_takes_back_a_silent_claim_and_fails_it_after_max_atte
             lambda: {job_state(client, j["id"])["state"] for j in (retried, last_try)} == {"failed"}, SHORT_LEASE + 4
         )
         assert run_of(client, last_try["id"])["status"] == "failed"
-        assert client.get("/api/queue/workers").json()["workers"][0]["job_id"] is None
+        silent = client.get("/api/queue/workers").json()["workers"][0]
+        assert silent["job_id"] is None and silent["state"] == "offline"  # not seen for a lease's length
+        assert heartbeat(client, worker, None).status_code == 200
+        assert client.get("/api/queue/workers").json()["workers"][0]["state"] == "idle"
 
 
 def test_heartbeats_keep_a_claim_past_its_lease(make_server):
