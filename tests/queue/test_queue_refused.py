@@ -80,8 +80,16 @@ def test_bad_heartbeats_and_completions_of_a_claimed_job_change_nothing(queue_se
         qclient.post(f"/api/queue/jobs/{job['id']}/complete", json={"attempt_token": "forged", "status": "finished"}),
         qclient.post(f"/api/queue/jobs/{job['id']}/complete", json={**_token(job), "status": "exploded"}),
         qclient.patch(f"/api/queue/jobs/{job['id']}", json={"priority": "high"}),
+        qclient.post(f"/api/queue/jobs/{job['id']}/complete", json={"attempt_token": "tökén", "status": "failed"}),
+        qclient.post(f"/api/queue/workers/{worker}/heartbeat", json={"job_id": job["id"], "attempt_token": "tökén"}),
+        qclient.post(
+            f"/api/runs/{job['id']}/epochs",
+            json={"epoch": 0},
+            headers={"X-Browsertrain-Attempt": "tökén".encode("latin-1")},
+        ),
+        qclient.post(f"/api/runs/{job['id']}/epochs", json={"epoch": 0}, headers={"X-Browsertrain-Attempt": "x" * 200}),
     ]
-    assert [a.status_code for a in answers] == [409, 409, 404, 422, 409, 422, 422]
+    assert [a.status_code for a in answers] == [409, 409, 404, 422, 409, 422, 422, 409, 409, 409, 422]
     _assert_nothing_changed(qclient, queue_server.data_dir, before)
     assert qclient.get("/api/queue/jobs").json()["jobs"][0]["lease_expires_at"] == job["lease_expires_at"]
 
