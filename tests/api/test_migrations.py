@@ -84,7 +84,7 @@ def test_db_upgrade_creates_a_new_database_at_the_newest_version(tmp_path, capsy
     assert version_of(data / "browsertrain.db") == HEAD
 
 
-def test_a_database_with_lineage_but_no_version_records_is_marked_as_the_lineage_version_and_brought_up(tmp_path):
+def test_a_database_with_lineage_but_no_version_records_is_marked_as_such_and_brought_to_the_newest(tmp_path):
     path = tmp_path / "lineage.db"
     with sqlite3.connect(path) as old:  # as the release that added parent_run_id made it, before versions
         for statement in FIRST_RELEASE_RUNS:
@@ -92,7 +92,7 @@ def test_a_database_with_lineage_but_no_version_records_is_marked_as_the_lineage
         old.execute("ALTER TABLE runs ADD COLUMN parent_run_id VARCHAR(12)")
         old.execute("CREATE INDEX ix_runs_parent_run_id ON runs (parent_run_id)")
     engine = db.make_engine(f"sqlite:///{path}")
-    assert db.upgrade(engine) == ("0002", HEAD)  # its tables are version 0002's; the queue's are added
+    assert db.upgrade(engine) == ("0002", HEAD)  # the lineage release's version, then the ones after it
     engine.dispose()
     assert_matches_the_newest_schema(path)
 
