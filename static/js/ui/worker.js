@@ -83,9 +83,18 @@ const sessionHooks = {
   onLeak: (leak) => log(`the leak watchdog paused the run: ${leak.message}`),
 };
 
+/**
+ * The backend a job trains on: a worker started with one backend offers only that one; on 'auto', a job that leaves
+ * the choice to the device gets the one the probe chose (no second probe per job), and a job that names one gets it.
+ */
+function backendFor(job) {
+  const wanted = job.config?.backend ?? 'auto';
+  return backend !== 'auto' || wanted === 'auto' ? mirror.device.backend : 'auto';
+}
+
 const loop = new WorkerLoop({
   queue: { register: api.registerWorker, claim: api.claimJob, heartbeat: api.heartbeat, complete: api.completeJob },
-  train: (job) => trainJob(job, { backend: backend === 'auto' ? 'auto' : mirror.device.backend, hooks: sessionHooks }),
+  train: (job) => trainJob(job, { backend: backendFor(job), hooks: sessionHooks }),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   name,
   device: null,

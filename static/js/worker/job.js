@@ -12,7 +12,7 @@ const STATUS_OF_REASON = { stopped: 'stopped', nan: 'failed' };
 
 /**
  * Starts training `job`. `backend`: 'auto' trains on what the run's config asks for; a named one is the only backend
- * this worker offers, so the session may use no other. `hooks` are TrainingSession's (the page shows them).
+ * the session may use (the worker's own, already probed). `hooks` are TrainingSession's (the page shows them).
  * Returns the loop's Training: {done (resolves to {status, error?, summary?}), stop(), progress()}.
  */
 export function trainJob(job, { backend = 'auto', hooks = {} } = {}) {
