@@ -11,11 +11,12 @@ const since = (iso) => {
   return seconds < 120 ? `${seconds} s ago` : new Date(iso).toLocaleTimeString();
 };
 
-/** Epochs done of the planned ones: the job's last reported progress, else its run's record. */
-function progressOf(job, run) {
-  const epochs = job.progress?.epochs ?? (Number.isInteger(job.config?.epochs) ? job.config.epochs : null);
-  const done = job.progress?.epoch ?? run?.epochs_done ?? 0;
-  return epochs ? `${done} / ${epochs}` : String(done);
+/** Epochs done of the planned ones: what its worker last reported while it trains, else its run's record. */
+function progressOf(job, run, progress) {
+  const epochs = progress?.epochs ?? (Number.isInteger(job.config?.epochs) ? job.config.epochs : null);
+  const done = progress?.epoch ?? run?.epochs_done ?? 0;
+  const rate = progress?.images_per_second ? `, ${fixed(progress.images_per_second, 0)} img/s` : '';
+  return `${epochs ? `${done} / ${epochs}` : done}${rate}`;
 }
 
 /** A change from a button, then a fresh view; a refusal (a job that ended meanwhile) is said, not thrown. */
@@ -40,17 +41,18 @@ function actions(job) {
       onclick: () => act(() => api.cancelJob(job.id)), text: 'Cancel' }));
 }
 
-function showJobs(jobs, runs) {
+function showJobs(jobs, runs, workers) {
   const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0]));
   for (const job of jobs) counts[job.state] = (counts[job.state] ?? 0) + 1;
   $('#job-counts').replaceChildren(...Object.entries(counts).map(([state, n]) =>
     el('div', { class: 'stat', 'data-state': state }, state, el('b', { text: String(n) }))));
   $('#jobs-empty').hidden = jobs.length > 0;
   const runById = new Map(runs.map((run) => [run.id, run]));
+  const progressByJob = new Map(workers.filter((w) => w.job_id).map((w) => [w.job_id, w.progress]));
   $('#jobs tbody').replaceChildren(...jobs.map((job) => {
     const cells = [
       el('a', { href: `/runs/${job.run_id}`, text: job.run_id }), job.dataset, job.state, String(job.priority),
-      `${job.attempt} / ${job.max_attempts}`, job.worker_name ?? '', progressOf(job, runById.get(job.run_id)),
+      `${job.attempt} / ${job.max_attempts}`, job.worker_name ?? '', progressOf(job, runById.get(job.run_id), job.state === 'claimed' ? progressByJob.get(job.id) : null),
       job.sweep_id ? el('a', { href: `/sweeps/${encodeURIComponent(job.sweep_id)}`, text: job.sweep_id }) : '',
     ];
     const last = el('td', { class: 'actions' }, actions(job));
@@ -78,7 +80,7 @@ async function refresh() {
   clearTimeout(timer);
   try {
     const [jobs, workers, runs] = await Promise.all([api.listJobs(), api.listWorkers(), api.listRuns()]);
-    showJobs(jobs, runs);
+    showJobs(jobs, runs, workers);
     showWorkers(workers, jobs);
     $('#queue-status').textContent = `Updated ${new Date().toLocaleTimeString()}; every ${POLL_MS / 1000} s.`;
     $('#queue-status').className = 'hint';
