@@ -79,7 +79,8 @@ const sessionHooks = {
     jobView.loss = record.train_loss;
     showJob();
   },
-  onWarning: (text) => log(`warning: ${text}`),
+  // While the server is away the reporter warns at every epoch; the offline line says it once.
+  onWarning: (text) => { if (loop.offlineSince === null) log(`warning: ${text}`); },
   onLeak: (leak) => log(`the leak watchdog paused the run: ${leak.message}`),
 };
 
