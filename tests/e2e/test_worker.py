@@ -5,6 +5,7 @@ two headless browsers and leaves none behind."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -227,6 +228,29 @@ def test_browsertrain_worker_trains_two_jobs_in_two_browsers_and_leaves_none_beh
             assert client.get(f"/api/runs/{job['run_id']}").json()["status"] == "finished"
 
     assert len(started) >= 3, started  # the driver and at least two browsers ran
+    assert not [pid for pid in started if _alive(pid)], "browser processes outlived the command"
+
+
+def test_browsertrain_worker_closes_its_browsers_on_sigterm(queue_server):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "worker", "--server", queue_server.url, "--backend", "wasm"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with queue_server.client() as client:  # registered and waiting: nothing is queued
+            wait_until(lambda: client.get("/api/queue/workers").json()["workers"], "registration", timeout=120)
+        started = _descendants(process.pid)
+        assert len(started) >= 2, started
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0 and "browsers are closed" in err, err
+    assert out == ""  # no job, no line
     assert not [pid for pid in started if _alive(pid)], "browser processes outlived the command"
 
 
