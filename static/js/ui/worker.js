@@ -54,7 +54,8 @@ function showState(state, offlineSince) {
 function showDevice(device, reason) {
   $('#worker-device').replaceChildren(
     stat('Backend', device.backend), stat('Backends that work', device.backends.join(', ') || 'none'),
-    stat('GPU', device.gpu_renderer ?? 'none reported'), stat('Images / s (probe)', fixed(device.images_per_second, 0)));
+    el('div', { class: 'stat renderer' }, 'GPU', el('b', { text: device.gpu_renderer ?? 'none reported' })),
+    stat('Images / s (probe)', fixed(device.images_per_second, 0)));
   $('#worker-device').title = reason;
 }
 
