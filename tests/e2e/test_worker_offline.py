@@ -54,3 +54,38 @@ def test_the_worker_trains_on_while_the_server_is_away_and_delivers_the_run_when
             assert jobs_by_id(client)[job["id"]]["state"] == "done"
     finally:
         back.stop()
+
+
+def test_a_worker_whose_lease_ran_out_drops_the_job_when_its_heartbeat_is_refused(tmp_path, page):
+    """Its heartbeats are lost (blocked in the browser) until the lease ends and another worker claims the job: the
+    next heartbeat gets 409, and the page stops training, reports nothing, and goes back to waiting."""
+    live = start_isolated(
+        tmp_path / "srv", env={"BROWSERTRAIN_HEARTBEAT_SECONDS": "1", "BROWSERTRAIN_LEASE_SECONDS": "3"}
+    )
+    try:
+        with live.client() as client:
+            assert upload(client, DATASET, zip_bytes(imagefolder({"a": 8, "b": 8}, seed=7))).status_code == 201
+            job = enqueue(client, epochs=100_000, snapshotEvery=1000)
+            page.goto(f"{live.url}/worker?name=tab-lost&backend=wasm")
+            wait_until(lambda: shown_epoch(page) >= 1, "training")
+            page.route("**/heartbeat", lambda route: route.abort())
+            page.wait_for_function("() => document.body.dataset.workerState === 'offline'", timeout=30_000)
+
+            other = client.post("/api/queue/workers", json={"name": "other", "device": {"backend": "cpu"}}).json()
+
+            def claim_once_free():  # a claim runs the reaper first: it frees the job once its lease has run out
+                answer = client.post(f"/api/queue/workers/{other['worker_id']}/claim")
+                return answer.json()["job"] if answer.status_code == 200 else None
+
+            claimed = wait_until(claim_once_free, "the lease running out", timeout=30)
+            assert claimed["id"] == job["id"] and claimed["attempt"] == 2
+            page.unroute("**/heartbeat")
+
+            page.wait_for_function("() => document.body.dataset.workerState === 'waiting'", timeout=60_000)
+            state = page.evaluate("() => globalThis.browsertrainWorker")
+            assert [(r["run_id"], r["status"]) for r in state["results"]] == [(job["run_id"], "dropped")]
+            assert state["jobsDone"] == 0 and "another attempt holds its job now" in page.inner_text("#worker-log")
+            held = jobs_by_id(client)[job["id"]]
+            assert held["state"] == "claimed" and held["worker_name"] == "other" and held["attempt"] == 2
+    finally:
+        live.stop()
