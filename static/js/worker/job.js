@@ -6,6 +6,7 @@
 import * as api from '../api.js';
 import { BACKENDS } from '../train/backend.js';
 import { TrainingSession } from '../train/session.js';
+import { isOffline } from './loop.js';
 
 /** The run's end as the session records it (train/session.js): a stop is 'stopped', a NaN loss 'failed'. */
 const STATUS_OF_REASON = { stopped: 'stopped', nan: 'failed' };
@@ -20,7 +21,6 @@ class WorkerSession extends TrainingSession {
   }
 }
 
-const isAway = (err) => !err.status || err.status >= 500;
 const pause = () => new Promise((resolve) => setTimeout(resolve, RETRY_MS));
 
 /**
@@ -34,7 +34,7 @@ async function deliverOwedSnapshot(session, model) {
     try {
       await api.getRun(reporter.runId);
     } catch (err) {
-      if (!isAway(err)) return;
+      if (!isOffline(err)) return;
       await pause();
       continue;
     }
@@ -56,7 +56,7 @@ async function recordEnd(session, runId, status, summary) {
       if (run.status === 'running') await api.updateRun(runId, { status, summary });
       return;
     } catch (err) {
-      if (!isAway(err)) return;
+      if (!isOffline(err)) return;
       await pause();
     }
   }
