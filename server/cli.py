@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_arguments(export)
     export.set_defaults(func=_lazy("cli_export", "cmd_export"))
 
-    worker = commands.add_parser("worker", help="headless Chromium workers that train jobs from a server's queue")
+    worker = commands.add_parser(
+        "worker", help="headless Chromium workers that take training jobs from a server's queue"
+    )
     add_worker_arguments(worker)
     worker.set_defaults(func=_lazy("cli_worker", "cmd_worker"), parser=worker)
 

@@ -159,13 +159,18 @@ def served(args):
             yield url
 
 
+def launch_browser(playwright, chromium: str):
+    """Headless Chromium with the flags above, from a running `sync_playwright()`."""
+    return playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS))
+
+
 @contextmanager
 def open_page(chromium: str, headers: dict | None = None):
     """A fresh page in headless Chromium; yields (page, errors), where errors collects the page's uncaught errors."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_FLAGS))
+        browser = launch_browser(p, chromium)
         try:
             context = browser.new_context(extra_http_headers=headers or {})
             page = context.new_page()

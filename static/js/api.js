@@ -57,6 +57,18 @@ export const postEpoch = (runId, record) => request('POST', `/api/runs/${enc(run
 export const snapshotUrl = (runId, epoch) => `/api/runs/${enc(runId)}/snapshots?epoch=${epoch}`;
 export const latestModelUrl = (runId) => `/api/runs/${enc(runId)}/model.json`;
 
+/** The job queue (docs/queue.md). A claim answers null when no job fits (204). */
+export const enqueueJob = (body) => request('POST', '/api/queue/jobs', body);
+export const listJobs = async (state) =>
+  (await request('GET', state ? `/api/queue/jobs?state=${enc(state)}` : '/api/queue/jobs')).jobs;
+export const setJobPriority = (jobId, priority) => request('PATCH', `/api/queue/jobs/${enc(jobId)}`, { priority });
+export const cancelJob = (jobId) => request('POST', `/api/queue/jobs/${enc(jobId)}/cancel`);
+export const completeJob = (jobId, body) => request('POST', `/api/queue/jobs/${enc(jobId)}/complete`, body);
+export const registerWorker = (body) => request('POST', '/api/queue/workers', body);
+export const listWorkers = async () => (await request('GET', '/api/queue/workers')).workers;
+export const claimJob = async (workerId) => (await request('POST', `/api/queue/workers/${enc(workerId)}/claim`))?.job ?? null;
+export const heartbeat = (workerId, body) => request('POST', `/api/queue/workers/${enc(workerId)}/heartbeat`, body);
+
 const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined));
 /** What is built for a snapshot (sizes, gate numbers); builds nothing. */
 export const exportSummary = (runId, params = {}) => request('GET', `/api/runs/${enc(runId)}/exports?${query(params)}`);

@@ -10,6 +10,7 @@ const RUNS = {
   halfway: { id: 'halfway', kind: 'train', status: 'stopped', dataset: 'digits', config: { epochs: 20 },
     snapshots: [{ seq: 1, epoch: 5 }], epochs: [{ epoch: 4, lr_state: { lr: 0.001 } }, { epoch: 5, lr_state: { lr: 0.002 } }] },
   empty: { id: 'empty', kind: 'train', status: 'failed', dataset: 'digits', config: {}, snapshots: [], epochs: [] },
+  queued: { id: 'queued', kind: 'train', status: 'created', dataset: 'digits', config: { epochs: 3, batchSize: 8 }, snapshots: [], epochs: [] },
   sanity: { id: 'sanity', kind: 'sanity', status: 'finished', dataset: 'digits', config: {}, snapshots: [{ seq: 1, epoch: 9 }], epochs: [] },
 };
 globalThis.fetch = async (url) => {
@@ -28,6 +29,16 @@ test('an unfinished run resumes from its latest snapshot, with the lr state of t
   assert.equal(start.startEpoch, 5);
   assert.deepEqual(start.lrState, { lr: 0.001 });
   assert.equal(start.modelUrl, '/api/runs/halfway/model.json');
+});
+
+test('a queued run, enqueued with a few settings, resumes with a complete config (the rest are the defaults)', async () => {
+  const start = await startingPoint({ resumeRunId: 'queued' });
+  assert.equal(start.startEpoch, 0);
+  assert.equal(start.config.epochs, 3);
+  assert.equal(start.config.batchSize, 8);
+  assert.equal(start.config.lr, 0.001);
+  assert.equal(start.config.optimizer.name, 'adam');
+  assert.deepEqual(start.config.model.stages, [32, 64, 128]);
 });
 
 test('train more: a new run from the last snapshot for N more epochs, naming its parent', async () => {

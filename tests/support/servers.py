@@ -66,9 +66,11 @@ class LiveServer:
                 self.process.wait(10)
 
 
-def start_server(data_dir: Path, *extra_args: str, host: str = "127.0.0.1", env: dict | None = None) -> LiveServer:
+def start_server(
+    data_dir: Path, *extra_args: str, host: str = "127.0.0.1", env: dict | None = None, port: int | None = None
+) -> LiveServer:
     """Start `browsertrain serve` as a real process and wait until it answers."""
-    port = free_port()
+    port = port or free_port()  # a given one: the same server back on its address after a stop
     log = open(data_dir.parent / f"server-{port}.log", "wb")
     with log:  # the child keeps its own copy of the descriptor; ours is closed at once
         process = subprocess.Popen(

@@ -8,6 +8,7 @@
  */
 import * as api from '../api.js';
 import { finishedMessage } from '../shared_rules.js';
+import { resolveRunConfig } from './run_config.js';
 
 export { finishedMessage };  // the server refuses a change to a finished run with the same words
 
@@ -23,8 +24,10 @@ export async function startingPoint({ resumeRunId = null, fromRunId = null, more
   if (resumeRunId) {
     const run = await api.getRun(resumeRunId);
     if (run.status === 'finished') throw new Error(finishedMessage(run.id));
-    // Without a snapshot yet (a reload before the first one), the same run starts over from epoch 0.
-    return { run, parent: null, ...continuing(run, run.config) };
+    // Without a snapshot yet (a reload before the first one), the same run starts over from epoch 0. A queued run's
+    // config is stored as it was enqueued (docs/queue.md): what it leaves out takes a new run's defaults, and a config
+    // the page wrote, already complete, comes back unchanged.
+    return { run, parent: null, ...continuing(run, resolveRunConfig(run.config)) };
   }
   if (fromRunId) {
     const parent = await api.getRun(fromRunId);
