@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +23,7 @@ from server.headless import free_port
 
 URL_VARIABLE = "BROWSERTRAIN_TEST_POSTGRES_URL"
 SYSTEM_USER = "postgres"
-START_SECONDS = 60
+WATCH_SECONDS = 1
 
 
 @dataclass
@@ -102,11 +103,28 @@ def start_cluster():
     except subprocess.CalledProcessError as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.fail(f"PostgreSQL did not start: {exc.stderr or exc.stdout}")
+    stop = _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+    watchdog = _watch_owner(stop, base)
     try:
         yield Cluster(f"postgresql+psycopg://{user}@/postgres?host={base}&port={port}", "postgres")
     finally:
-        subprocess.run(
-            _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-        )
+        subprocess.run(stop, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+        watchdog.terminate()
+        watchdog.wait(10)
+
+
+def _watch_owner(stop: list[str], base: Path) -> subprocess.Popen:
+    """pg_ctl leaves the server running on its own: should this test process be killed before its teardown (a
+    timeout), a watchdog outside it stops the cluster and removes its folder within a second."""
+    script = (
+        f"while kill -0 {os.getpid()} 2>/dev/null; do sleep {WATCH_SECONDS}; done; "
+        f"{shlex.join(stop)} >/dev/null 2>&1; rm -rf {shlex.quote(str(base))}"
+    )
+    return subprocess.Popen(
+        ["sh", "-c", script],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
