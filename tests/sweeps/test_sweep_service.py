@@ -7,7 +7,7 @@ import math
 
 import optuna
 import pytest
-from sweep_steps import BASE, claim, create, finish, jobs_of, post_epochs, sweep, train, worker
+from support.sweep_steps import BASE, claim, create, finish, jobs_of, post_epochs, sweep, train, worker
 
 from server.sweeps.study import storage_for
 

@@ -13,16 +13,17 @@ function categoryAxis(categories) {
 
 /**
  * Draws `points` ([{x, y, href, title, marked}]) into `container`. Options: `xTitle`, `yTitle`, `logX` (a log x
- * axis), `categories` (x values are these, in this order, instead of numbers), `yDomain` (the y axis spans it).
+ * axis), `categories` (x values are these, in this order, instead of numbers), `xDomain` / `yDomain` ([lo, hi]: the
+ * axis spans at least that range, a sweep's search range for one).
  */
-export function scatterChart(container, title, points, { xTitle = 'x', yTitle = '', logX = false, categories = null, yDomain = [] } = {}) {
+export function scatterChart(container, title, points, { xTitle = 'x', yTitle = '', logX = false, categories = null, xDomain = [], yDomain = [] } = {}) {
   const caption = el('figcaption', {}, el('span', { class: 'chart-title', text: title }));
   const usable = points.filter((p) => Number.isFinite(p.y) && (categories ? categories.includes(p.x) : Number.isFinite(p.x) && (!logX || p.x > 0)));
   if (!usable.length) {
     container.replaceChildren(caption, el('p', { class: 'chart-readout hint', text: 'No values yet.' }));
     return;
   }
-  const xAxis = categories ? categoryAxis(categories) : axis(usable.map((p) => p.x), { log: logX, integer: false, widen: !logX, count: 5 });
+  const xAxis = categories ? categoryAxis(categories) : axis([...usable.map((p) => p.x), ...xDomain], { log: logX, integer: false, widen: !logX, count: 5 });
   const yAxis = axis([...usable.map((p) => p.y), ...yDomain], { log: false, integer: false, widen: true, count: 5 });
   const xOf = (x) => (categories ? categories.indexOf(x) : x);
   const px = (x) => PLOT.x0 + xAxis.at(x) * (PLOT.x1 - PLOT.x0);

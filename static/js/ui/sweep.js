@@ -13,12 +13,12 @@ const sweepId = $('#sweep-title').dataset.sweepId;
 const shown = (value) => (typeof value === 'number' && !Number.isInteger(value) ? Number(value.toPrecision(4)) : value);
 const paramsText = (params) => Object.entries(params).map(([key, value]) => `${key}=${shown(value)}`).join(', ');
 
-/** Each varied key and how to plot it: {key, log, categories (null: numbers)}. */
+/** Each varied key and how to plot it: {key, log, categories (null: numbers), domain (a range's bounds)}. */
 function plottedParams(space) {
   const listed = Object.entries({ ...space.grid, ...space.choice }).map(([key, values]) => ({
-    key, log: false, categories: values.every((v) => typeof v === 'number') ? null : values,
+    key, log: false, categories: values.every((v) => typeof v === 'number') ? null : values, domain: [],
   }));
-  const ranges = Object.entries(space.random).map(([key, range]) => ({ key, log: range.log, categories: null }));
+  const ranges = Object.entries(space.random).map(([key, range]) => ({ key, log: range.log, categories: null, domain: [range.low, range.high] }));
   return [...listed, ...ranges];
 }
 
@@ -48,13 +48,13 @@ function showTrials(sweep) {
 
 function showPlots(sweep) {
   const bestId = sweep.best?.run_id;
-  $('#sweep-plots').replaceChildren(...plottedParams(sweep.space).map(({ key, log, categories }) => {
+  $('#sweep-plots').replaceChildren(...plottedParams(sweep.space).map(({ key, log, categories, domain }) => {
     const box = el('figure', { class: 'chart', 'data-param': key });
     const points = sweep.trials.map((t) => ({
       x: t.params[key], y: t[sweep.metric], href: `/runs/${t.run_id}`, marked: t.run_id === bestId,
       title: `run ${t.run_id} (${t.status}): ${key}=${shown(t.params[key])}, ${sweep.metric} ${fixed(t[sweep.metric], 3)}`,
     })).filter((p) => p.y !== null && p.y !== undefined);
-    scatterChart(box, key, points, { xTitle: log ? `${key} (log scale)` : key, yTitle: sweep.metric.replace('_', ' '), logX: log, categories });
+    scatterChart(box, key, points, { xTitle: log ? `${key} (log scale)` : key, yTitle: sweep.metric.replace('_', ' '), logX: log, categories, xDomain: domain });
     return box;
   }));
 }
