@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import threading
 import weakref
+from contextlib import contextmanager
 
+from optuna.trial import TrialState
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 
@@ -165,15 +167,19 @@ def _ask_and_enqueue(engine: Engine, storage: Storage, row: dict, study) -> dict
 
     trial = study.ask(studies.distributions(_space(row)))
     params = dict(trial.params)
-    return enqueue(
-        engine,
-        storage,
-        dataset=row["dataset"],
-        config=trial_config(row["config"], params),
-        sweep_id=row["id"],
-        params=params,
-        trial_number=trial.number,
-    )
+    try:
+        return enqueue(
+            engine,
+            storage,
+            dataset=row["dataset"],
+            config=trial_config(row["config"], params),
+            sweep_id=row["id"],
+            params=params,
+            trial_number=trial.number,
+        )
+    except BaseException:
+        studies.tell(study, trial.number, None, TrialState.FAIL)  # no job will ever train it
+        raise
 
 
 def _undo(engine: Engine, storage: Storage, row: dict) -> None:
@@ -190,6 +196,23 @@ def _undo(engine: Engine, storage: Storage, row: dict) -> None:
     studies.delete(engine, row["study_name"])
 
 
+# Two trials of one sweep that end at once (two workers: the server's threads, or two servers) must not both ask
+# for the same free places: asking is one at a time per process, and on PostgreSQL also holds the sweep's row.
+# (SQLite's writer lock cannot be held here: the enqueue writes through connections of its own.)
+_asking = threading.Lock()
+
+
+@contextmanager
+def _asking_for(engine: Engine, sweep_id: str):
+    with _asking, engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(db.sweeps.c.id).where(db.sweeps.c.id == sweep_id).with_for_update())
+        try:
+            yield
+        finally:
+            conn.rollback()
+
+
 def ask_more(engine: Engine, storage: Storage | None, row: dict) -> list[dict]:
     """TPE: ask and enqueue trials while fewer than `parallel` are queued or running and the sweep has trials left."""
     if row["sampler"] != "tpe":
@@ -197,12 +220,13 @@ def ask_more(engine: Engine, storage: Storage | None, row: dict) -> list[dict]:
     storage = storage or bound_storage(engine)
     if storage is None:
         raise RuntimeError(f"sweep {row['id']}: no data folder known to enqueue its next trial in")
-    states = _job_states(engine, row["id"])
-    in_flight = sum(state not in ENDED for state in states)
     enqueued = []
-    for asked in range(len(states), min(row["trials"], len(states) + row["parallel"] - in_flight)):
-        study = studies.load(engine, row["study_name"], _sampler(row, asked), studies.pruner_for(row["pruner"]))
-        enqueued.append(_ask_and_enqueue(engine, storage, row, study))
+    with _asking_for(engine, row["id"]):
+        states = _job_states(engine, row["id"])
+        in_flight = sum(state not in ENDED for state in states)
+        for asked in range(len(states), min(row["trials"], len(states) + row["parallel"] - in_flight)):
+            study = studies.load(engine, row["study_name"], _sampler(row, asked), studies.pruner_for(row["pruner"]))
+            enqueued.append(_ask_and_enqueue(engine, storage, row, study))
     return enqueued
 
 

@@ -4,6 +4,7 @@ TPE asks for the next trial when one ends, the median pruner stops a poor trial,
 from __future__ import annotations
 
 import math
+import threading
 
 import optuna
 import pytest
@@ -159,3 +160,24 @@ def _nothing_written(client) -> None:
     assert client.get("/api/queue/jobs").json()["jobs"] == []
     assert client.get("/api/runs").json()["runs"] == []
     assert optuna.get_all_study_names(storage_for(client.app.state.engine)) == []
+
+
+def test_two_tpe_trials_ending_at_once_ask_for_no_more_than_the_sweep_plans(sclient):
+    made = create(sclient, sampler="tpe", random={"lr": {"low": 1e-4, "high": 1e-1, "log": True}}, trials=3, parallel=2)
+    tabs = [worker(sclient, name) for name in ("left", "right")]
+    jobs = [claim(sclient, tab) for tab in tabs]
+    for job, accuracy in zip(jobs, (0.6, 0.8), strict=True):
+        post_epochs(sclient, job, [accuracy])
+    together = threading.Barrier(2)
+
+    def end(job: dict, accuracy: float) -> None:
+        together.wait()
+        finish(sclient, job, accuracy)
+
+    threads = [threading.Thread(target=end, args=(job, a)) for job, a in zip(jobs, (0.6, 0.8), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    states = [j["state"] for j in jobs_of(sclient, made["sweep_id"])]
+    assert sorted(states) == ["done", "done", "queued"]  # three planned: one more, not one per ended trial
