@@ -117,3 +117,21 @@ def test_a_bad_sweep_argument_exits_2_and_writes_nothing(live, capsys, where, ar
 def test_sweeps_show_of_a_missing_sweep_exits_2(live, capsys):
     status, _, err, _ = run_cli("sweeps", "show", "0123456789ab", "--server", live.url, capsys=capsys)
     assert status == 2 and "no sweep '0123456789ab'" in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "config"),
+    [
+        (["--augment", "off"], {"augment": {}}),
+        (["--augment", "auto"], {"augment": "auto"}),
+        (["--augment", "on"], {"augment": {"crop": True, "flip": False, "brightness": 0.1}}),
+        (["--augment-flip"], {"augment": {"flip": True}}),
+        (["--model-stages", "16,32", "--no-lr-schedule"], {"model": {"stages": [16, 32]}, "lrSchedule": False}),
+    ],
+)
+def test_the_train_flags_make_the_base_config_as_the_train_page_reads_its_form(flags, config):
+    from server.cli import build_parser
+    from server.cli_sweep import sweep_body
+
+    args = build_parser().parse_args(["sweep", "--dataset", "shapes", "--grid", "lr=0.01,0.1", *flags])
+    assert sweep_body(args)["config"] == config

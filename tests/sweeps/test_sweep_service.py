@@ -138,6 +138,8 @@ BAD = [
     ({"grid": {"lr": [0.1, 0.2]}, "metric": "val_loss"}, "metric must be one of val_accuracy"),
     ({"grid": {"lr": [0.1, 0.2]}, "config": [1, 2]}, "config must be a JSON object"),
     ({}, "needs at least one setting to vary"),
+    # Found by the queue when the first trial is enqueued: the study made by then is taken back.
+    ({"grid": {"lr": [0.1, 0.2]}, "config": {"task": "detection"}}, "is a classification set"),
 ]
 
 
