@@ -75,6 +75,7 @@ async function refresh() {
   showTrials(sweep);
   showPlots(sweep);
   document.body.dataset.sweepStatus = sweep.status;
+  document.body.dataset.ready = 'true';
   if (sweep.status !== 'done') setTimeout(refresh, POLL_MS);
 }
 
