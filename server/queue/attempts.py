@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from .. import db
-from .store import JobConflict, log
+from .store import JobConflict, is_current, log
 
 ATTEMPT_HEADER = "X-Browsertrain-Attempt"
 
@@ -21,8 +19,7 @@ def check_attempt(engine: Engine, run_id: str, attempt_token: str | None) -> dic
     if row is None:
         return None
     job = dict(row)
-    current = job["attempt_token"] or ""
-    if job["state"] == "claimed" and attempt_token and secrets.compare_digest(attempt_token, current):
+    if job["state"] == "claimed" and is_current(attempt_token, job):
         return job
     given = "no attempt header" if not attempt_token else "another attempt's token"
     raise JobConflict(

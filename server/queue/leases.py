@@ -15,6 +15,7 @@ from .store import (
     JobNotFound,
     QueueError,
     free_worker,
+    is_current,
     iso,
     job_ended,
     lock_job,
@@ -99,7 +100,7 @@ def heartbeat(
         job = lock_job(conn, job_id)
         if job is None:
             raise JobNotFound(job_id)
-        current = attempt_token is not None and secrets.compare_digest(attempt_token, job["attempt_token"] or "")
+        current = is_current(attempt_token, job)
         if current and job["state"] in STOPPED_STATES:
             return {"lease_expires_at": None, "cancel": True}
         if not current or job["state"] != "claimed" or job["worker_id"] != worker_id:
@@ -121,7 +122,7 @@ def complete(engine: Engine, job_id: str, attempt_token: str, status: str, error
         job = lock_job(conn, job_id)
         if job is None:
             raise JobNotFound(job_id)
-        if not secrets.compare_digest(attempt_token, job["attempt_token"] or ""):
+        if not is_current(attempt_token, job):
             raise stale_attempt(job)
         if job["state"] != "claimed":
             return read_job(conn, job_id)  # a repeat, or a stop the server asked for: already recorded

@@ -4,6 +4,7 @@ a job's end sets (docs/queue.md)."""
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,14 @@ def stale_attempt(job: dict) -> JobConflict:
         f"job {job['id']} is {job['state']} at attempt {job['attempt']}: "
         "this attempt token is not its current attempt's, so nothing was changed"
     )
+
+
+def is_current(attempt_token: str | None, job: dict) -> bool:
+    """Whether a token a client sent is the job's latest attempt's (in constant time; any characters may arrive)."""
+    current = job["attempt_token"]
+    if not attempt_token or not current:
+        return False
+    return secrets.compare_digest(attempt_token.encode("utf-8", "surrogatepass"), current.encode())
 
 
 def iso(seconds: float | None) -> str | None:

@@ -16,6 +16,8 @@ from queue_steps import (
     run_of,
 )
 
+from server.queue import service
+
 
 def test_a_job_goes_from_queued_to_done_through_one_worker(qclient):
     job = enqueue(qclient)
@@ -131,3 +133,21 @@ def test_a_run_that_is_not_a_job_takes_writes_without_an_attempt_header(qclient)
     assert qclient.post(f"/api/runs/{run_id}/epochs", json={"epoch": 0, "loss": 1.0}).status_code == 201
     assert qclient.patch(f"/api/runs/{run_id}", json={"status": "finished"}).status_code == 200
     assert run_of(qclient, run_id)["epochs_done"] == 1
+
+
+def test_a_pruned_sweep_trial_stops_its_worker_and_stays_pruned(queue_server, qclient):
+    app = queue_server.app
+    engine, storage = app.state.engine, app.state.storage
+    trial = service.enqueue(
+        engine, storage, dataset="shapes", config=CONFIG, sweep_id="5eed5eed5eed", params={"lr": 0.01}, trial_number=0
+    )
+    assert trial["sweep_id"] == "5eed5eed5eed" and trial["params"] == {"lr": 0.01}
+    worker = register(qclient)
+    claimed = claim(qclient, worker)
+    epoch = qclient.post(f"/api/runs/{trial['id']}/epochs", json={"epoch": 0}, headers=attempt_header(claimed))
+    assert epoch.status_code == 201  # the sweep hears of it (server/sweeps/hooks.py)
+    assert service.cancel(engine, None, trial["id"], state="pruned")["state"] == "pruned"
+    assert heartbeat(qclient, worker, claimed).json()["cancel"] is True
+    assert complete(qclient, claimed, "stopped").json()["state"] == "pruned"
+    assert run_of(qclient, trial["id"])["status"] == "stopped"
+    assert qclient.get("/api/queue/jobs", params={"state": "pruned"}).json()["jobs"][0]["id"] == trial["id"]
