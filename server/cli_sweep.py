@@ -79,12 +79,19 @@ def _local(args):
     return db.connect(settings.database_url), Storage(settings.data_dir)
 
 
-def _answer(status: int, body: dict) -> int | None:
-    """Print a refused request's detail; its exit status (2: our input, 1: the server), or None when accepted."""
+def _answer(server: str, status: int, body: dict) -> int | None:
+    """Print a refused request's detail; its exit status (2: our input or token, 1: the server), or None when
+    accepted."""
     if status < 400:
         return None
+    if status in (401, 403):
+        print(
+            f"browsertrain: error: the server at {server} refused us ({status}): set BROWSERTRAIN_TOKEN",
+            file=sys.stderr,
+        )
+        return 2
     print(f"browsertrain: error: {body.get('detail', body)}", file=sys.stderr)
-    return 2 if status < 500 and status not in (401, 403) else 1
+    return 2 if status < 500 else 1
 
 
 def cmd_sweep(args) -> int:
@@ -98,7 +105,7 @@ def cmd_sweep(args) -> int:
         except ConnectionError as exc:
             print(f"browsertrain: error: {exc}", file=sys.stderr)
             return 1
-        if (refused := _answer(status, sweep)) is not None:
+        if (refused := _answer(args.server, status, sweep)) is not None:
             return refused
     else:
         from .sweeps.service import create_sweep
@@ -127,7 +134,7 @@ def cmd_sweeps_show(args) -> int:
         except ConnectionError as exc:
             print(f"browsertrain: error: {exc}", file=sys.stderr)
             return 1
-        if (refused := _answer(status, sweep)) is not None:
+        if (refused := _answer(args.server, status, sweep)) is not None:
             return refused
     else:
         from .storage import check_name

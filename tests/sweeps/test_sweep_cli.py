@@ -135,3 +135,20 @@ def test_the_train_flags_make_the_base_config_as_the_train_page_reads_its_form(f
 
     args = build_parser().parse_args(["sweep", "--dataset", "shapes", "--grid", "lr=0.01,0.1", *flags])
     assert sweep_body(args)["config"] == config
+
+
+def test_sweep_sends_the_token_a_server_asks_for(tmp_path, capsys, monkeypatch):
+    token = "sweep-token-" + "x" * 16
+    guarded = start_isolated(tmp_path, env={"BROWSERTRAIN_TOKEN": token})
+    try:
+        monkeypatch.delenv("BROWSERTRAIN_TOKEN", raising=False)
+        args = ("sweep", "--dataset", "shapes", "--grid", "lr=0.01,0.1", "--server", guarded.url, "--json")
+        status, out, err, _ = run_cli(*args, capsys=capsys)
+        assert status == 2 and out == "" and "refused us (401): set BROWSERTRAIN_TOKEN" in err
+        monkeypatch.setenv("BROWSERTRAIN_TOKEN", token)
+        status, out, err, _ = run_cli(*args, capsys=capsys)
+        assert status == 0, err
+        with guarded.client(headers={"X-Browsertrain-Token": token}) as client:
+            assert [s["sweep_id"] for s in client.get("/api/sweeps").json()["sweeps"]] == [json.loads(out)["sweep_id"]]
+    finally:
+        guarded.stop()
