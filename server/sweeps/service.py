@@ -143,8 +143,9 @@ def create_sweep(
         with db.full_disk("the sweep was not created"), engine.begin() as conn:
             conn.execute(db.sweeps.insert().values(**row))
         first = planned if sampler != "tpe" else min(parallel, planned)
-        for _ in range(first):
-            _ask_and_enqueue(engine, storage, row, study)
+        with _asking_for(engine, sweep_id):  # a first trial that ends at once asks for its successor after these
+            for _ in range(first):
+                _ask_and_enqueue(engine, storage, row, study)
     except BaseException:
         _undo(engine, storage, row)
         raise
@@ -154,8 +155,7 @@ def create_sweep(
 def _sampler(row: dict, asked: int):
     """The row's sampler, seeded per ask: a TPE study is loaded afresh for each later ask, and the same seed would
     make its random start-up suggest the same params again."""
-    space = Space(row["space"]["grid"], row["space"]["random"], row["space"]["choice"])
-    return studies.sampler_for(row["sampler"], space, row["trials"], row["space"]["seed"] + asked)
+    return studies.sampler_for(row["sampler"], _space(row), row["trials"], row["space"]["seed"] + asked)
 
 
 def _space(row: dict) -> Space:
@@ -199,7 +199,7 @@ def _undo(engine: Engine, storage: Storage, row: dict) -> None:
 # Two trials of one sweep that end at once (two workers: the server's threads, or two servers) must not both ask
 # for the same free places: asking is one at a time per process, and on PostgreSQL also holds the sweep's row.
 # (SQLite's writer lock cannot be held here: the enqueue writes through connections of its own.)
-_asking = threading.Lock()
+_asking = threading.RLock()
 
 
 @contextmanager
