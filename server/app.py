@@ -22,6 +22,7 @@ from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .sessions import SessionStore
 from .storage import Storage
+from .sweeps.service import bind_storage
 
 log = logging.getLogger("browsertrain")
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.storage = storage
     app.state.engine = db.connect(settings.database_url)
+    bind_storage(app.state.engine, storage)  # a TPE sweep enqueues its next trial when the queue says one ended
     app.state.templates = Jinja2Templates(directory=settings.templates_dir)
     app.state.templates.env.globals["version"] = __version__
 

@@ -76,6 +76,11 @@ export const exportSummary = (runId, params = {}) => request('GET', `/api/runs/$
 export const buildExports = (runId, params = {}) => request('POST', `/api/runs/${enc(runId)}/exports?${query(params)}`);
 export const exportUrl = (runId, params) => `/api/runs/${enc(runId)}/export?${query(params)}`;
 
+/** Sweeps (docs/queue.md): a base config and a search space, one queued job per trial. */
+export const createSweep = (body) => request('POST', '/api/sweeps', body);
+export const listSweeps = async () => (await request('GET', '/api/sweeps')).sweeps;
+export const getSweep = (sweepId) => request('GET', `/api/sweeps/${enc(sweepId)}`);
+
 /** Upload a zip with progress (fetch has no upload progress, so XMLHttpRequest); `replace` swaps a same-named one. */
 export function uploadDataset(file, name, onProgress, { replace = false } = {}) {
   return new Promise((resolve, reject) => {

@@ -12,13 +12,14 @@ const NS = 'http://www.w3.org/2000/svg';
 export const SERIES_COLOURS = 8;
 export const seriesClass = (i) => `series-${i % SERIES_COLOURS}`;
 
+// The viewBox, the plot area, svgEl, axis and drawAxes are shared with the scatter plots (ui/scatter.js).
 // The viewBox; the SVG scales to its box, so at 390 px the 12-unit labels still render at about 11 px.
-const W = 360;
-const H = 220;
+export const W = 360;
+export const H = 220;
 const PAD = { left: 60, right: 12, top: 10, bottom: 42 };  // left: 5-character tick labels beside the y title
-const PLOT = { x0: PAD.left, x1: W - PAD.right, y0: PAD.top, y1: H - PAD.bottom };
+export const PLOT = { x0: PAD.left, x1: W - PAD.right, y0: PAD.top, y1: H - PAD.bottom };
 
-function svgEl(tag, attrs = {}, text = null) {
+export function svgEl(tag, attrs = {}, text = null) {
   const node = document.createElementNS(NS, tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   if (text !== null) node.textContent = text;
@@ -26,7 +27,7 @@ function svgEl(tag, attrs = {}, text = null) {
 }
 
 /** One axis: its ticks and labels, and value → fraction of the plot (0 at the start, 1 at the end). */
-function axis(values, { log, integer, widen, count }) {
+export function axis(values, { log, integer, widen, count }) {
   if (log) {
     const t = logTicks(Math.min(...values), Math.max(...values), { count });
     const [a, b] = [Math.log10(t.min), Math.log10(t.max)];
@@ -37,7 +38,7 @@ function axis(values, { log, integer, widen, count }) {
   return { ticks: t.ticks, label: (v) => formatTick(v, t.step), at: (v) => (v - t.min) / span };
 }
 
-function drawAxes(svg, xAxis, yAxis, px, py, { xTitle, yTitle }) {
+export function drawAxes(svg, xAxis, yAxis, px, py, { xTitle, yTitle }) {
   const grid = svgEl('g', { class: 'chart-grid' });
   const labels = svgEl('g', { class: 'chart-ticks' });
   for (const v of yAxis.ticks) {
