@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from . import __version__, db
+from .artifact_store import open_store
 from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
@@ -45,7 +46,7 @@ class BrowsertrainApp(FastAPI):
 
 
 def create_app(settings: Settings) -> FastAPI:
-    storage = Storage(settings.data_dir)
+    storage = Storage(settings.data_dir, open_store(settings, settings.data_dir))  # S3 when s3_url is set
     storage.remove_abandoned_work()
     if settings.create_sample:
         try:

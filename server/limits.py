@@ -87,3 +87,9 @@ MAX_WORKER_NAME_CHARS = 128
 MAX_QUEUE_LIST = 1_000  # jobs or workers in one listing
 MAX_SWEEP_TRIALS = 200
 MAX_SWEEP_PARALLEL = 32
+
+# Artifacts in an S3-compatible store (server/artifact_store.py): how long one request may take to connect and to
+# answer, and how many times boto retries it before the server answers 503.
+S3_CONNECT_TIMEOUT_SECONDS = 5
+S3_READ_TIMEOUT_SECONDS = 60
+S3_MAX_ATTEMPTS = 3

@@ -14,6 +14,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from .artifact_store import ArtifactStore, LocalStore
 from .errors import StatusError
 from .limits import MAX_NAME_LENGTH
 
@@ -225,13 +226,76 @@ def append_line(path: Path, line: str, then=None) -> None:
             os.close(fd)
 
 
+def _hidden(relative: Path) -> bool:
+    """Work files and folders (.tmp-*, .build-*, .incoming-*) are never published: only what was put in place."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 class Storage:
     """The data folder's layout. Every path the server touches comes from here."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, store: ArtifactStore | None = None):
         self.root = Path(os.path.realpath(data_dir))
         for folder in (self.root, self.datasets_dir, self.runs_dir, self.staging_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        # Where artifacts are kept for good: the data folder itself (LocalStore), or an S3 store that other servers
+        # share, in which case the data folder is this server's cache of it (see server/artifact_store.py).
+        self.store = store or LocalStore(self.root)
+
+    # --- the store: publish after a whole write, fetch before a read ---------------------------------------------
+
+    def key(self, path: Path) -> str:
+        """The store's key for a path under the data folder: its path relative to the folder."""
+        return Path(path).relative_to(self.root).as_posix()
+
+    def publish(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
+        """After a completed atomic write: keep `path` in the store (a file, or every file of a folder but its hidden
+        work files). The files named in `last` (a manifest, a marker) go up after all the others, so a reader that
+        looks for them first never finds a partial dataset, snapshot or export."""
+        if self.store.local:
+            return
+        if path.is_dir():
+            files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p.relative_to(path))]
+            files.sort(key=lambda p: p.relative_to(path).as_posix() in last)  # stable: the `last` ones at the end
+        else:
+            files = [path]
+        for file in files:
+            self.store.put_file(self.key(file), file)
+
+    def fetch(self, path: Path, *, refresh: bool = False) -> bool:
+        """Before reading a file: download it if it is not here (always, with `refresh`: the epoch log, which several
+        servers append to in turn). Whether the file is here now."""
+        if self.store.local or (not refresh and path.is_file()):
+            return path.is_file()
+        return self.store.get_file(self.key(path), path) or path.is_file()
+
+    def fetch_folder(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
+        """Before reading a folder: download every file of it that is not here, those named in `last` at the end."""
+        if self.store.local:
+            return
+        prefix = self.key(path) + "/"
+        keys = [k for k in self.store.list(prefix) if not _hidden(Path(k[len(prefix) :]))]
+        keys.sort(key=lambda k: k[len(prefix) :] in last)
+        for key in keys:
+            local = inside(self.root, *key.split("/"))  # a key from the store is checked like any name
+            if not local.is_file():
+                self.store.get_file(key, local)
+
+    def folders(self, path: Path) -> list[str]:
+        """The names of the folders in `path`, as the store has them (what every server sees)."""
+        if self.store.local:
+            return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+        return [name for name in self.store.folders(self.key(path) + "/") if not name.startswith(".")]
+
+    def unpublish(self, path: Path, *, first: tuple[str, ...] = ()) -> None:
+        """Remove a folder from the store: the files named in `first` (its manifest) before the rest, so that it
+        stops being listed before anything it names goes."""
+        if self.store.local:
+            return
+        prefix = self.key(path) + "/"
+        for name in first:
+            self.store.delete_prefix(prefix + name)
+        self.store.delete_prefix(prefix)
 
     @property
     def datasets_dir(self) -> Path:
