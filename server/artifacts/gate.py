@@ -159,7 +159,9 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
     pixels = work / "pixels.bin"
     with open(pixels, "wb") as out:
         for position in chosen:
-            out.write(read_rgb(inside(folder, *Path(items[position]["file"]).parts), size, resize).tobytes())
+            path = inside(folder, *Path(items[position]["file"]).parts)
+            storage.fetch(path)  # from the shared store, if this server has not got it yet
+            out.write(read_rgb(path, size, resize).tobytes())
     annotated = ("width", "height", "boxes", "points", "box")
     return ValidationSet(
         pixels,
