@@ -19,6 +19,7 @@ from .limits import S3_CONNECT_TIMEOUT_SECONDS, S3_MAX_ATTEMPTS, S3_READ_TIMEOUT
 
 # Uploads land here first and are copied to their key only once whole.
 S3_INCOMING = ".incoming/"
+_CHUNK = 1024 * 1024
 
 
 class StoreUnavailable(StatusError, RuntimeError):
@@ -34,7 +35,7 @@ class ArtifactStore(Protocol):
 
     def put_file(self, key: str, local_path: Path) -> None: ...
 
-    def get_file(self, key: str, local_path: Path) -> bool: ...
+    def get_file(self, key: str, local_path: Path, etag: str | None = None) -> str | None: ...
 
     def exists(self, key: str) -> bool: ...
 
@@ -56,8 +57,8 @@ class LocalStore:
     def put_file(self, key: str, local_path: Path) -> None:
         pass
 
-    def get_file(self, key: str, local_path: Path) -> bool:
-        return local_path.is_file()
+    def get_file(self, key: str, local_path: Path, etag: str | None = None) -> str | None:
+        return "local" if local_path.is_file() else None
 
     def exists(self, key: str) -> bool:
         return (self.root / key).is_file()
@@ -145,33 +146,33 @@ class S3Store:
         with open(local_path, "rb") as source:
             self.put_fileobj(key, source)
 
-    def get_file(self, key: str, local_path: Path) -> bool:
-        """Download `key` to `local_path` atomically (temp file + rename); False if there is no such object."""
+    def get_file(self, key: str, local_path: Path, etag: str | None = None) -> str | None:
+        """Download `key` to `local_path` atomically (temp file + rename) and return its ETag; None if there is no
+        such object. Given the `etag` of the copy already at `local_path`, an unchanged object is not downloaded."""
         from botocore.exceptions import ClientError
 
-        made = [p for p in (local_path.parent, *local_path.parent.parents) if not p.exists()]
-        local_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=local_path.parent, prefix=".tmp-", suffix=local_path.suffix)
-        try:
-            with os.fdopen(fd, "wb") as out, self._errors(f"reading {key}"):
-                try:
-                    self.client.download_fileobj(self.bucket, self.prefix + key, out)
-                except ClientError as exc:
-                    if _missing(exc):
-                        Path(tmp).unlink(missing_ok=True)
-                        for folder in made:  # no empty folder left behind to look like a dataset or a run
-                            try:
-                                folder.rmdir()
-                            except OSError:
-                                break
-                        return False
-                    raise
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, local_path)
-            return True
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        conditional = {"IfNoneMatch": etag} if etag else {}
+        with self._errors(f"reading {key}"):
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key, **conditional)
+            except ClientError as exc:
+                if etag and exc.response.get("Error", {}).get("Code") in ("304", "NotModified"):
+                    return etag
+                if _missing(exc):
+                    return None
+                raise
+            local_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=local_path.parent, prefix=".tmp-", suffix=local_path.suffix)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in answer["Body"].iter_chunks(_CHUNK):
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(tmp, local_path)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+        return answer["ETag"]
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

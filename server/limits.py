@@ -93,3 +93,6 @@ MAX_SWEEP_PARALLEL = 32
 S3_CONNECT_TIMEOUT_SECONDS = 5
 S3_READ_TIMEOUT_SECONDS = 60
 S3_MAX_ATTEMPTS = 3
+# A server sharing an S3 store asks it again for a dataset's manifest (a conditional GET) at most this often, so a
+# dataset replaced or deleted through another server is seen within this many seconds.
+S3_REVALIDATE_SECONDS = 2.0

@@ -10,6 +10,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -241,6 +242,7 @@ class Storage:
         # Where artifacts are kept for good: the data folder itself (LocalStore), or an S3 store that other servers
         # share, in which case the data folder is this server's cache of it (see server/artifact_store.py).
         self.store = store or LocalStore(self.root)
+        self._seen: dict[Path, tuple[float, str]] = {}  # revalidate(): when each copy was checked, and its ETag
 
     # --- the store: publish after a whole write, fetch before a read ---------------------------------------------
 
@@ -267,7 +269,26 @@ class Storage:
         servers append to in turn). Whether the file is here now."""
         if self.store.local or (not refresh and path.is_file()):
             return path.is_file()
-        return self.store.get_file(self.key(path), path) or path.is_file()
+        return self.store.get_file(self.key(path), path) is not None or path.is_file()
+
+    def revalidate(self, path: Path, max_age: float) -> tuple[bool, bool]:
+        """Before reading a file that other servers may replace or delete (a dataset's manifest): ask the store again
+        once the copy here was last checked more than `max_age` seconds ago, downloading it only if it changed; a
+        file gone from the store goes from here too. (Whether it is here now, whether this call replaced it.)"""
+        if self.store.local:
+            return path.is_file(), False
+        seen = self._seen.get(path)
+        here = path.is_file()
+        if here and seen is not None and time.monotonic() - seen[0] < max_age:
+            return True, False
+        known = seen[1] if here and seen is not None else None
+        etag = self.store.get_file(self.key(path), path, etag=known)
+        if etag is None:
+            self._seen.pop(path, None)
+            path.unlink(missing_ok=True)
+            return False, here
+        self._seen[path] = (time.monotonic(), etag)
+        return True, here and etag != known
 
     def fetch_folder(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
         """Before reading a folder: download every file of it that is not here, those named in `last` at the end."""

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NotFound, StatusError
-from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES
+from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES, S3_REVALIDATE_SECONDS
 from ..storage import (
     Storage,
     UnsafePath,
@@ -33,6 +33,7 @@ from .annotations.records import DETECTION, LANDMARKS, AnnotatedSet, AnnotationE
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
 MANIFEST = "manifest.json"
+ITEMS_DIR = "items"
 LABELS_CSV = "labels.csv"
 CLASSIFICATION = "classification"
 TASKS = (CLASSIFICATION, DETECTION, LANDMARKS)
@@ -201,7 +202,7 @@ def _store_items(root: Path, out: Path, found: list[Found]) -> list[dict]:
         relative = path.relative_to(root).as_posix()
         info = validate_image(path, relative)
         annotations = described(info.width, info.height)
-        stored = f"items/{item_id}{info.extension}"
+        stored = f"{ITEMS_DIR}/{item_id}{info.extension}"
         size, sha256 = _copy_hashed(path, out / stored)
         items.append(
             {
@@ -295,6 +296,18 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
             raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
 
 
+def _revalidate(storage: Storage, manifest: Path, max_age: float = S3_REVALIDATE_SECONDS) -> None:
+    """With a shared store: the manifest as the store has it now (at most `max_age` seconds old). A dataset replaced
+    through another server has new items under the same names: the copies here go with the old manifest."""
+    _, replaced = storage.revalidate(manifest, max_age)
+    if replaced and (manifest.parent / ITEMS_DIR).is_dir():
+        with storage.work_folder() as trash:
+            try:
+                (manifest.parent / ITEMS_DIR).rename(trash / ITEMS_DIR)
+            except FileNotFoundError:  # another request of this server dropped them first
+                pass
+
+
 _MANIFEST_CACHE_SIZE = 8
 _manifest_cache: OrderedDict[str, tuple[tuple, dict]] = OrderedDict()
 _manifest_cache_lock = threading.Lock()
@@ -306,7 +319,7 @@ def load_manifest(storage: Storage, name: str) -> dict:
     Manifests are only ever replaced whole (a new file), so (inode, size, mtime) names a version. Read-only: shared.
     """
     path = inside(storage.dataset_dir(name), MANIFEST)  # a symlinked manifest is refused, not followed out
-    storage.fetch(path)
+    _revalidate(storage, path)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -335,9 +348,7 @@ def list_datasets(storage: Storage) -> list[dict]:
     for name in storage.folders(storage.datasets_dir):
         folder = storage.datasets_dir / name
         manifest_path = folder / MANIFEST
-        if not storage.store.local and not _taken(storage, folder):
-            continue  # deleted through another server (its copy here is stale), or still being stored
-        storage.fetch(manifest_path)
+        _revalidate(storage, manifest_path, 0)  # a shared store asked every time (a conditional GET): exact listings
         if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file() and not manifest_path.is_symlink():
             m = read_json(manifest_path)
             summary = {key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")}

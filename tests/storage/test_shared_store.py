@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from support import imagefolder, upload, zip_bytes
 from support.snapshots import ADAM_WEIGHTS, DENSE_WEIGHTS, latest_model, model_json, post_snapshot, weights_for
@@ -47,6 +48,35 @@ def test_a_dataset_imported_through_one_server_is_listed_and_served_by_the_other
         assert ca.get("/api/datasets").json()["datasets"] == []
     bucket, prefix = s3_url.removeprefix("s3://").split("/", 1)
     assert seaweed.keys(bucket, f"{prefix}/datasets/") == []
+
+
+def _until(check, seconds: float = 15):
+    """Poll `check` until it holds: a server asks the store again within S3_REVALIDATE_SECONDS."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the other server never saw the change"
+        time.sleep(0.2)
+
+
+def test_a_dataset_replaced_or_deleted_through_one_server_is_seen_so_by_the_other(two_servers):
+    a, b = two_servers
+    with a.client() as ca, b.client() as cb:
+        _dataset(ca)
+        old_item = cb.get("/api/datasets/shapes/items/0").content  # B now holds a copy of the first version
+        replaced = ca.post(
+            "/api/datasets",
+            files={"file": ("d.zip", zip_bytes(imagefolder({"x": 4, "y": 4}, seed=7)), "application/zip")},
+            data={"name": "shapes", "replace": "true"},
+        )
+        assert replaced.status_code == 201, replaced.text
+        _until(lambda: cb.get("/api/datasets/shapes").json()["num_items"] == 8)
+        new_item = cb.get("/api/datasets/shapes/items/0").content
+        assert new_item == ca.get("/api/datasets/shapes/items/0").content and new_item != old_item
+        assert cb.get("/api/datasets/shapes/bulk").content == ca.get("/api/datasets/shapes/bulk").content
+
+        assert ca.delete("/api/datasets/shapes").status_code == 204
+        _until(lambda: cb.get("/api/datasets/shapes").status_code == 404)
+        assert cb.get("/api/datasets").json()["datasets"] == []
 
 
 def test_a_snapshot_posted_to_one_server_is_listed_and_downloaded_byte_identical_from_the_other(two_servers):
