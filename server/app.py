@@ -11,7 +11,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from . import __version__, db
-from .artifact_store import open_store
 from .config import Settings
 from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
@@ -21,7 +20,7 @@ from .routes import datasets, exports, pages, queue, runs, sweeps
 from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .sessions import SessionStore
-from .storage import Storage
+from .storage import open_storage
 
 log = logging.getLogger("browsertrain")
 
@@ -46,7 +45,7 @@ class BrowsertrainApp(FastAPI):
 
 
 def create_app(settings: Settings) -> FastAPI:
-    storage = Storage(settings.data_dir, open_store(settings, settings.data_dir))  # S3 when s3_url is set
+    storage = open_storage(settings)  # with an S3 store when settings.s3_url is set
     storage.remove_abandoned_work()
     if settings.create_sample:
         try:

@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlparse
 
 from .errors import StatusError
-from .limits import S3_CONNECT_TIMEOUT_SECONDS, S3_MAX_ATTEMPTS, S3_READ_TIMEOUT_SECONDS
+from .limits import (
+    S3_ABANDONED_UPLOAD_SECONDS,
+    S3_CONNECT_TIMEOUT_SECONDS,
+    S3_MAX_ATTEMPTS,
+    S3_READ_TIMEOUT_SECONDS,
+)
 
 # Uploads land here first and are copied to their key only once whole.
 S3_INCOMING = ".incoming/"
@@ -126,6 +132,16 @@ class S3Store:
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailable(f"could not create the bucket of {self._where()}: {exc}") from None
 
+    def remove_abandoned_uploads(self, older_than: float = S3_ABANDONED_UPLOAD_SECONDS) -> int:
+        """Delete what uploads of killed servers left at temporary keys (older than any live upload); how many."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+        pages = self._pages(S3_INCOMING)
+        stale = [item["Key"] for page in pages for item in page.get("Contents", []) if item["LastModified"] < cutoff]
+        with self._errors("removing abandoned uploads"):
+            for key in stale:
+                self.client.delete_object(Bucket=self.bucket, Key=key)
+        return len(stale)
+
     def put_fileobj(self, key: str, source: BinaryIO) -> None:
         """Upload to a temporary key, copy it to `key` on the server, delete the temporary one. A failed upload never
         reaches `key`; what it left at the temporary key is removed."""
@@ -233,9 +249,11 @@ def _missing(exc) -> bool:
 
 
 def open_store(settings, root: Path) -> ArtifactStore:
-    """S3Store when settings.s3_url is set (its bucket checked, or created, now), else the data folder itself."""
+    """S3Store when settings.s3_url is set (its bucket checked, or created, and its abandoned uploads swept, now),
+    else the data folder itself."""
     if not settings.s3_url:
         return LocalStore(root)
     store = S3Store(settings.s3_url, settings.s3_endpoint)
     store.ensure_bucket()
+    store.remove_abandoned_uploads()
     return store

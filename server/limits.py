@@ -96,3 +96,6 @@ S3_MAX_ATTEMPTS = 3
 # A server sharing an S3 store asks it again for a dataset's manifest (a conditional GET) at most this often, so a
 # dataset replaced or deleted through another server is seen within this many seconds.
 S3_REVALIDATE_SECONDS = 2.0
+# At start, a server removes what uploads left at the store's temporary keys (.incoming/) this long ago: uploads of
+# servers killed mid-way (no live upload takes this long).
+S3_ABANDONED_UPLOAD_SECONDS = 3600

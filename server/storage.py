@@ -15,7 +15,7 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from .artifact_store import ArtifactStore, LocalStore
+from .artifact_store import ArtifactStore, LocalStore, open_store
 from .errors import StatusError
 from .limits import MAX_NAME_LENGTH
 
@@ -357,3 +357,9 @@ class Storage:
             for child in snapshots.iterdir():
                 if child.name.startswith(INCOMING_PREFIX):
                     remove_if_abandoned(child)
+
+
+def open_storage(settings) -> Storage:
+    """The data folder of `settings`, with the S3 store it names (settings.s3_url) or the folder itself as its store:
+    what the server and the CLI's commands that read or write artifacts use."""
+    return Storage(settings.data_dir, open_store(settings, settings.data_dir))

@@ -121,3 +121,15 @@ def test_an_unreachable_store_stops_the_server_at_start_with_a_clear_error(tmp_p
     with pytest.raises(StoreUnavailable, match="cannot be reached"):
         create_app(settings)
     assert time.monotonic() - started < 30
+
+
+def test_what_a_killed_upload_left_at_a_temporary_key_is_swept_and_a_live_one_is_not(seaweed, s3_url, monkeypatch):
+    for name, value in seaweed.env.items():
+        monkeypatch.setenv(name, value)
+    store = S3Store(s3_url, seaweed.endpoint)
+    store.ensure_bucket()
+    store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}{S3_INCOMING}left-behind", Body=b"half")
+    store.put_fileobj("datasets/kept/manifest.json", io.BytesIO(b"{}"))
+    assert store.remove_abandoned_uploads() == 0  # a minute-old upload may still be in flight: kept
+    assert store.remove_abandoned_uploads(older_than=-60) == 1
+    assert store.list("") == ["datasets/kept/manifest.json"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from support import imagefolder, upload, zip_bytes
+from support import imagefolder, upload, write_tree, zip_bytes
+from support.cli import run_cli
 from support.snapshots import ADAM_WEIGHTS, DENSE_WEIGHTS, latest_model, model_json, post_snapshot, weights_for
 
 from server.datasets.pack import unpack
@@ -158,3 +159,19 @@ def test_keys_are_the_data_folder_layout(two_servers, seaweed, s3_url):
     assert sorted(f"{prefix}/datasets/shapes/{item['file']}" for item in manifest["items"]) == [
         k for k in keys if not k.endswith("manifest.json")
     ]
+
+
+def test_a_dataset_imported_by_the_cli_with_the_s3_settings_is_served_by_a_server(
+    two_servers, seaweed, s3_url, tmp_path, monkeypatch, capsys
+):
+    _, b = two_servers
+    monkeypatch.setenv("BROWSERTRAIN_S3_URL", s3_url)
+    monkeypatch.setenv("BROWSERTRAIN_S3_ENDPOINT", seaweed.endpoint)
+    source = write_tree(tmp_path / "cli-set", imagefolder({"cat": 3, "dog": 3}))
+    status, out, err, _ = run_cli("datasets", "import", str(source), "--data-dir", str(tmp_path / "cli"), capsys=capsys)
+    assert status == 0, err
+    with b.client() as cb:
+        assert [d["name"] for d in cb.get("/api/datasets").json()["datasets"]] == ["cli-set"]
+        assert cb.get("/api/datasets/cli-set").json()["classes"] == ["cat", "dog"]
+    status, out, err, _ = run_cli("datasets", "list", "--data-dir", str(tmp_path / "empty"), capsys=capsys)
+    assert status == 0 and "cli-set" in out  # a fresh data folder lists what the store holds
