@@ -99,3 +99,5 @@ S3_REVALIDATE_SECONDS = 2.0
 # At start, a server removes what uploads left at the store's temporary keys (.incoming/) this long ago: uploads of
 # servers killed mid-way (no live upload takes this long).
 S3_ABANDONED_UPLOAD_SECONDS = 3600
+# How many files of a folder (a dataset's items) go to or come from an S3 store at once.
+S3_PARALLEL_TRANSFERS = 8

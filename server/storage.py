@@ -12,12 +12,13 @@ import tempfile
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 from .artifact_store import ArtifactStore, LocalStore, open_store
 from .errors import StatusError
-from .limits import MAX_NAME_LENGTH
+from .limits import MAX_NAME_LENGTH, S3_PARALLEL_TRANSFERS
 
 # A name is one plain path segment: it starts with a letter or digit, so never "." / ".." / "-x",
 # and holds no separator, NUL, percent sign or drive colon.
@@ -227,6 +228,17 @@ def append_line(path: Path, line: str, then=None) -> None:
             os.close(fd)
 
 
+def _each(action, things: list) -> None:
+    """`action` on every one of `things`, S3_PARALLEL_TRANSFERS at a time; the first error is raised once all end."""
+    if len(things) <= 1:
+        for thing in things:
+            action(thing)
+        return
+    with ThreadPoolExecutor(min(S3_PARALLEL_TRANSFERS, len(things))) as pool:
+        for future in [pool.submit(action, thing) for thing in things]:
+            future.result()
+
+
 def _hidden(relative: Path) -> bool:
     """Work files and folders (.tmp-*, .build-*, .incoming-*) are never published: only what was put in place."""
     return any(part.startswith(".") for part in relative.parts)
@@ -256,13 +268,15 @@ class Storage:
         looks for them first never finds a partial dataset, snapshot or export."""
         if self.store.local:
             return
-        if path.is_dir():
-            files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p.relative_to(path))]
-            files.sort(key=lambda p: p.relative_to(path).as_posix() in last)  # stable: the `last` ones at the end
-        else:
-            files = [path]
+        if not path.is_dir():
+            self.store.put_file(self.key(path), path)
+            return
+        files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p.relative_to(path))]
+        first = [p for p in files if p.relative_to(path).as_posix() not in last]
+        _each(lambda file: self.store.put_file(self.key(file), file), first)  # all of these before any `last` one
         for file in files:
-            self.store.put_file(self.key(file), file)
+            if file not in first:
+                self.store.put_file(self.key(file), file)
 
     def fetch(self, path: Path, *, refresh: bool = False) -> bool:
         """Before reading a file: download it if it is not here (always, with `refresh`: the epoch log, which several
@@ -296,10 +310,11 @@ class Storage:
             return
         prefix = self.key(path) + "/"
         keys = [k for k in self.store.list(prefix) if not _hidden(Path(k[len(prefix) :]))]
-        keys.sort(key=lambda k: k[len(prefix) :] in last)
-        for key in keys:
-            local = inside(self.root, *key.split("/"))  # a key from the store is checked like any name
-            if not local.is_file():
+        missing = [(k, local) for k in keys if not (local := inside(self.root, *k.split("/"))).is_file()]
+        # A key from the store is checked like any name (inside); the `last` ones come after all the others.
+        _each(lambda pair: self.store.get_file(*pair), [p for p in missing if p[0][len(prefix) :] not in last])
+        for key, local in missing:
+            if key[len(prefix) :] in last:
                 self.store.get_file(key, local)
 
     def folders(self, path: Path) -> list[str]:
