@@ -296,13 +296,21 @@ class Storage:
         if here and seen is not None and time.monotonic() - seen[0] < max_age:
             return True, False
         known = seen[1] if here and seen is not None else None
+        # A copy of unknown origin (written here, or before this process started) is compared by its bytes.
+        before = path.read_bytes() if here and known is None else None
         etag = self.store.get_file(self.key(path), path, etag=known)
         if etag is None:
             self._seen.pop(path, None)
             path.unlink(missing_ok=True)
             return False, here
         self._seen[path] = (time.monotonic(), etag)
+        if before is not None:
+            return True, path.read_bytes() != before
         return True, here and etag != known
+
+    def forget(self, path: Path) -> None:
+        """This server replaced `path` itself: what revalidate() knew of the store's copy no longer holds."""
+        self._seen.pop(path, None)
 
     def fetch_folder(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
         """Before reading a folder: download every file of it that is not here, those named in `last` at the end."""

@@ -288,6 +288,7 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
                 if final.exists():
                     final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
                 built.rename(final)
+            storage.forget(final / MANIFEST)
             storage.publish(final, last=(MANIFEST,))  # the manifest last: no server lists a half-stored dataset
             return manifest
         except (InvalidImage, zipsafe.UnsafeArchive, AnnotationError) as exc:

@@ -7,7 +7,8 @@ from support import imagefolder, upload, zip_bytes
 from support.servers import start_server
 from support.snapshots import DENSE_WEIGHTS, latest_model, model_json, post_snapshot, weights_for
 
-pytestmark = pytest.mark.live_server
+# Slow: each process starts with the sample dataset, and the first stores its 240 items in the store.
+pytestmark = [pytest.mark.live_server, pytest.mark.slow]
 
 
 def test_two_server_processes_on_their_own_data_folders_serve_one_store(seaweed, s3_url, tmp_path):
