@@ -285,6 +285,11 @@ class Storage:
             return path.is_file()
         return self.store.get_file(self.key(path), path) is not None or path.is_file()
 
+    def fetch_many(self, paths: list[Path]) -> None:
+        """fetch() for many files (a bulk pack's items), those not here S3_PARALLEL_TRANSFERS at a time."""
+        if not self.store.local:
+            _each(self.fetch, [path for path in paths if not path.is_file()])
+
     def revalidate(self, path: Path, max_age: float) -> tuple[bool, bool]:
         """Before reading a file that other servers may replace or delete (a dataset's manifest): ask the store again
         once the copy here was last checked more than `max_age` seconds ago, downloading it only if it changed; a
