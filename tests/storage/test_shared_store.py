@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from support import imagefolder, upload, write_tree, zip_bytes
 from support.cli import run_cli
 from support.snapshots import ADAM_WEIGHTS, DENSE_WEIGHTS, latest_model, model_json, post_snapshot, weights_for
 
 from server.datasets.pack import unpack
+from server.preflight import UsageError, check_dataset, fetch_run
 
 from .conftest import BUCKET, shared_app
 
@@ -175,3 +177,20 @@ def test_a_dataset_imported_by_the_cli_with_the_s3_settings_is_served_by_a_serve
         assert cb.get("/api/datasets/cli-set").json()["classes"] == ["cat", "dog"]
     status, out, err, _ = run_cli("datasets", "list", "--data-dir", str(tmp_path / "empty"), capsys=capsys)
     assert status == 0 and "cli-set" in out  # a fresh data folder lists what the store holds
+
+
+def test_the_train_commands_checks_find_datasets_and_runs_in_the_store(two_servers, seaweed, s3_url, monkeypatch):
+    """`browsertrain train --data-dir` checks its dataset and run before starting: with the S3 settings, against
+    what every server stored, not only what its own data folder holds."""
+    a, b = two_servers
+    with a.client() as ca:
+        _dataset(ca)
+        run_id = _run(ca)
+        assert post_snapshot(ca, run_id, model_json(), weights_for(DENSE_WEIGHTS, seed=4), epoch=1).status_code == 201
+    monkeypatch.setenv("BROWSERTRAIN_S3_URL", s3_url)
+    monkeypatch.setenv("BROWSERTRAIN_S3_ENDPOINT", seaweed.endpoint)
+    monkeypatch.setenv("BROWSERTRAIN_DB_URL", str(a.app.state.settings.database_url))
+    check_dataset("shapes", None, b.data_dir, "classification")
+    assert fetch_run(run_id, None, b.data_dir)["snapshots"] == ["s000001"]
+    with pytest.raises(UsageError, match="no run"):
+        fetch_run("0123456789ab", None, b.data_dir)
