@@ -262,21 +262,26 @@ class Storage:
         """The store's key for a path under the data folder: its path relative to the folder."""
         return Path(path).relative_to(self.root).as_posix()
 
-    def publish(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
+    def publish(self, path: Path, *, last: tuple[str, ...] = (), under: Path | None = None) -> None:
         """After a completed atomic write: keep `path` in the store (a file, or every file of a folder but its hidden
-        work files). The files named in `last` (a manifest, a marker) go up after all the others, so a reader that
-        looks for them first never finds a partial dataset, snapshot or export."""
+        work files), under the keys of `under` if given (a work folder stored as what it will be renamed to). The
+        files named in `last` (a manifest, a marker) go up after all the others, so a reader that looks for them
+        first never finds a partial dataset, snapshot or export."""
         if self.store.local:
             return
         if not path.is_dir():
-            self.store.put_file(self.key(path), path)
+            self.store.put_file(self.key(under or path), path)
             return
+
+        def put(file: Path) -> None:
+            self.store.put_file(self.key((under or path) / file.relative_to(path)), file)
+
         files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p.relative_to(path))]
         first = [p for p in files if p.relative_to(path).as_posix() not in last]
-        _each(lambda file: self.store.put_file(self.key(file), file), first)  # all of these before any `last` one
+        _each(put, first)  # all of these before any `last` one
         for file in files:
             if file not in first:
-                self.store.put_file(self.key(file), file)
+                put(file)
 
     def fetch(self, path: Path, *, refresh: bool = False) -> bool:
         """Before reading a file: download it if it is not here (always, with `refresh`: the epoch log, which several

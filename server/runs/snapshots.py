@@ -160,6 +160,9 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
             seq = (_snapshot_dirs(storage, snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
+            # A shared store first, under the folder's final name (meta.json last, which is what lists it): if the
+            # store fails, nothing has moved yet and the snapshot is honestly not stored.
+            storage.publish(work, last=("meta.json",), under=snapshots / f"s{seq:06d}")
             # The database first: if its disk is full, nothing has moved yet and the snapshot is honestly not stored.
             with db.full_disk("the snapshot was not stored"), engine.begin() as conn:
                 conn.execute(
@@ -167,7 +170,6 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 )
             os.rename(work, snapshots / f"s{seq:06d}")
             atomic_write_json(snapshots / LATEST, meta)
-            storage.publish(snapshots / f"s{seq:06d}", last=("meta.json",))  # meta last: it is what lists a snapshot
             storage.publish(snapshots / LATEST)
         return meta
 
