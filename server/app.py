@@ -21,7 +21,7 @@ from .routes import datasets, exports, pages, queue, runs, sweeps
 from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
 from .sessions import SessionStore
-from .storage import Storage
+from .storage import open_storage
 from .sweeps.service import bind_storage
 
 log = logging.getLogger("browsertrain")
@@ -47,7 +47,7 @@ class BrowsertrainApp(FastAPI):
 
 
 def create_app(settings: Settings) -> FastAPI:
-    storage = Storage(settings.data_dir)
+    storage = open_storage(settings)  # with an S3 store when settings.s3_url is set
     storage.remove_abandoned_work()
     if settings.create_sample:
         try:

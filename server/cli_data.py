@@ -10,7 +10,7 @@ from . import db
 from .config import from_env
 from .datasets.importer import DatasetExists, delete_dataset, import_dataset, list_datasets
 from .runs.service import list_runs
-from .storage import Storage, UnsafePath, check_name
+from .storage import UnsafePath, check_name, open_storage
 
 
 def _settings(args):
@@ -18,7 +18,7 @@ def _settings(args):
 
 
 def cmd_datasets_import(args) -> int:
-    storage = Storage(_settings(args).data_dir)
+    storage = open_storage(_settings(args))
     source = Path(args.path)
     name = args.name or _name_from_path(source)
     try:
@@ -50,7 +50,7 @@ def _name_from_path(source: Path) -> str:
 
 
 def cmd_datasets_list(args) -> int:
-    datasets = list_datasets(Storage(_settings(args).data_dir))
+    datasets = list_datasets(open_storage(_settings(args)))
     if args.json:
         print(json.dumps(datasets))
         return 0
@@ -62,7 +62,7 @@ def cmd_datasets_list(args) -> int:
 
 
 def cmd_datasets_delete(args) -> int:
-    delete_dataset(Storage(_settings(args).data_dir), args.name)
+    delete_dataset(open_storage(_settings(args)), args.name)
     print(f"deleted {args.name}")
     return 0
 
@@ -79,7 +79,7 @@ def _result(summary: dict) -> str:
 
 def cmd_runs_list(args) -> int:
     settings = _settings(args)
-    storage = Storage(settings.data_dir)
+    storage = open_storage(settings)
     runs = list_runs(db.connect(settings.database_url), args.dataset)
     if args.json:
         print(json.dumps(runs))

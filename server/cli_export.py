@@ -83,12 +83,12 @@ def _here(args):
     from .config import from_env
     from .errors import NotFound
     from .runs.service import RunError, RunNotFound
-    from .storage import Storage, check_run_id
+    from .storage import check_run_id, open_storage
 
     settings = from_env(data_dir=args.data_dir)
     try:
         sx = exports.open_snapshot(
-            Storage(settings.data_dir), db.connect(settings.database_url), check_run_id(args.run_id), args.seq
+            open_storage(settings), db.connect(settings.database_url), check_run_id(args.run_id), args.seq
         )
         path, filename, verdict = with_progress(
             build_message(args.format),

@@ -91,3 +91,17 @@ MAX_JOB_PRIORITY = 1_000_000  # priorities run from minus this to this; higher i
 MAX_JOB_ERROR_CHARS = 2_000  # a job's last_error (a worker's report is cut to this)
 MAX_WORKER_DEVICE_BYTES = 8 * KIB  # a worker's device report, as JSON
 MAX_JOB_REQUIREMENTS_BYTES = 1 * KIB  # a job's requirements, as JSON
+
+# Artifacts in an S3-compatible store (server/artifact_store.py): how long one request may take to connect and to
+# answer, and how many times boto retries it before the server answers 503.
+S3_CONNECT_TIMEOUT_SECONDS = 5
+S3_READ_TIMEOUT_SECONDS = 60
+S3_MAX_ATTEMPTS = 3
+# A server sharing an S3 store asks it again for a dataset's manifest (a conditional GET) at most this often, so a
+# dataset replaced or deleted through another server is seen within this many seconds.
+S3_REVALIDATE_SECONDS = 2.0
+# At start, a server removes what uploads left at the store's temporary keys (.incoming/) this long ago: uploads of
+# servers killed mid-way (no live upload takes this long).
+S3_ABANDONED_UPLOAD_SECONDS = 3600
+# How many files of a folder (a dataset's items) go to or come from an S3 store at once.
+S3_PARALLEL_TRANSFERS = 8

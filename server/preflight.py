@@ -72,10 +72,10 @@ def dataset_tasks(server: str | None, data_dir) -> dict[str, str]:
     from .config import from_env
     from .datasets.importer import list_datasets
     from .datasets.sample import SAMPLE_NAME
-    from .storage import Storage
+    from .storage import open_storage
 
     settings = from_env(data_dir=data_dir)
-    tasks = {d["name"]: d["task"] for d in list_datasets(Storage(settings.data_dir))}
+    tasks = {d["name"]: d["task"] for d in list_datasets(open_storage(settings))}  # an S3 store's, if one is set
     if settings.create_sample:
         tasks.setdefault(SAMPLE_NAME, "classification")
     return tasks
@@ -114,12 +114,28 @@ def fetch_run(run_id: str, server: str | None, data_dir) -> dict:
 
     # The run's folder, made with its record, answers without loading the database layer (a second on a busy machine).
     settings = from_env(data_dir=data_dir)
+    if settings.s3_url:  # runs made through other servers sharing the store have no folder here: ask the store
+        return _stored_run(settings, run_id)
     folder = Storage(settings.data_dir).run_dir(run_id) if settings.data_dir.is_dir() else None
     if folder is None or not folder.is_dir():
         raise UsageError(f"there is no run {run_id} in this data folder; see `browsertrain runs list`")
     snapshots = folder / SNAPSHOTS_DIR
     kept = sorted(p.name for p in snapshots.iterdir() if not p.name.startswith(".")) if snapshots.is_dir() else []
     return {"id": run_id, "snapshots": kept}
+
+
+def _stored_run(settings, run_id: str) -> dict:
+    """fetch_run() with an S3 store: the run's record from the (shared) database, its snapshots from the store."""
+    from . import db
+    from .runs.service import RunNotFound, get_run
+    from .storage import SNAPSHOTS_DIR, open_storage
+
+    try:
+        get_run(db.connect(settings.database_url), run_id)
+    except RunNotFound:
+        raise UsageError(f"there is no run {run_id} in this database; see `browsertrain runs list`") from None
+    storage = open_storage(settings)
+    return {"id": run_id, "snapshots": storage.folders(storage.run_dir(run_id) / SNAPSHOTS_DIR)}
 
 
 def check_images(paths: list[str]) -> list[Path]:

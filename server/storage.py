@@ -10,12 +10,15 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+from .artifact_store import ArtifactStore, LocalStore, open_store
 from .errors import StatusError
-from .limits import MAX_NAME_LENGTH
+from .limits import MAX_NAME_LENGTH, S3_PARALLEL_TRANSFERS
 
 # A name is one plain path segment: it starts with a letter or digit, so never "." / ".." / "-x",
 # and holds no separator, NUL, percent sign or drive colon.
@@ -225,13 +228,128 @@ def append_line(path: Path, line: str, then=None) -> None:
             os.close(fd)
 
 
+def _each(action, things: list) -> None:
+    """`action` on every one of `things`, S3_PARALLEL_TRANSFERS at a time; the first error is raised once all end."""
+    if len(things) <= 1:
+        for thing in things:
+            action(thing)
+        return
+    with ThreadPoolExecutor(min(S3_PARALLEL_TRANSFERS, len(things))) as pool:
+        for future in [pool.submit(action, thing) for thing in things]:
+            future.result()
+
+
+def _hidden(relative: Path) -> bool:
+    """Work files and folders (.tmp-*, .build-*, .incoming-*) are never published: only what was put in place."""
+    return any(part.startswith(".") for part in relative.parts)
+
+
 class Storage:
     """The data folder's layout. Every path the server touches comes from here."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, store: ArtifactStore | None = None):
         self.root = Path(os.path.realpath(data_dir))
         for folder in (self.root, self.datasets_dir, self.runs_dir, self.staging_dir):
             folder.mkdir(parents=True, exist_ok=True)
+        # Where artifacts are kept for good: the data folder itself (LocalStore), or an S3 store that other servers
+        # share, in which case the data folder is this server's cache of it (see server/artifact_store.py).
+        self.store = store or LocalStore(self.root)
+        self._seen: dict[Path, tuple[float, str]] = {}  # revalidate(): when each copy was checked, and its ETag
+
+    # --- the store: publish after a whole write, fetch before a read ---------------------------------------------
+
+    def key(self, path: Path) -> str:
+        """The store's key for a path under the data folder: its path relative to the folder."""
+        return Path(path).relative_to(self.root).as_posix()
+
+    def publish(self, path: Path, *, last: tuple[str, ...] = (), under: Path | None = None) -> None:
+        """After a completed atomic write: keep `path` in the store (a file, or every file of a folder but its hidden
+        work files), under the keys of `under` if given (a work folder stored as what it will be renamed to). The
+        files named in `last` (a manifest, a marker) go up after all the others, so a reader that looks for them
+        first never finds a partial dataset, snapshot or export."""
+        if self.store.local:
+            return
+        if not path.is_dir():
+            self.store.put_file(self.key(under or path), path)
+            return
+
+        def put(file: Path) -> None:
+            self.store.put_file(self.key((under or path) / file.relative_to(path)), file)
+
+        files = [p for p in sorted(path.rglob("*")) if p.is_file() and not _hidden(p.relative_to(path))]
+        first = [p for p in files if p.relative_to(path).as_posix() not in last]
+        _each(put, first)  # all of these before any `last` one
+        for file in files:
+            if file not in first:
+                put(file)
+
+    def fetch(self, path: Path, *, refresh: bool = False) -> bool:
+        """Before reading a file: download it if it is not here (always, with `refresh`: the epoch log, which several
+        servers append to in turn). Whether the file is here now."""
+        if self.store.local or (not refresh and path.is_file()):
+            return path.is_file()
+        return self.store.get_file(self.key(path), path) is not None or path.is_file()
+
+    def fetch_many(self, paths: list[Path]) -> None:
+        """fetch() for many files (a bulk pack's items), those not here S3_PARALLEL_TRANSFERS at a time."""
+        if not self.store.local:
+            _each(self.fetch, [path for path in paths if not path.is_file()])
+
+    def revalidate(self, path: Path, max_age: float) -> tuple[bool, bool]:
+        """Before reading a file that other servers may replace or delete (a dataset's manifest): ask the store again
+        once the copy here was last checked more than `max_age` seconds ago, downloading it only if it changed; a
+        file gone from the store goes from here too. (Whether it is here now, whether this call replaced it.)"""
+        if self.store.local:
+            return path.is_file(), False
+        seen = self._seen.get(path)
+        here = path.is_file()
+        if here and seen is not None and time.monotonic() - seen[0] < max_age:
+            return True, False
+        known = seen[1] if here and seen is not None else None
+        # A copy of unknown origin (written here, or before this process started) is compared by its bytes.
+        before = path.read_bytes() if here and known is None else None
+        etag = self.store.get_file(self.key(path), path, etag=known)
+        if etag is None:
+            self._seen.pop(path, None)
+            path.unlink(missing_ok=True)
+            return False, here
+        self._seen[path] = (time.monotonic(), etag)
+        if before is not None:
+            return True, path.read_bytes() != before
+        return True, here and etag != known
+
+    def forget(self, path: Path) -> None:
+        """This server replaced `path` itself: what revalidate() knew of the store's copy no longer holds."""
+        self._seen.pop(path, None)
+
+    def fetch_folder(self, path: Path, *, last: tuple[str, ...] = ()) -> None:
+        """Before reading a folder: download every file of it that is not here, those named in `last` at the end."""
+        if self.store.local:
+            return
+        prefix = self.key(path) + "/"
+        keys = [k for k in self.store.list(prefix) if not _hidden(Path(k[len(prefix) :]))]
+        missing = [(k, local) for k in keys if not (local := inside(self.root, *k.split("/"))).is_file()]
+        # A key from the store is checked like any name (inside); the `last` ones come after all the others.
+        _each(lambda pair: self.store.get_file(*pair), [p for p in missing if p[0][len(prefix) :] not in last])
+        for key, local in missing:
+            if key[len(prefix) :] in last:
+                self.store.get_file(key, local)
+
+    def folders(self, path: Path) -> list[str]:
+        """The names of the folders in `path`, as the store has them (what every server sees)."""
+        if self.store.local:
+            return sorted(p.name for p in path.iterdir() if p.is_dir()) if path.is_dir() else []
+        return [name for name in self.store.folders(self.key(path) + "/") if not name.startswith(".")]
+
+    def unpublish(self, path: Path, *, first: tuple[str, ...] = ()) -> None:
+        """Remove a folder from the store: the files named in `first` (its manifest) before the rest, so that it
+        stops being listed before anything it names goes."""
+        if self.store.local:
+            return
+        prefix = self.key(path) + "/"
+        for name in first:
+            self.store.delete_prefix(prefix + name)
+        self.store.delete_prefix(prefix)
 
     @property
     def datasets_dir(self) -> Path:
@@ -272,3 +390,9 @@ class Storage:
             for child in snapshots.iterdir():
                 if child.name.startswith(INCOMING_PREFIX):
                     remove_if_abandoned(child)
+
+
+def open_storage(settings) -> Storage:
+    """The data folder of `settings`, with the S3 store it names (settings.s3_url) or the folder itself as its store:
+    what the server and the CLI's commands that read or write artifacts use."""
+    return Storage(settings.data_dir, open_store(settings, settings.data_dir))

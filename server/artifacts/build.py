@@ -74,6 +74,7 @@ def ensure_tfjs(sx: SnapshotExports) -> dict:
             "task_metadata": metadata.get("task_metadata"),
         }
         atomic_write_json(sx.folder / "built-tfjs.json", built)
+        sx.publish(names, "built-tfjs.json")
         return built
 
 
@@ -144,4 +145,5 @@ def ensure_tf(sx: SnapshotExports) -> dict:
             shutil.rmtree(work, ignore_errors=True)
         built = {"seq": sx.seq, "convert_seconds": round(answer["seconds"], 3), "versions": answer["versions"]}
         atomic_write_json(sx.folder / "built-tf.json", built)
+        sx.publish(names, "built-tf.json")
         return built

@@ -63,6 +63,7 @@ def _cached_gate(sx: SnapshotExports, group: str, measure) -> dict:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         atomic_write_json(sx.folder / f"gate-{group}.json", report)
+        sx.publish([], f"gate-{group}.json")
         return report
 
 

@@ -125,6 +125,10 @@ def check_format(fmt: str, raw: bool = False) -> Format:
     return FORMAT_INFO[fmt]
 
 
+# What says a group of exports (or its gate numbers) is whole; written, published and fetched last.
+MARKERS = ("built-tfjs.json", "built-tf.json", "gate-tfjs.json", "gate-tf.json")
+
+
 @dataclass
 class SnapshotExports:
     """One snapshot of one run and the folder its exports live in."""
@@ -150,12 +154,25 @@ class SnapshotExports:
         return self.folder / (info.raw if raw else info.cached)
 
     def built(self, group: str) -> dict | None:
-        marker = self.folder / f"built-{group}.json"
-        return read_json(marker) if marker.exists() else None
+        return self._marker(f"built-{group}.json")
 
     def gate(self, group: str) -> dict | None:
-        marker = self.folder / f"gate-{group}.json"
+        return self._marker(f"gate-{group}.json")
+
+    def _marker(self, name: str) -> dict | None:
+        """A marker's content, or None while what it marks is not built. A marker only another server sharing the
+        store has built brings the whole folder here first (the markers last)."""
+        marker = self.folder / name
+        store = self.storage.store
+        if not marker.exists() and not store.local and store.exists(self.storage.key(marker)):
+            self.storage.fetch_folder(self.folder, last=MARKERS)
         return read_json(marker) if marker.exists() else None
+
+    def publish(self, names: list[str], marker: str) -> None:
+        """Keep what a build put in place in the store, its marker after it (see Storage.publish)."""
+        for name in names:
+            self.storage.publish(self.folder / name)
+        self.storage.publish(self.folder / marker)
 
 
 def open_snapshot(storage: Storage, engine: Engine, run_id: str, seq: int | None = None) -> SnapshotExports:

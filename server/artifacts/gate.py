@@ -157,9 +157,11 @@ def validation_set(storage: Storage, run: dict, size: int, classes_out: int, wor
     index = {label: i for i, label in enumerate(classes)}
     resize = ((meta or {}).get("resize") or {}).get("mode", "stretch")
     pixels = work / "pixels.bin"
+    paths = [inside(folder, *Path(items[position]["file"]).parts) for position in chosen]
+    storage.fetch_many(paths)  # from a shared store, what this server has not got yet
     with open(pixels, "wb") as out:
-        for position in chosen:
-            out.write(read_rgb(inside(folder, *Path(items[position]["file"]).parts), size, resize).tobytes())
+        for path in paths:
+            out.write(read_rgb(path, size, resize).tobytes())
     annotated = ("width", "height", "boxes", "points", "box")
     return ValidationSet(
         pixels,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NotFound, StatusError
-from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES
+from ..limits import MAX_DATASET_ITEMS, MAX_LABELS_CSV_BYTES, MIN_CLASSES, S3_REVALIDATE_SECONDS
 from ..storage import (
     Storage,
     UnsafePath,
@@ -33,6 +33,7 @@ from .annotations.records import DETECTION, LANDMARKS, AnnotatedSet, AnnotationE
 from .validate import IMAGE_SUFFIXES, InvalidImage, validate_image
 
 MANIFEST = "manifest.json"
+ITEMS_DIR = "items"
 LABELS_CSV = "labels.csv"
 CLASSIFICATION = "classification"
 TASKS = (CLASSIFICATION, DETECTION, LANDMARKS)
@@ -201,7 +202,7 @@ def _store_items(root: Path, out: Path, found: list[Found]) -> list[dict]:
         relative = path.relative_to(root).as_posix()
         info = validate_image(path, relative)
         annotations = described(info.width, info.height)
-        stored = f"items/{item_id}{info.extension}"
+        stored = f"{ITEMS_DIR}/{item_id}{info.extension}"
         size, sha256 = _copy_hashed(path, out / stored)
         items.append(
             {
@@ -254,11 +255,18 @@ def build_dataset(source: Path, out: Path, name: str) -> dict:
     return manifest
 
 
+def _taken(storage: Storage, final: Path) -> bool:
+    """Whether a dataset holds this name: its folder here, or its manifest in a shared store."""
+    if storage.store.local:
+        return final.exists()
+    return storage.store.exists(storage.key(final / MANIFEST))
+
+
 def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool = False) -> dict:
     """Import a folder or a .zip under `name`. On any error nothing is left on disk."""
     check_name(name, "dataset name")
     final = storage.dataset_dir(name)
-    if final.exists() and not replace:
+    if _taken(storage, final) and not replace:
         raise DatasetExists(f"dataset {name!r} already exists")
     # full_disk outside: its DiskFull comes after the work folder is gone.
     with full_disk("nothing was imported"), storage.work_folder() as work:
@@ -275,16 +283,30 @@ def import_dataset(storage: Storage, source: Path, name: str, *, replace: bool =
             # Checked again under the lock: two imports of one name may both have passed the check above, and the
             # second would otherwise silently replace the first.
             with locked(storage.datasets_dir):
+                if _taken(storage, final) and not replace:
+                    raise DatasetExists(f"dataset {name!r} already exists")
                 if final.exists():
-                    if not replace:
-                        raise DatasetExists(f"dataset {name!r} already exists")
                     final.rename(work / "old")  # replace: move the old one aside first so the swap is two renames
                 built.rename(final)
+            storage.forget(final / MANIFEST)
+            storage.publish(final, last=(MANIFEST,))  # the manifest last: no server lists a half-stored dataset
             return manifest
         except (InvalidImage, zipsafe.UnsafeArchive, AnnotationError) as exc:
             raise DatasetError(str(exc)) from None
         except UnicodeDecodeError:
             raise DatasetError(f"{LABELS_CSV} is not UTF-8 text") from None
+
+
+def _revalidate(storage: Storage, manifest: Path, max_age: float = S3_REVALIDATE_SECONDS) -> None:
+    """With a shared store: the manifest as the store has it now (at most `max_age` seconds old). A dataset replaced
+    through another server has new items under the same names: the copies here go with the old manifest."""
+    _, replaced = storage.revalidate(manifest, max_age)
+    if replaced and (manifest.parent / ITEMS_DIR).is_dir():
+        with storage.work_folder() as trash:
+            try:
+                (manifest.parent / ITEMS_DIR).rename(trash / ITEMS_DIR)
+            except FileNotFoundError:  # another request of this server dropped them first
+                pass
 
 
 _MANIFEST_CACHE_SIZE = 8
@@ -298,6 +320,7 @@ def load_manifest(storage: Storage, name: str) -> dict:
     Manifests are only ever replaced whole (a new file), so (inode, size, mtime) names a version. Read-only: shared.
     """
     path = inside(storage.dataset_dir(name), MANIFEST)  # a symlinked manifest is refused, not followed out
+    _revalidate(storage, path)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -323,8 +346,10 @@ def load_manifest(storage: Storage, name: str) -> dict:
 
 def list_datasets(storage: Storage) -> list[dict]:
     summaries = []
-    for folder in sorted(storage.datasets_dir.iterdir()):
+    for name in storage.folders(storage.datasets_dir):
+        folder = storage.datasets_dir / name
         manifest_path = folder / MANIFEST
+        _revalidate(storage, manifest_path, 0)  # a shared store asked every time (a conditional GET): exact listings
         if folder.is_dir() and not folder.is_symlink() and manifest_path.is_file() and not manifest_path.is_symlink():
             m = read_json(manifest_path)
             summary = {key: m[key] for key in ("name", "hash", "classes", "num_items", "total_bytes", "created_at")}
@@ -334,12 +359,15 @@ def list_datasets(storage: Storage) -> list[dict]:
 
 def delete_dataset(storage: Storage, name: str) -> None:
     folder = storage.dataset_dir(name)
-    if not (folder / MANIFEST).is_file():
+    shared = not storage.store.local
+    if not (_taken(storage, folder) if shared else (folder / MANIFEST).is_file()):
         raise NotFound(f"no dataset named {name!r}")
     # Rename first so a half-deleted dataset is never visible under its name.
     with storage.work_folder() as trash:
         try:
             with locked(storage.datasets_dir):
                 folder.rename(trash / "deleted")
-        except FileNotFoundError:  # deleted by someone else meanwhile
-            raise NotFound(f"no dataset named {name!r}") from None
+        except FileNotFoundError:  # deleted by someone else meanwhile (or, with a shared store, never fetched here)
+            if not shared:
+                raise NotFound(f"no dataset named {name!r}") from None
+        storage.unpublish(folder, first=(MANIFEST,))  # the manifest first: it stops being listed before items go

@@ -11,7 +11,7 @@ from .. import db
 from ..errors import NotFound, StatusError
 from ..limits import MAX_EPOCH, MAX_EPOCH_RECORD_BYTES, MAX_RUN_CONFIG_BYTES
 from ..shared_rules import run_finished_message
-from ..storage import Storage, append_line, full_disk, new_run_id
+from ..storage import Storage, append_line, full_disk, locked, new_run_id
 
 EPOCH_LOG = "epochs.jsonl"
 RUN_KINDS = ("train", "sanity")
@@ -171,20 +171,40 @@ def append_epoch(engine: Engine, storage: Storage, run_id: str, record: dict) ->
                 .values(epochs_done=db.at_least(db.runs.c.epochs_done, epoch + 1), updated_at=db.now())
             )
 
+    log = storage.run_dir(run_id) / EPOCH_LOG
+
+    def publish_and_count() -> None:
+        storage.publish(log)  # the whole log, so the next server to append or read starts from it
+        count_it()
+
     # The count runs under the log's lock: if the database cannot take it (its disk is full), the line is cut back
     # off, so the log and the count never disagree and the page's retry is not recorded twice.
-    with full_disk(not_recorded):
-        append_line(storage.run_dir(run_id) / EPOCH_LOG, line, then=count_it)
+    if storage.store.local:
+        with full_disk(not_recorded):
+            append_line(log, line, then=count_it)
+        return
+    # A shared store holds the log: the run's folder lock keeps this server's appends one at a time while the log is
+    # fetched (another server may have appended last), appended to and published back whole.
+    with full_disk(not_recorded), locked(log.parent):
+        storage.fetch(log, refresh=True)
+        append_line(log, line, then=publish_and_count)
 
 
 def read_epochs(storage: Storage, run_id: str) -> list[dict]:
     """One record per epoch, in epoch order. A resumed run trains again from its last snapshot and posts those epochs
     anew: the later record of an epoch replaces the earlier (the log itself stays append-only)."""
     path = storage.run_dir(run_id) / EPOCH_LOG
-    if not path.exists():
-        return []
+    if storage.store.local:
+        if not path.exists():
+            return []
+        text = path.read_text()
+    else:
+        with locked(path.parent):  # the fetch replaces the file: never under an append of this server's
+            if not storage.fetch(path, refresh=True):  # other servers may have appended since
+                return []
+            text = path.read_text()
     latest = {}
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if line.strip():
             record = json.loads(line)
             latest[record["epoch"]] = record

@@ -121,10 +121,9 @@ def parse_model_json(raw: bytes) -> dict:
     return model_json
 
 
-def _snapshot_dirs(snapshots: Path) -> list[int]:
-    if not snapshots.exists():
-        return []
-    return sorted(int(m.group(1)) for p in snapshots.iterdir() if (m := _SNAPSHOT_DIR.fullmatch(p.name)))
+def _snapshot_dirs(storage: Storage, snapshots: Path) -> list[int]:
+    """The snapshots' numbers, as the store has them (with a shared store: those any server stored)."""
+    return sorted(int(m.group(1)) for name in storage.folders(snapshots) if (m := _SNAPSHOT_DIR.fullmatch(name)))
 
 
 def save_snapshot(
@@ -142,7 +141,7 @@ def save_snapshot(
 
 def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS_DIR
-    snapshots.mkdir(exist_ok=True)
+    snapshots.mkdir(parents=True, exist_ok=True)  # parents: a run created through another server sharing the store
     with owned_folder(snapshots, INCOMING_PREFIX) as work:
         for name, data in ((MODEL_FILE, model_raw), (WEIGHTS_FILE, weights)):
             with open(work / name, "wb") as f:
@@ -156,9 +155,14 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
             "sha256": hashlib.sha256(weights).hexdigest(),
         }
         with locked(snapshots):  # one numbering and one `latest` move at a time
-            seq = (_snapshot_dirs(snapshots) or [0])[-1] + 1
+            # With a shared store the numbering is the store's: a run has one writer at a time (its job's current
+            # attempt), which may be on another server than the last one.
+            seq = (_snapshot_dirs(storage, snapshots) or [0])[-1] + 1
             meta["seq"] = seq
             atomic_write_json(work / "meta.json", meta)
+            # A shared store first, under the folder's final name (meta.json last, which is what lists it): if the
+            # store fails, nothing has moved yet and the snapshot is honestly not stored.
+            storage.publish(work, last=("meta.json",), under=snapshots / f"s{seq:06d}")
             # The database first: if its disk is full, nothing has moved yet and the snapshot is honestly not stored.
             with db.full_disk("the snapshot was not stored"), engine.begin() as conn:
                 conn.execute(
@@ -166,21 +170,25 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 )
             os.rename(work, snapshots / f"s{seq:06d}")
             atomic_write_json(snapshots / LATEST, meta)
+            storage.publish(snapshots / LATEST)
         return meta
 
 
 def latest_seq(storage: Storage, run_id: str) -> int | None:
     path = storage.run_dir(run_id) / SNAPSHOTS_DIR / LATEST
-    return read_json(path)["seq"] if path.exists() else None
+    return read_json(path)["seq"] if storage.fetch(path, refresh=True) else None  # it moves: always the store's
 
 
 def list_snapshots(storage: Storage, run_id: str) -> list[dict]:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS_DIR
-    return [read_json(snapshots / f"s{seq:06d}" / "meta.json") for seq in _snapshot_dirs(snapshots)]
+    metas = [snapshots / f"s{seq:06d}" / "meta.json" for seq in _snapshot_dirs(storage, snapshots)]
+    return [read_json(meta) for meta in metas if storage.fetch(meta)]
 
 
 def snapshot_dir(storage: Storage, run_id: str, seq: int) -> Path:
     folder = storage.run_dir(run_id) / SNAPSHOTS_DIR / f"s{int(seq):06d}"
+    if not all((folder / name).exists() for name in (MODEL_FILE, WEIGHTS_FILE, "meta.json")):
+        storage.fetch_folder(folder, last=("meta.json",))  # stored by another server (a listing fetches meta.json)
     if not (folder / "meta.json").exists():
         raise NotFound(f"snapshot {seq}")
     return folder
