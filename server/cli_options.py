@@ -50,6 +50,22 @@ def _default_text(option: dict) -> str:
     return "" if default is None else f"default {default}"
 
 
+_BOUNDS = (
+    ("min", lambda v, b: v >= b, "at least"),
+    ("max", lambda v, b: v <= b, "at most"),
+    ("above", lambda v, b: v > b, "above"),
+    ("below", lambda v, b: v < b, "below"),
+)
+
+
+def bound_violation(option: dict, value) -> str | None:
+    """Why `value` is outside the option's bounds (train_options.json's min, max, above, below), or None."""
+    for bound, holds, words in _BOUNDS:
+        if bound in option and not holds(value, option[bound]):
+            return f"must be {words} {option[bound]:g}, not {value}"
+    return None
+
+
 def _number(option: dict):
     """An argparse type that parses the option's number and holds it to the page's bounds."""
     parse = int if option["type"] == "int" else float
@@ -62,15 +78,8 @@ def _number(option: dict):
             raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
         if value != value or value in (float("inf"), float("-inf")):
             raise argparse.ArgumentTypeError(f"{text!r} is not {kind}")
-        bounds = [
-            ("min", lambda v, b: v >= b, "at least"),
-            ("max", lambda v, b: v <= b, "at most"),
-            ("above", lambda v, b: v > b, "above"),
-            ("below", lambda v, b: v < b, "below"),
-        ]
-        for key, holds, words in bounds:
-            if key in option and not holds(value, option[key]):
-                raise argparse.ArgumentTypeError(f"must be {words} {option[key]:g}, not {text}")
+        if reason := bound_violation(option, value):
+            raise argparse.ArgumentTypeError(reason)
         return value
 
     check.__name__ = option["type"]

@@ -73,10 +73,10 @@ def _local(args):
     """(engine, storage) of this data folder, its schema brought up to date."""
     from . import db
     from .config import from_env
-    from .storage import Storage
+    from .storage import open_storage
 
     settings = from_env(data_dir=args.data_dir)
-    return db.connect(settings.database_url), Storage(settings.data_dir)
+    return db.connect(settings.database_url), open_storage(settings)
 
 
 def _answer(server: str, status: int, body: dict) -> int | None:
@@ -94,18 +94,24 @@ def _answer(server: str, status: int, body: dict) -> int | None:
     return 2 if status < 500 else 1
 
 
+def _remote(server: str, method: str, path: str, body: dict | None = None) -> tuple[dict, int | None]:
+    """(the answer, None) when the server accepted the request; else (its body, the exit status), having said why."""
+    try:
+        status, answer = _call(method, server, path, body)
+    except ConnectionError as exc:
+        print(f"browsertrain: error: {exc}", file=sys.stderr)
+        return {}, 1
+    return answer, _answer(server, status, answer)
+
+
 def cmd_sweep(args) -> int:
     try:
         body = sweep_body(args)
     except (SweepError, OptionConflict) as exc:
         args.parser.error(str(exc))
     if args.server:
-        try:
-            status, sweep = _call("POST", args.server, "/api/sweeps", body)
-        except ConnectionError as exc:
-            print(f"browsertrain: error: {exc}", file=sys.stderr)
-            return 1
-        if (refused := _answer(args.server, status, sweep)) is not None:
+        sweep, refused = _remote(args.server, "POST", "/api/sweeps", body)
+        if refused is not None:
             return refused
     else:
         from .sweeps.service import create_sweep
@@ -129,12 +135,8 @@ def cmd_sweep(args) -> int:
 
 def cmd_sweeps_show(args) -> int:
     if args.server:
-        try:
-            status, sweep = _call("GET", args.server, f"/api/sweeps/{args.sweep_id}")
-        except ConnectionError as exc:
-            print(f"browsertrain: error: {exc}", file=sys.stderr)
-            return 1
-        if (refused := _answer(args.server, status, sweep)) is not None:
+        sweep, refused = _remote(args.server, "GET", f"/api/sweeps/{args.sweep_id}")
+        if refused is not None:
             return refused
     else:
         from .storage import check_name

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from itertools import product
 
-from ..cli_options import AUGMENT_MODE, AUGMENT_PREFIX, flag_of, page_options
+from ..cli_options import AUGMENT_MODE, AUGMENT_PREFIX, bound_violation, flag_of, page_options
 from ..errors import StatusError
 
 # Fields of the options list that are not run-config keys: the augmentation mode is the page's form's switch for
@@ -65,20 +65,6 @@ def config_key(key: str) -> str:
     raise SweepError(f"{key!r} is not a run setting a sweep can vary (one of: {known})")
 
 
-def _bounds_hold(option: dict, value) -> str | None:
-    """Why `value` is outside the option's bounds, or None."""
-    checks = [
-        ("min", lambda v, b: v >= b, "at least"),
-        ("max", lambda v, b: v <= b, "at most"),
-        ("above", lambda v, b: v > b, "above"),
-        ("below", lambda v, b: v < b, "below"),
-    ]
-    for bound, holds, words in checks:
-        if bound in option and not holds(value, option[bound]):
-            return f"must be {words} {option[bound]:g}, not {value}"
-    return None
-
-
 def check_value(key: str, value):
     """`value` checked against `key`'s option (type, bounds, choices); SweepError names the key when it fails."""
     option = _options()[key]
@@ -89,7 +75,7 @@ def check_value(key: str, value):
         wanted = (int,) if kind == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, wanted) or not math.isfinite(value):
             raise SweepError(f"{key}: {value!r} is not {'an integer' if kind == 'int' else 'a number'}")
-        if reason := _bounds_hold(option, value):
+        if reason := bound_violation(option, value):
             raise SweepError(f"{key} {reason}")
         return float(value) if kind == "float" else value
     if kind == "bool":
