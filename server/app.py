@@ -16,6 +16,7 @@ from .datasets.importer import DatasetExists
 from .datasets.sample import ensure_sample
 from .errors import StatusError
 from .headers import SecurityHeadersMiddleware
+from .queue.reaper import reaper_lifespan
 from .routes import datasets, exports, pages, queue, runs, sweeps
 from .routes.errors import error_answer
 from .security import BodyTooLarge, GuardMiddleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         description="Datasets for in-browser TensorFlow.js training, runs, snapshots and exports.",
+        lifespan=reaper_lifespan,  # the queue's reaper runs while the app does
     )
     app.state.settings = settings
     app.state.storage = storage

@@ -87,3 +87,7 @@ MAX_WORKER_NAME_CHARS = 128
 MAX_QUEUE_LIST = 1_000  # jobs or workers in one listing
 MAX_SWEEP_TRIALS = 200
 MAX_SWEEP_PARALLEL = 32
+MAX_JOB_PRIORITY = 1_000_000  # priorities run from minus this to this; higher is claimed first
+MAX_JOB_ERROR_CHARS = 2_000  # a job's last_error (a worker's report is cut to this)
+MAX_WORKER_DEVICE_BYTES = 8 * KIB  # a worker's device report, as JSON
+MAX_JOB_REQUIREMENTS_BYTES = 1 * KIB  # a job's requirements, as JSON

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from .. import json_depth
 from ..datasets.importer import load_manifest
 from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
+from ..queue import attempts
 from ..runs import service, snapshots
 from ..runs.train_config import settings_of
 from ..security import multipart_form
@@ -87,6 +88,19 @@ class EpochRecord(BaseModel):
     epoch: int = Field(ge=0, le=MAX_EPOCH)
 
 
+def _current_job(
+    engine: EngineDep,
+    run_id: RunId,
+    x_browsertrain_attempt: Annotated[str | None, Header(max_length=128)] = None,
+) -> dict | None:
+    """A job's run takes writes only from its current attempt (docs/queue.md): checked before any body is read, so a
+    stale worker's write changes nothing. None for a run that is not a job."""
+    return attempts.check_attempt(engine, run_id, x_browsertrain_attempt)
+
+
+CurrentJob = Annotated[dict | None, Depends(_current_job)]
+
+
 def _full(storage: StorageDep, engine: EngineDep, run: dict) -> dict:
     run_id = run["id"]
     return {
@@ -130,13 +144,15 @@ def get_run(storage: StorageDep, engine: EngineDep, run_id: RunId) -> dict:
 
 
 @router.patch("/{run_id}", response_model=Run)
-def patch_run(engine: EngineDep, run_id: RunId, body: RunUpdate) -> dict:
+def patch_run(engine: EngineDep, run_id: RunId, _job: CurrentJob, body: RunUpdate) -> dict:
     return service.update_run(engine, run_id, status=body.status, summary=body.summary, info=body.info)
 
 
 @router.post("/{run_id}/epochs", status_code=201, response_model=Recorded)
-def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: EpochRecord) -> dict:
-    service.append_epoch(engine, storage, run_id, body.model_dump())
+def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, job: CurrentJob, body: EpochRecord) -> dict:
+    record = body.model_dump()
+    service.append_epoch(engine, storage, run_id, record)
+    attempts.epoch_recorded(engine, job, record)
     return {"ok": True}
 
 
@@ -151,7 +167,12 @@ def post_epoch(storage: StorageDep, engine: EngineDep, run_id: RunId, body: Epoc
     ),
 )
 async def post_snapshot(
-    request: Request, storage: StorageDep, engine: EngineDep, run_id: RunId, epoch: int | None = Query(None, ge=0)
+    request: Request,
+    storage: StorageDep,
+    engine: EngineDep,
+    run_id: RunId,
+    _job: CurrentJob,
+    epoch: int | None = Query(None, ge=0),
 ) -> dict:
     """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
     async with multipart_form(request, max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:

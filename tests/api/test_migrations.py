@@ -16,7 +16,7 @@ from support import start_server
 from server import db
 from server.cli import main
 
-HEAD = "0002"
+HEAD = "0003"
 OLD_RUN = "abcdefabcdef"
 # The runs table as the first release created it (no parent_run_id), with one finished run in it.
 FIRST_RELEASE_RUNS = (
@@ -84,7 +84,7 @@ def test_db_upgrade_creates_a_new_database_at_the_newest_version(tmp_path, capsy
     assert version_of(data / "browsertrain.db") == HEAD
 
 
-def test_a_database_with_lineage_but_no_version_records_is_marked_newest_and_left_as_it_is(tmp_path):
+def test_a_database_with_lineage_but_no_version_records_is_marked_as_such_and_brought_to_the_newest(tmp_path):
     path = tmp_path / "lineage.db"
     with sqlite3.connect(path) as old:  # as the release that added parent_run_id made it, before versions
         for statement in FIRST_RELEASE_RUNS:
@@ -92,7 +92,7 @@ def test_a_database_with_lineage_but_no_version_records_is_marked_newest_and_lef
         old.execute("ALTER TABLE runs ADD COLUMN parent_run_id VARCHAR(12)")
         old.execute("CREATE INDEX ix_runs_parent_run_id ON runs (parent_run_id)")
     engine = db.make_engine(f"sqlite:///{path}")
-    assert db.upgrade(engine) == (HEAD, HEAD)
+    assert db.upgrade(engine) == ("0002", HEAD)  # the lineage release's version, then the ones after it
     engine.dispose()
     assert_matches_the_newest_schema(path)
 

@@ -12,6 +12,7 @@ import pytest
 
 from server.headless import CHROMIUM_FLAGS, find_chromium
 
+from .postgres import start_cluster
 from .servers import in_process_isolated, start_isolated, start_server
 
 
@@ -33,6 +34,20 @@ def shared_server(tmp_path_factory):
     live = start_server(data)
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL cluster for the session (tests/support/postgres.py): skipped without one, except in CI."""
+    yield from start_cluster()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request) -> str | None:
+    """The database a test's server uses: None (SQLite in its data folder), then an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("postgres_cluster").create_database()
 
 
 @pytest.fixture

@@ -150,11 +150,12 @@ class InProcessServer:
 
 
 @contextmanager
-def in_process_isolated(base: Path):
+def in_process_isolated(base: Path, **settings):
     """Like start_isolated, in this process: data in base/data, and Python's temp folder pointed at base/tmp for as
-    long as the server is in use (the tests run one at a time), so the app's stray temp files show there too."""
+    long as the server is in use (the tests run one at a time), so the app's stray temp files show there too.
+    `settings` go to the app's settings (db_url, lease_seconds, ...)."""
     data, tmp = _isolated_folders(base)
-    settings = from_env(data_dir=data, host="127.0.0.1", port=IN_PROCESS_PORT)
+    settings = from_env(data_dir=data, host="127.0.0.1", port=IN_PROCESS_PORT, **settings)
     app = create_app(settings)
     saved, tempfile.tempdir = tempfile.tempdir, str(tmp)
     try:
