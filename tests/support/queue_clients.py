@@ -2,8 +2,8 @@
 
 Each one registers with a device, claims a job, heartbeats every few seconds while it "trains" (sleeps), and sends
 what the train page sends, with its attempt header: the run is running, an epoch record per epoch (and optionally a
-tiny tfjs snapshot), the run's end with a summary; then it completes the job. They
-share one httpx pool per server. A worker given several server URLs fails over: a request that cannot reach its
+tiny tfjs snapshot), the run's end with a summary; then it completes the job. Each has its own connections, as a
+tab has. A worker given several server URLs fails over: a request that cannot reach its
 server (refused, reset, cut off) is sent again, unchanged and with the same attempt token, to the next URL.
 
 The queue bench (bench/queue.py) and the two-server failover test (tests/queue/test_two_servers.py) both drive these,
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -94,7 +94,7 @@ class Tally:
 
 
 class Servers:
-    """One httpx pool per server URL; `request` sends to a worker's current server and fails over to the next."""
+    """A worker's httpx pool per server URL; `request` sends to its current server and fails over to the next."""
 
     def __init__(self, pools: list[httpx.AsyncClient]):
         self.pools = pools
@@ -125,7 +125,7 @@ class Servers:
 
 @asynccontextmanager
 async def server_pools(urls: list[str], connections: int):
-    """Up to `connections` keep-alive connections to each server, shared by all the workers."""
+    """Up to `connections` keep-alive connections to each server."""
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     pools = [httpx.AsyncClient(base_url=url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS) for url in urls]
     try:
@@ -243,19 +243,19 @@ class SimulatedWorker:
                 return
 
 
-async def run_workers(
-    urls: list[str], count: int, tally: Tally, plan: Plan, max_seconds: float, connections: int | None = None
-) -> list[SimulatedWorker]:
+async def run_workers(urls: list[str], count: int, tally: Tally, plan: Plan, max_seconds: float) -> None:
     """`count` workers spread over `urls` (worker i starts on server i mod len(urls)), registered first, then all
-    running at once until the tally's target is reached or max_seconds pass."""
-    # Two per worker: its heartbeat may be on the wire beside its claim or epoch.
-    async with server_pools(urls, connections or 2 * count) as servers:
-        workers = [SimulatedWorker(servers, f"sim-{i}", tally, plan, server=i) for i in range(count)]
+    running at once until the tally's target is reached or max_seconds pass. Each has connections of its own, as a
+    browser tab has: two per server, since its heartbeat may be on the wire beside its claim or epoch."""
+    async with AsyncExitStack() as stack:
+        workers = []
+        for i in range(count):
+            servers = await stack.enter_async_context(server_pools(urls, 2))
+            workers.append(SimulatedWorker(servers, f"sim-{i}", tally, plan, server=i))
         await asyncio.gather(*(w.register() for w in workers))
         tally.started = time.monotonic()
         deadline = tally.started + max_seconds
         await asyncio.gather(*(w.run(deadline) for w in workers))
-        return workers
 
 
 async def enqueue(url: str, count: int, dataset: str, config: dict, concurrency: int = 8) -> list[str]:
