@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench bench-gpu lock screenshots clean
+.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench bench-gpu bench-queue lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -85,6 +85,11 @@ bench: setup $(VENV)/.bench-installed
 # on CUDA, the bench's torch must be a CUDA build: see bench/README.md, "On a GPU".
 bench-gpu: setup $(VENV)/.bench-installed
 	bench/gpu.sh
+
+# The job queue under 200 simulated workers, SQLite against PostgreSQL (bench/queue.py; results/queue.*). Needs
+# PostgreSQL's server programs (Debian's postgresql; a throwaway cluster is made and removed), not the bench's torch.
+bench-queue: setup
+	$(PY) -m bench.queue
 
 # Maintainers: re-resolve every extra in fresh virtual environments and rewrite constraints/*.txt (needs network).
 lock:
