@@ -1,4 +1,5 @@
-"""Two servers on one PostgreSQL database and one data folder; one is killed (SIGKILL) in the middle of a run.
+"""Two servers on one PostgreSQL database, sharing one data folder or (each with a folder of its own) one S3 store;
+one is killed (SIGKILL) in the middle of a run.
 
 The simulated workers (tests/support/queue_clients.py) are spread over both servers. Those that were talking to the
 killed one carry on through the other with the attempt tokens they hold: every job ends done exactly once, the jobs
@@ -31,11 +32,11 @@ KILL_WHEN_IN_FLIGHT = 4  # attempts claimed through the doomed server and part-w
 MAX_SECONDS = 30
 
 
-def start_together(data: Path, env: dict) -> list[LiveServer]:
-    """Two servers on one data folder, started at once: both bring the empty database's schema up together, as two
-    servers of one deployment would (and it halves the wait on a slow machine)."""
+def start_together(folders: list[Path], env: dict) -> list[LiveServer]:
+    """Two servers, started at once: both bring the empty database's schema up together, as two servers of one
+    deployment would (and it halves the wait on a slow machine)."""
     with ThreadPoolExecutor(2) as pool:
-        starting = [pool.submit(start_server, data, env=env) for _ in range(2)]
+        starting = [pool.submit(start_server, data, env=env) for data in folders]
     started = [future.result() for future in starting if future.exception() is None]
     if len(started) < 2:
         for server in started:
@@ -66,16 +67,37 @@ async def run_and_kill(doomed: LiveServer, other: LiveServer, tally: Tally) -> l
     return in_flight
 
 
-def test_a_killed_server_loses_no_job_and_no_epoch(tmp_path, postgres_cluster):
-    postgres_url = postgres_cluster.create_database()
-    data = tmp_path / "data"
-    data.mkdir()
+@pytest.fixture(params=["one-folder", "s3"])
+def artifacts(request, tmp_path):
+    """(the two servers' data folders, the variables that name their store): one shared folder, or two folders and
+    one S3 bucket (SeaweedFS), where each server sees the other's datasets, runs and epochs only through the store."""
+    if request.param == "one-folder":
+        data = tmp_path / "data"
+        data.mkdir()
+        yield [data, data], {}
+        return
+    from support.seaweed import start_seaweed
+
+    weed = start_seaweed(tmp_path / "s3")
+    folders = [tmp_path / "data-a", tmp_path / "data-b"]
+    for folder in folders:
+        folder.mkdir()
+    yield (
+        folders,
+        {**weed.env, "BROWSERTRAIN_S3_URL": "s3://browsertrain/two", "BROWSERTRAIN_S3_ENDPOINT": weed.endpoint},
+    )
+    weed.stop()
+
+
+def test_a_killed_server_loses_no_job_and_no_epoch(artifacts, postgres_cluster):
+    folders, store = artifacts
     env = {
-        "BROWSERTRAIN_DB_URL": postgres_url,
+        "BROWSERTRAIN_DB_URL": postgres_cluster.create_database(),
         "BROWSERTRAIN_LEASE_SECONDS": str(LEASE_SECONDS),
         "BROWSERTRAIN_HEARTBEAT_SECONDS": str(HEARTBEAT_SECONDS),
+        **store,
     }
-    doomed, other = start_together(data, env)
+    doomed, other = start_together(folders, env)
     try:
         ids = asyncio.run(enqueue(doomed.url, JOBS, "shapes", {"epochs": EPOCHS}))
         tally = Tally(target=JOBS)
