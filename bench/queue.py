@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -39,6 +40,7 @@ LOOP_TICK_SECONDS = 0.01  # the client's event-loop lag is how late a sleep of t
 MAX_DRAIN_SECONDS = 600
 # No job completed for this long: a lost job would have been re-issued by now (a lease, 30 s, and a reaper round).
 STALL_SECONDS = 60
+TITLE = "Queue: claims/s and heartbeat latency, SQLite vs PostgreSQL"
 PACKAGES = ("fastapi", "uvicorn", "sqlalchemy", "psycopg", "httpx")
 
 
@@ -253,14 +255,21 @@ def measure(args) -> dict:
                     for line in r["errors_seen"]:
                         print(f"  {line}", file=sys.stderr)
     data["load_after"] = os.getloadavg()
-    data["medians"] = {
-        database: {
-            **{key: common.median([r[key] for r in runs]) for key in MEDIANS},
-            "cores": {key: common.median([r["cores"][key] for r in runs]) for key in CORES},
-        }
-        for database, runs in data["runs"].items()
-    }
+    summarise(data)
     return data
+
+
+def summarise(data: dict) -> None:
+    """Medians per database over its drained runs (a run that stopped draining stalled for a minute, which its CPU
+    counters include), or over all of them if none drained."""
+    data["medians"] = {}
+    for database, runs in data["runs"].items():
+        counted = [r for r in runs if r["drained"]] or runs
+        data["medians"][database] = {
+            **{key: common.median([r[key] for r in counted]) for key in MEDIANS},
+            "cores": {key: common.median([r["cores"][key] for r in counted]) for key in CORES},
+            "runs_counted": len(counted),
+        }
 
 
 def report(data: dict) -> str:
@@ -277,7 +286,9 @@ def report(data: dict) -> str:
         f"heartbeat every {s['heartbeat']:g} s, post {s['epochs']} epoch records {s['epoch_seconds']:g} s apart, "
         f"mark the run finished (all with the attempt header), complete; a claim that finds nothing waits "
         f"{s['poll_seconds']:g} s. claims/s = claims that returned a job / seconds from the first claim to the last "
-        f"completion. Median of {s['runs']} runs per database, the two interleaved run by run.",
+        f"completion. Medians over the runs that drained, of {s['runs']} per database ("
+        + ", ".join(f"{db} {m['runs_counted']}" for db, m in medians.items())
+        + "), the two interleaved run by run.",
         "",
     ]
     rows = []
@@ -362,7 +373,13 @@ def main(argv=None) -> int:
         "--heartbeat", type=float, help=f"the servers' heartbeat interval (default: theirs, {HEARTBEAT_SECONDS:g} s)"
     )
     parser.add_argument("--poll-seconds", type=float, default=1.0, help="a worker's pause after an empty claim")
+    parser.add_argument("--rewrite", action="store_true", help="rewrite results/queue.md from results/queue.json")
     args = parser.parse_args(argv)
+    if args.rewrite:
+        data = json.loads((common.RESULTS_DIR / "queue.json").read_text())
+        summarise(data)
+        print(common.write_result("queue", TITLE, report(data), data).read_text())
+        return 0
     args.heartbeat = args.heartbeat or HEARTBEAT_SECONDS
     # A stopped bench (SIGTERM) still stops its servers and removes its PostgreSQL cluster.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
