@@ -94,12 +94,17 @@ def heartbeat(
     """The worker is alive; with its job and token, the lease is extended. A job the user cancelled or a pruner
     pruned while this attempt held it answers cancel: true; any other stale attempt is a 409."""
     with write_transaction(engine) as conn:
-        touch_worker(conn, worker_id)
         if job_id is None:
+            touch_worker(conn, worker_id)
             return {"lease_expires_at": None, "cancel": False}
+        # The job's row first, then the worker's: the order complete, cancel and the reaper take them in. The other
+        # order let a heartbeat still on the wire and its worker's complete wait on each other (a PostgreSQL deadlock,
+        # answered 500, that left the finished run's job claimed for good).
         job = lock_job(conn, job_id)
         if job is None:
+            touch_worker(conn, worker_id)  # an unknown worker is the 404 to give, before an unknown job
             raise JobNotFound(job_id)
+        touch_worker(conn, worker_id)
         current = is_current(attempt_token, job)
         if current and job["state"] in STOPPED_STATES:
             return {"lease_expires_at": None, "cancel": True}
@@ -164,28 +169,31 @@ def reap_jobs(engine: Engine, now: float | None = None) -> list[dict]:
     now = now_seconds() if now is None else now
     with engine.connect() as conn:
         expired = conn.execute(
-            select(db.jobs.c.id, db.jobs.c.attempt_token, db.jobs.c.attempt, db.jobs.c.max_attempts).where(
-                db.jobs.c.state == "claimed", db.jobs.c.lease_expires_at < now
-            )
+            select(db.jobs.c.id, db.jobs.c.attempt_token, db.jobs.c.attempt, db.jobs.c.max_attempts, db.runs.c.status)
+            .join(db.runs, db.runs.c.id == db.jobs.c.id)
+            .where(db.jobs.c.state == "claimed", db.jobs.c.lease_expires_at < now)
         ).all()
     taken = []
-    for job_id, token, attempt, max_attempts in expired:
-        state = "queued" if attempt < max_attempts else "failed"
+    for job_id, token, attempt, max_attempts, run_status in expired:
+        # A run its attempt finished is done, even if the worker's complete never arrived (it died, or the network
+        # did, after the run's last PATCH): re-issued, it could never run again, since a finished run never changes.
+        state = "done" if run_status == "finished" else "queued" if attempt < max_attempts else "failed"
         with write_transaction(engine) as conn:
+            values = {"state": state, "lease_expires_at": None, "updated_at": db.now()}
+            if state != "done":  # a done job keeps the worker that trained it, as a completed one does
+                values |= {
+                    "attempt_token": None,
+                    "worker_id": None,
+                    "last_error": f"attempt {attempt}: no heartbeat before its lease expired",
+                }
             changed = conn.execute(
                 update(db.jobs)
                 .where(db.jobs.c.id == job_id, db.jobs.c.state == "claimed", db.jobs.c.attempt_token == token)
-                .values(
-                    state=state,
-                    attempt_token=None,
-                    worker_id=None,
-                    lease_expires_at=None,
-                    last_error=f"attempt {attempt}: no heartbeat before its lease expired",
-                    updated_at=db.now(),
-                )
+                .values(**values)
             ).rowcount
             if changed:
                 free_worker(conn, job_id)
-                set_run_status(conn, job_id, run_status_for(state))
+                if (status := run_status_for(state)) is not None:
+                    set_run_status(conn, job_id, status)
                 taken.append(read_job(conn, job_id))
     return taken

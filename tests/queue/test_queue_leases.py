@@ -94,6 +94,23 @@ def test_the_server_reaper_takes_back_a_silent_claim_and_fails_it_after_max_atte
         assert client.get("/api/queue/workers").json()["workers"][0]["state"] == "idle"
 
 
+def test_a_run_finished_by_a_worker_that_died_before_completing_its_job_is_done_not_re_issued(make_server):
+    """The worker sent the run's final PATCH, then died (or lost the network) before its complete: re-issuing the job
+    would fail every later attempt (a finished run never changes), so the reaper records it done."""
+    server = make_server(lease_seconds=SHORT_LEASE)
+    with server.client() as client:
+        job = enqueue(client)
+        worker = register(client)
+        claimed = claim(client, worker)
+        finished = client.patch(f"/api/runs/{job['id']}", json={"status": "finished"}, headers=attempt_header(claimed))
+        assert finished.status_code == 200, finished.text
+        assert _wait_for(lambda: job_state(client, job["id"])["state"] == "done", SHORT_LEASE + 4)
+        done = job_state(client, job["id"])
+        assert done["attempt"] == 1 and done["worker_id"] == worker and done["last_error"] is None
+        assert claim(client, register(client, "next")) is None
+        assert run_of(client, job["id"])["status"] == "finished"
+
+
 def test_heartbeats_keep_a_claim_past_its_lease(make_server):
     server = make_server(lease_seconds=SHORT_LEASE)
     with server.client() as client:
