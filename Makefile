@@ -12,7 +12,7 @@ CONSTRAINTS := constraints
 # The benchmarks' CPU-only torch build (a local version, `+cpu`) comes from PyTorch's own index.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: setup run test test-fast test-js test-py lint format chromium export-extra bench bench-gpu bench-queue lock screenshots clean
+.PHONY: setup postgresql run test test-fast test-js test-py lint format chromium export-extra bench bench-gpu bench-queue lock screenshots clean
 
 setup: $(VENV)/.installed node_modules/.installed chromium
 
@@ -41,10 +41,18 @@ chromium:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
 	else echo "Install Chromium (Debian: sudo apt-get install chromium) or set BROWSERTRAIN_CHROMIUM"; exit 1; fi
 
+# The `postgres` test tier starts a throwaway PostgreSQL cluster (tests/support/postgres.py) from Debian's server
+# programs. Without them the tier is skipped, except under CI (the variable CI set), where it fails.
+postgresql:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; \
+	else echo "PostgreSQL is missing (Debian: sudo apt-get install postgresql): the postgres test tier will be skipped"; fi
+
 run: setup
 	$(VENV)/bin/browsertrain serve --host $(HOST) --port $(PORT)
 
-test: setup test-js test-py
+test: setup postgresql test-js test-py
 
 test-js: node_modules/.installed
 	node --test tests/js/
