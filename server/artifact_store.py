@@ -129,7 +129,11 @@ class S3Store:
             raise StoreUnavailable(f"the S3 store {self._where()} cannot be reached: {exc}") from None
         try:
             self.client.create_bucket(Bucket=self.bucket)
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            # Another server sharing the store created it in the same instant (two servers start together).
+            if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise StoreUnavailable(f"could not create the bucket of {self._where()}: {exc}") from None
+        except BotoCoreError as exc:
             raise StoreUnavailable(f"could not create the bucket of {self._where()}: {exc}") from None
 
     def remove_abandoned_uploads(self, older_than: float = S3_ABANDONED_UPLOAD_SECONDS) -> int:

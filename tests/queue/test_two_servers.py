@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from support.event_loop import run_async
 from support.queue_clients import Attempt, Plan, Tally, enqueue, run_workers
 from support.servers import LiveServer, start_server
 
@@ -99,9 +100,9 @@ def test_a_killed_server_loses_no_job_and_no_epoch(artifacts, postgres_cluster):
     }
     doomed, other = start_together(folders, env)
     try:
-        ids = asyncio.run(enqueue(doomed.url, JOBS, "shapes", {"epochs": EPOCHS}))
+        ids = run_async(enqueue(doomed.url, JOBS, "shapes", {"epochs": EPOCHS}))
         tally = Tally(target=JOBS)
-        in_flight = asyncio.run(run_and_kill(doomed, other, tally))
+        in_flight = run_async(run_and_kill(doomed, other, tally))
         doomed.process.wait(10)
 
         assert tally.conflicts == [], "a current attempt was refused"

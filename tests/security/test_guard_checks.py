@@ -3,8 +3,7 @@ the others (tests/security/test_guard.py holds the same rules against a live ser
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from support.event_loop import run_async
 
 from server.limits import MAX_JSON_BODY_BYTES
 from server.security import (
@@ -18,13 +17,6 @@ from server.security import (
 
 HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN = "a-token-long-enough-for-the-guard"
-
-
-def run_async(coroutine):
-    """Run a coroutine to its end on a fresh loop in its own thread: in the full suite Playwright's sync API keeps an
-    event loop running in the test thread, where asyncio.run() is refused."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 def request(method: str = "GET", query: bytes = b"", **headers: str) -> dict:

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support import imagefolder, upload, write_tree, zip_bytes
@@ -133,3 +135,15 @@ def test_what_a_killed_upload_left_at_a_temporary_key_is_swept_and_a_live_one_is
     assert store.remove_abandoned_uploads() == 0  # a minute-old upload may still be in flight: kept
     assert store.remove_abandoned_uploads(older_than=-60) == 1
     assert store.list("") == ["datasets/kept/manifest.json"]
+
+
+def test_servers_starting_together_on_a_new_bucket_all_start(seaweed, monkeypatch):
+    """Each finds no bucket and creates it; all but the first are told it exists already: that is a start, not a
+    store that 'cannot be created' (two servers of one deployment start together)."""
+    for name, value in seaweed.env.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"together-{uuid.uuid4().hex[:8]}"
+    stores = [S3Store(f"s3://{bucket}/p", seaweed.endpoint) for _ in range(4)]
+    with ThreadPoolExecutor(len(stores)) as pool:
+        list(pool.map(lambda store: store.ensure_bucket(), stores))
+    assert bucket in {b["Name"] for b in seaweed.client().list_buckets()["Buckets"]}
