@@ -25,7 +25,6 @@ from .store import (
     JOB_STATES,
     STOPPED_STATES,
     JobConflict,
-    JobNotFound,
     QueueError,
     free_worker,
     job_ended,
@@ -136,8 +135,7 @@ def list_jobs(engine: Engine, state: str | None = None) -> list[dict]:
 def set_priority(engine: Engine, job_id: str, priority: int) -> dict:
     priority = _checked_priority(priority)
     with write_transaction(engine) as conn:
-        if lock_job(conn, job_id) is None:
-            raise JobNotFound(job_id)
+        lock_job(conn, job_id)
         conn.execute(update(db.jobs).where(db.jobs.c.id == job_id).values(priority=priority, updated_at=db.now()))
         return read_job(conn, job_id)
 
@@ -150,8 +148,6 @@ def cancel(engine: Engine, storage: Storage | None, job_id: str, state: str = "c
         raise QueueError(f"a job is stopped as one of {', '.join(STOPPED_STATES)}")
     with write_transaction(engine) as conn:
         job = lock_job(conn, job_id)
-        if job is None:
-            raise JobNotFound(job_id)
         if job["state"] in STOPPED_STATES:
             return read_job(conn, job_id)
         if job["state"] in ENDED_STATES:

@@ -100,10 +100,11 @@ def heartbeat(
         # The job's row first, then the worker's: the order complete, cancel and the reaper take them in. The other
         # order let a heartbeat still on the wire and its worker's complete wait on each other (a PostgreSQL deadlock,
         # answered 500, that left the finished run's job claimed for good).
-        job = lock_job(conn, job_id)
-        if job is None:
+        try:
+            job = lock_job(conn, job_id)
+        except JobNotFound:
             touch_worker(conn, worker_id)  # an unknown worker is the 404 to give, before an unknown job
-            raise JobNotFound(job_id)
+            raise
         touch_worker(conn, worker_id)
         current = is_current(attempt_token, job)
         if current and job["state"] in STOPPED_STATES:
@@ -125,8 +126,6 @@ def complete(engine: Engine, job_id: str, attempt_token: str, status: str, error
         raise QueueError(f"status must be one of {', '.join(COMPLETE_STATUSES)}")
     with write_transaction(engine) as conn:
         job = lock_job(conn, job_id)
-        if job is None:
-            raise JobNotFound(job_id)
         if not is_current(attempt_token, job):
             raise stale_attempt(job)
         if job["state"] != "claimed":

@@ -103,11 +103,14 @@ def job_rows(conn: Connection, state: str | None, limit: int) -> list[dict]:
     return [job_dict(row) for row in conn.execute(query).mappings()]
 
 
-def lock_job(conn: Connection, job_id: str) -> dict | None:
-    """The job's row, locked until the transaction ends (PostgreSQL; SQLite's writer lock covers it already)."""
+def lock_job(conn: Connection, job_id: str) -> dict:
+    """The job's row, locked until the transaction ends (PostgreSQL; SQLite's writer lock covers it already);
+    JobNotFound (404) for an unknown id."""
     query = select(db.jobs).where(db.jobs.c.id == job_id).with_for_update()
     row = conn.execute(query).mappings().first()
-    return None if row is None else dict(row)
+    if row is None:
+        raise JobNotFound(job_id)
+    return dict(row)
 
 
 @contextmanager
