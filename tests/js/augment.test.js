@@ -10,7 +10,7 @@ import { classification } from '../../static/js/model/tasks.js';
 
 const SIZE = 4;
 
-/** A stand-in for PixelCache: item i is a [4, 4, 3] ramp whose red channel is 10·x + i. */
+/** A stand-in for the pixel store (everything held): item i is a [4, 4, 3] ramp whose red channel is 10·x + i. */
 function fakePixels(count) {
   const stride = SIZE * SIZE * 3;
   const all = new Uint8Array(count * stride);
@@ -21,7 +21,7 @@ function fakePixels(count) {
       all[i * stride + p * 3 + 2] = 200;
     }
   }
-  return { size: SIZE, item: (i) => all.subarray(i * stride, (i + 1) * stride) };
+  return { size: SIZE, streaming: false, item: (i) => all.subarray(i * stride, (i + 1) * stride), close: () => {} };
 }
 
 test('options are checked and "off" means no augmentation at all', () => {
@@ -63,7 +63,7 @@ test('training batches are augmented per epoch, validation batches never', async
   const data = { classes: ['a', 'b'], items: [0, 1, 2, 3].map((i) => ({ id: 100 + i, label: i % 2 ? 'b' : 'a' })) };
   const split = { train: [0, 1, 2].map((index) => ({ index, label: data.items[index].label })), val: [{ index: 3, label: 'b' }] };
   const config = { normalization: 'unit', seed: 5, augment: resolveAugment({ flip: true }) };
-  const inputs = new RunInputs({ data, config, task: classification, pixels: fakePixels(4), split, blobs: [] });
+  const inputs = new RunInputs({ data, config, task: classification, pixels: fakePixels(4), split, blobAt: null });
   const firstPixelRed = async (reader, indices) => {
     const { xs, ys } = await reader(indices);
     const red = tf.tidy(() => xs.slice([0, 0, 0, 0], [-1, 1, 1, 1]).mul(255).round().reshape([-1]));
@@ -81,6 +81,6 @@ test('training batches are augmented per epoch, validation batches never', async
   assert.ok(seen.flat().some((v) => v >= 30) && seen.flat().some((v) => v < 30));
   assert.deepEqual(await firstPixelRed(inputs.reader(split.val), [0]), [3]);
   assert.deepEqual(inputs.itemOf(split.val)(0), { item_id: 103, label: 'b' });
-  assert.ok(new Augmenter({ flip: true }, { pixels: fakePixels(1), blobs: [], seed: 1 }).crops === null,
+  assert.ok(new Augmenter({ flip: true }, { pixels: fakePixels(1), blobAt: null, seed: 1 }).crops === null,
     'no crop, no canvas: flips work on the cached pixels');
 });

@@ -8,7 +8,7 @@ export const AUGMENT_MIN_CROP = 0.8;
 /** The largest brightness change: pixels are scaled by a factor in [1 − b, 1 + b]. */
 export const MAX_BRIGHTNESS = 0.5;
 /**
- * Decoded crop sources kept in memory; past this the sources are decoded again from their blobs for every crop
+ * Decoded crop sources kept in memory; past this the sources are read and decoded again from their blobs for every crop
  * (slower, but a large dataset at a large input size must not exhaust the tab).
  */
 export const MAX_CROP_SOURCE_BYTES = 256 * 1024 ** 2;
@@ -66,11 +66,12 @@ export function scaleBrightness(pixels, factor) {
 /**
  * Crops on a canvas: each image is decoded once at side size / AUGMENT_MIN_CROP (so even the smallest crop has a
  * source pixel per input pixel) and kept as an ImageBitmap while the memory cap allows; a crop is one drawImage of
- * that region onto the input-size canvas, read back as RGB.
+ * that region onto the input-size canvas, read back as RGB. `blobAt(index)` reads an item's blob (from IndexedDB:
+ * the dataset's blobs are not all held in memory).
  */
 class CropSource {
-  constructor(blobs, size, mode = 'stretch') {
-    this.blobs = blobs;
+  constructor(blobAt, size, mode = 'stretch') {
+    this.blobAt = blobAt;
     this.size = size;
     this.mode = mode;
     this.sourceSide = Math.ceil(size / AUGMENT_MIN_CROP);
@@ -83,9 +84,9 @@ class CropSource {
   async decode(index) {
     const s = this.sourceSide;
     if (this.mode !== 'letterbox') {
-      return createImageBitmap(this.blobs[index], { resizeWidth: s, resizeHeight: s, resizeQuality: 'medium' });
+      return createImageBitmap(await this.blobAt(index), { resizeWidth: s, resizeHeight: s, resizeQuality: 'medium' });
     }
-    const full = await createImageBitmap(this.blobs[index]);
+    const full = await createImageBitmap(await this.blobAt(index));
     this.letterbox ??= makeCanvas(s);
     drawResized(this.letterbox.ctx, full, s, 'letterbox');
     full.close();
@@ -128,11 +129,11 @@ class CropSource {
  * so un-augmented items never pay for a redraw.
  */
 export class Augmenter {
-  constructor(options, { pixels, blobs, seed }) {
+  constructor(options, { pixels, blobAt, seed }) {
     this.options = resolveAugment(options);
     this.pixels = pixels;
     this.seed = seed;
-    this.crops = this.options.crop ? new CropSource(blobs, pixels.size, pixels.mode) : null;
+    this.crops = this.options.crop ? new CropSource(blobAt, pixels.size, pixels.mode) : null;
   }
 
   /** What augments item `index` in `epoch` (augmentParams): the annotations move by the same. */
@@ -140,10 +141,10 @@ export class Augmenter {
     return augmentParams(this.options, this.seed, epoch, index);
   }
 
-  /** The [size, size, 3] pixels item `index` is trained on in `epoch`. */
-  async pixelsOf(index, epoch) {
+  /** The [size, size, 3] pixels item `index` is trained on in `epoch`; `base`: its resized pixels, when already read. */
+  async pixelsOf(index, epoch, base = null) {
     const params = this.paramsOf(index, epoch);
-    let out = params.crop ? await this.crops.crop(index, params.crop) : this.pixels.item(index);
+    let out = params.crop ? await this.crops.crop(index, params.crop) : base ?? this.pixels.item(index);
     if (params.flip) out = flipHorizontal(out, this.pixels.size);
     if (params.brightness !== 1) out = scaleBrightness(out, params.brightness);
     return out;

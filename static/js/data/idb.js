@@ -1,9 +1,13 @@
-/** The IndexedDB cache of datasets: items keyed by [dataset, hash, id], written in large transactions. */
+/** The IndexedDB cache of datasets: items keyed by [dataset, hash, id] and their resized pixels in chunks. */
 
 const DB_NAME = 'browsertrain';
-const DB_VERSION = 1;
+const DB_VERSION = 2;         // 2 added the pixel stores; a version-1 cache keeps its items and versions
 const ITEMS = 'items';        // key [name, hash, id] -> {label, blob} or {annotation, blob}
 const VERSIONS = 'versions';  // key [name, hash] -> {name, hash, classes, count, bytes, complete, savedAt}
+const PIXEL_CHUNKS = 'pixel_chunks';  // key [name, hash, layout, chunk] -> Uint8Array of resized RGB rows
+const PIXEL_SETS = 'pixel_sets';      // key [name, hash, layout] -> {chunks, count, complete, savedAt}
+/** Every key of a version: [name, hash, ...anything], since an array sorts after every number and string. */
+const versionRange = (name, hash) => IDBKeyRange.bound([name, hash], [name, hash, []]);
 
 function promised(request) {
   return new Promise((resolve, reject) => {
@@ -27,10 +31,16 @@ export function openCache() {
   opened ??= new Promise((resolve, reject) => {
     const request = indexedDB.open(DB_NAME, DB_VERSION);
     request.onupgradeneeded = () => {
-      request.result.createObjectStore(ITEMS);
-      request.result.createObjectStore(VERSIONS);
+      const db = request.result;
+      for (const name of [ITEMS, VERSIONS, PIXEL_CHUNKS, PIXEL_SETS]) {
+        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
+      }
     };
-    request.onsuccess = () => resolve(request.result);
+    request.onsuccess = () => {
+      // Another tab opening a newer version must not wait on this one forever.
+      request.result.onversionchange = () => { request.result.close(); opened = null; };
+      resolve(request.result);
+    };
     request.onerror = () => { opened = null; reject(request.error); };
   });
   return opened;
@@ -64,21 +74,59 @@ export async function markComplete(record) {
   await done(tx);
 }
 
-/** All items of one version, in id order: [{id, label, blob}] or [{id, annotation, blob}]. */
-export async function readItems(name, hash) {
+/** Items of one version with ids in [fromId, toId], in id order: [{id, label, blob}] or [{id, annotation, blob}]. */
+export async function readItems(name, hash, fromId = 0, toId = Infinity) {
   const db = await openCache();
   const tx = db.transaction(ITEMS);
-  const range = IDBKeyRange.bound([name, hash, 0], [name, hash, Infinity]);
+  const range = IDBKeyRange.bound([name, hash, fromId], [name, hash, toId]);
   const store = tx.objectStore(ITEMS);
   const [keys, values] = await Promise.all([promised(store.getAllKeys(range)), promised(store.getAll(range))]);
   return keys.map((key, i) => ({ id: key[2], ...values[i] }));
 }
 
-/** Remove one version of a dataset (its items and its record). */
+/** Remove one version of a dataset: its items, its record and every stored chunk of its resized pixels. */
 export async function deleteVersion(name, hash) {
   const db = await openCache();
-  const tx = db.transaction([ITEMS, VERSIONS], 'readwrite');
-  tx.objectStore(ITEMS).delete(IDBKeyRange.bound([name, hash, 0], [name, hash, Infinity]));
-  tx.objectStore(VERSIONS).delete([name, hash]);
+  const stores = [ITEMS, VERSIONS, PIXEL_CHUNKS, PIXEL_SETS];
+  const tx = db.transaction(stores, 'readwrite');
+  for (const store of stores) tx.objectStore(store).delete(versionRange(name, hash));
+  await done(tx);
+}
+
+/** The record of one stored pixel set ({chunks, count, complete}), or undefined. */
+export async function pixelSet(name, hash, layout) {
+  const db = await openCache();
+  return promised(db.transaction(PIXEL_SETS).objectStore(PIXEL_SETS).get([name, hash, layout]));
+}
+
+/** Store chunks ([{chunk, pixels}]) of a pixel set in ONE transaction. */
+export async function putPixelChunks(name, hash, layout, chunks) {
+  const db = await openCache();
+  const tx = db.transaction(PIXEL_CHUNKS, 'readwrite');
+  const store = tx.objectStore(PIXEL_CHUNKS);
+  for (const { chunk, pixels } of chunks) store.put(pixels, [name, hash, layout, chunk]);
+  await done(tx);
+}
+
+/** One stored chunk's pixels (a Uint8Array), or undefined. */
+export async function readPixelChunk(name, hash, layout, chunk) {
+  const db = await openCache();
+  return promised(db.transaction(PIXEL_CHUNKS).objectStore(PIXEL_CHUNKS).get([name, hash, layout, chunk]));
+}
+
+/** Mark a pixel set whole, after its last chunk is stored; only then does a later run trust it. */
+export async function markPixelsComplete(name, hash, layout, record) {
+  const db = await openCache();
+  const tx = db.transaction(PIXEL_SETS, 'readwrite');
+  tx.objectStore(PIXEL_SETS).put({ ...record, complete: true, savedAt: Date.now() }, [name, hash, layout]);
+  await done(tx);
+}
+
+/** Remove one pixel set (its chunks and its record), e.g. the part written before the storage ran out. */
+export async function deletePixelSet(name, hash, layout) {
+  const db = await openCache();
+  const tx = db.transaction([PIXEL_CHUNKS, PIXEL_SETS], 'readwrite');
+  tx.objectStore(PIXEL_CHUNKS).delete(IDBKeyRange.bound([name, hash, layout], [name, hash, layout, []]));
+  tx.objectStore(PIXEL_SETS).delete([name, hash, layout]);
   await done(tx);
 }

@@ -1,4 +1,4 @@
-/** Decode → canvas resize → tf.browser.fromPixels (tip 14 of docs/tips.md), with the resized pixels cached for later epochs. */
+/** Decode → canvas resize → tf.browser.fromPixels (tip 14 of docs/tips.md), and raw pixels → normalised batches. */
 import { tf } from '../tf.js';
 import { normalize } from './normalize.js';
 import { LETTERBOX_PAD_COLOUR, drawRect, resizeTransform } from './geometry.js';
@@ -36,9 +36,26 @@ export function drawResized(ctx, source, size, mode = 'stretch') {
   return transform;
 }
 
+/** The resized RGB pixels of `blobs`, decoded one by one, as one Uint8Array of blobs.length*size*size*3 bytes. */
+export async function decodeResized(blobs, size, mode = 'stretch', onProgress = null) {
+  const { canvas, ctx } = makeCanvas(size);
+  const stride = size * size * CHANNELS;
+  const out = new Uint8Array(blobs.length * stride);
+  for (let i = 0; i < blobs.length; i += 1) {
+    const bitmap = await createImageBitmap(blobs[i]);
+    drawResized(ctx, bitmap, size, mode);
+    bitmap.close();
+    const pixels = tf.browser.fromPixels(canvas, CHANNELS);
+    out.set(await pixels.data(), i * stride);
+    pixels.dispose();
+    if (onProgress && (i % 50 === 49 || i === blobs.length - 1)) onProgress(i + 1, blobs.length);
+  }
+  return out;
+}
+
 /**
- * The resized pixels of every item, as one Uint8Array of n*size*size*3 bytes, computed once and kept (a 64x64
- * image is 12 KB, so 5,000 items cost 60 MB) so that epochs after the first decode nothing.
+ * The resized pixels of a few items in one Uint8Array of n*size*size*3 bytes (benchmarks feed batches from it). A
+ * run's pixels live in data/pixel_store.js instead, which keeps a large set in IndexedDB rather than in the tab.
  */
 export class PixelCache {
   constructor(size, mode = 'stretch') {
@@ -50,17 +67,7 @@ export class PixelCache {
   }
 
   async fill(blobs, onProgress) {
-    const { canvas, ctx } = makeCanvas(this.size);
-    this.pixels = new Uint8Array(blobs.length * this.stride);
-    for (let i = 0; i < blobs.length; i += 1) {
-      const bitmap = await createImageBitmap(blobs[i]);
-      drawResized(ctx, bitmap, this.size, this.mode);
-      bitmap.close();
-      const pixels = tf.browser.fromPixels(canvas, CHANNELS);
-      this.pixels.set(await pixels.data(), i * this.stride);
-      pixels.dispose();
-      if (onProgress && (i % 50 === 49 || i === blobs.length - 1)) onProgress(i + 1, blobs.length);
-    }
+    this.pixels = await decodeResized(blobs, this.size, this.mode, onProgress);
     this.count = blobs.length;
     return this;
   }

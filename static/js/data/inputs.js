@@ -1,35 +1,46 @@
 /** A run's inputs: the resized pixels of every item, the split, the task's labels, and the (augmented) batches. */
-import { PixelCache, pixelBatch } from './images.js';
+import { pixelBatch } from './images.js';
+import { PixelStore } from './pixel_store.js';
+import { streamOrder } from './stream_order.js';
+import { readBlobs } from './sync.js';
 import { Augmenter, isAugmenting } from './augment.js';
 import { splitItems, splitSeedOf } from './split.js';
 import { inputAnnotations, movedAnnotation } from './annotations.js';
 import { mirrorPairs } from './augment_geometry.js';
 
 /**
- * Built once per run from a loaded dataset ({name, task, classes, pointNames, items: [{id, label | annotation,
- * blob}]}) and the run config. `split.train` and `split.val` hold positions {index, label} into data.items. The task
+ * Built once per run from a loaded dataset ({name, hash, task, classes, pointNames, items: [{id, label |
+ * annotation}]}, blobs in IndexedDB) and the run config. `split.train` and `split.val` hold positions {index, label} into data.items. The task
  * (an unprepared one from model/tasks.js) is prepared here, on the training split's labels (detection learns its
  * anchors from them); `inputs.task` is the prepared one. Call close() when done.
  */
 export class RunInputs {
-  /** Decodes and resizes every item (tip 14 of docs/tips.md), splits them, and lets `subset` narrow the split (sanity runs). */
-  static async prepare(data, config, { task, taskOptions = {}, subset = (split) => split, onProgress } = {}) {
-    const blobs = data.items.map((item) => item.blob);
-    const pixels = await new PixelCache(config.inputSize, config.resize).fill(blobs, onProgress);
+  /**
+   * Decodes and resizes every item once (tip 14 of docs/tips.md) into the pixel store, splits them, and lets
+   * `subset` narrow the split (sanity runs). `pixelOptions` ({budgetBytes, chunkItems, recordReads}) are for tests:
+   * a small budget streams a small set, and recordReads keeps the training positions read per epoch in `reads`.
+   */
+  static async prepare(data, config, { task, taskOptions = {}, subset = (split) => split, onProgress, pixelOptions = {} } = {}) {
+    const { recordReads = false, ...storeOptions } = pixelOptions;
+    const pixels = await PixelStore.open(data, config.inputSize, config.resize, { ...storeOptions, onProgress });
+    const blobAt = async (index) => (await readBlobs(data, index, index + 1))[0];
     const positions = data.items.map((item, index) => ({ index, label: item.label ?? null }));
     const split = subset(splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) }));
     const annotations = inputAnnotations(data.items, config.inputSize, config.resize);
     const prepared = task.prepare(
       { classes: data.classes, pointNames: data.pointNames, labels: annotations ? split.train.map((p) => annotations[p.index]) : [] },
       { inputSize: config.inputSize, seed: config.seed, ...taskOptions });
-    return new RunInputs({ data, config, task: prepared, pixels, split, blobs, annotations });
+    const inputs = new RunInputs({ data, config, task: prepared, pixels, split, blobAt, annotations });
+    if (recordReads) inputs.reads = new Map();
+    return inputs;
   }
 
-  constructor({ data, config, task, pixels, split, blobs, annotations = null }) {
+  constructor({ data, config, task, pixels, split, blobAt, annotations = null }) {
     Object.assign(this, { data, config, task, pixels, split, annotations });
     this.augmenter = isAugmenting(config.augment)
-      ? new Augmenter(config.augment, { pixels, blobs, seed: config.seed })
+      ? new Augmenter(config.augment, { pixels, blobAt, seed: config.seed })
       : null;
+    this.reads = null;  // epoch -> training positions read, in order (tests only: see prepare)
     this.pairs = mirrorPairs(data.pointNames ?? []);
   }
 
@@ -45,18 +56,55 @@ export class RunInputs {
   }
 
   /**
+   * The streamed visiting order of `list` in `epoch` (null: in order, for validation), remembered for the last
+   * two epochs asked (data/stream_order.js).
+   */
+  visitOf(list, epoch) {
+    this.visits ??= new WeakMap();
+    if (!this.visits.has(list)) this.visits.set(list, new Map());
+    const cached = this.visits.get(list);
+    if (!cached.has(epoch)) {
+      if (cached.size >= 2) cached.delete(cached.keys().next().value);
+      cached.set(epoch, streamOrder(list, { seed: this.config.seed, epoch, chunkItems: this.pixels.chunkItems,
+        perWindow: this.pixels.perWindow }));
+    }
+    return cached.get(epoch);
+  }
+
+  /**
+   * What a streamed batch of `list` positions holds: the chunks of its items, and to read ahead the rest of the
+   * windows it touches plus the window after the last of them (at the last window, the next epoch's first one).
+   */
+  chunksFor(list, indices, epoch) {
+    const visit = this.visitOf(list, epoch);
+    const touched = [...new Set(indices.map((i) => visit.windowOf[i]))];
+    const last = Math.max(...touched);
+    const following = last + 1 < visit.windows.length ? visit.windows[last + 1]
+      : epoch === null ? [] : this.visitOf(list, epoch + 1).windows[0];
+    return [...touched.flatMap((w) => visit.windows[w]), ...following];
+  }
+
+  /**
    * A Trainer-style getBatch over `list` (split.train or split.val): indices into the list → {xs, ys, labels}
    * (labels: labelOf per row, for previews). With `epochOf` (→ the epoch the batch is for) and augmentation on, the
    * pixels and annotations are that epoch's augmentation; without it (validation, evaluation) they are the plain ones.
+   * When the pixels stream, a training reader (with `epochOf`) carries `orderOf(epoch)`, the streamed order the
+   * Trainer visits instead of its in-memory shuffle, and reads its chunks a window ahead; any reader reads chunks.
    */
   reader(list, epochOf = null) {
     const augmenter = epochOf ? this.augmenter : null;
-    return async (indices) => {
+    const streaming = this.pixels.streaming;
+    const read = async (indices) => {
       const chosen = indices.map((i) => list[i]);
-      const epoch = augmenter ? epochOf() : null;
-      const rows = augmenter
-        ? await Promise.all(chosen.map((p) => augmenter.pixelsOf(p.index, epoch)))
-        : chosen.map((p) => this.pixels.item(p.index));
+      const epoch = epochOf ? epochOf() : null;
+      const items = chosen.map((p) => p.index);
+      const base = streaming ? await this.pixels.rowsOf(items, this.chunksFor(list, indices, epoch))
+        : items.map((index) => this.pixels.item(index));
+      if (epochOf && this.reads) {
+        if (!this.reads.has(epoch)) this.reads.set(epoch, []);
+        this.reads.get(epoch).push(...indices);
+      }
+      const rows = augmenter ? await Promise.all(items.map((index, row) => augmenter.pixelsOf(index, epoch, base[row]))) : base;
       const labels = chosen.map((p) => this.labelOf(p.index, epoch));
       return {
         xs: pixelBatch(rows, this.pixels.size, this.config.normalization),
@@ -64,6 +112,8 @@ export class RunInputs {
         labels,
       };
     };
+    if (streaming && epochOf) read.orderOf = (epoch) => this.visitOf(list, epoch).order;
+    return read;
   }
 
   /**
@@ -79,5 +129,6 @@ export class RunInputs {
 
   close() {
     this.augmenter?.close();
+    this.pixels.close();
   }
 }

@@ -36,14 +36,21 @@ async function readBody(response, onBytes) {
   return buffer.buffer.slice(0, length);
 }
 
-async function checkSpace(bytesNeeded) {
-  if (!navigator.storage?.estimate) return;
+export const megabytes = (n) => `${(n / 1024 ** 2).toFixed(1)} MB`;
+
+/** The browser storage still free for this origin in bytes, or null when the browser does not say. */
+export async function freeStorage() {
+  if (!navigator.storage?.estimate) return null;
   const { quota, usage } = await navigator.storage.estimate();
-  const free = quota - usage;
-  if (bytesNeeded * STORAGE_HEADROOM > free) {
-    const mb = (n) => `${(n / 1024 ** 2).toFixed(1)} MB`;
-    throw new Error(`this dataset needs about ${mb(bytesNeeded * STORAGE_HEADROOM)} of browser storage `
-      + `but only ${mb(free)} is free; free some space or use a smaller dataset`);
+  return quota - usage;
+}
+
+/** Refuses before writing when `what` (e.g. 'this dataset') needs more browser storage than is free. */
+export async function checkSpace(bytesNeeded, what = 'this dataset') {
+  const free = await freeStorage();
+  if (free !== null && bytesNeeded * STORAGE_HEADROOM > free) {
+    throw new Error(`${what} needs about ${megabytes(bytesNeeded * STORAGE_HEADROOM)} of browser storage `
+      + `but only ${megabytes(free)} is free; free some space or use a smaller dataset`);
   }
 }
 
@@ -77,7 +84,27 @@ async function download(manifest, onProgress) {
 }
 
 /**
- * The dataset's items as [{id, label, blob}] (detection and landmarks: [{id, annotation, blob}], see pack.js) plus
+ * The blobs of the items at positions [start, end) of a loaded dataset (`data` from loadDataset), read from
+ * IndexedDB in one range request: the items themselves carry no blobs, so a large set is never all in memory.
+ */
+export async function readBlobs(data, start, end) {
+  if (end <= start) return [];
+  const { items } = data;
+  const read = await readItems(data.name, data.hash, items[start].id, items[end - 1].id);
+  return read.map((item) => item.blob);
+}
+
+/**
+ * Every item's blob of a loaded dataset by id, for the few images a finished run shows: IndexedDB hands back
+ * references to its stored files, so this holds handles, not the images' bytes.
+ */
+export async function blobsById(data) {
+  return new Map((await readItems(data.name, data.hash)).map((item) => [item.id, item.blob]));
+}
+
+/**
+ * The dataset's items as [{id, label}] (detection and landmarks: [{id, annotation}], see pack.js; their blobs stay
+ * in IndexedDB: readBlobs) plus
  * {name, hash, task, classes, pointNames, side, source}; side is the median image side (null if unknown); source is 'cache' when no item was requested, 'server' after a download, 'offline' when the
  * server could not be reached.
  */
@@ -101,7 +128,8 @@ export async function loadDataset(name, { onProgress } = {}) {
   for (const old of versions) {
     if (old.hash !== version.hash) await deleteVersion(name, old.hash);
   }
-  const items = await readItems(name, version.hash);
+  const items = (await readItems(name, version.hash))
+    .map((item) => Object.fromEntries(Object.entries(item).filter(([key]) => key !== 'blob')));
   onProgress?.({ phase: 'ready', items: items.length, totalItems: items.length, source });
   const side = version.side ?? (manifest ? medianSide(manifest.items) : null);
   return { name, hash: version.hash, task: version.task ?? 'classification', classes: version.classes,

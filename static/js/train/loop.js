@@ -71,10 +71,16 @@ const now = () => globalThis.performance.now();
  */
 
 /**
+ * Reads a batch; `orderOf(epoch)`, when present, is the epoch's visiting order (a permutation of 0..trainCount-1),
+ * which a streamed input chooses so that it can read its chunks a window at a time.
+ * @typedef {((indices: number[]) => Batch | Promise<Batch>) & { orderOf?: (epoch: number) => number[] }} BatchReader
+ */
+
+/**
  * @typedef {object} TrainerOptions
  * @property {LayersModel} model
  * @property {Task} task
- * @property {(indices: number[]) => Batch | Promise<Batch>} getBatch  training items, indices in [0, trainCount)
+ * @property {BatchReader} getBatch  training items, indices in [0, trainCount)
  * @property {number} trainCount
  * @property {number} [batchSize]   every step has exactly batchSize rows (see planBatches); default 32
  * @property {number} epochs        train until this many epochs exist in total (epochs startEpoch..epochs-1)
@@ -229,7 +235,8 @@ export class Trainer {
   async trainEpoch(epoch) {
     const started = now();
     this.lr.epoch = epoch;
-    const order = epochOrder(this.trainCount, this.seed, epoch);
+    // A streamed input brings its own order (data/stream_order.js); in memory, the plain per-epoch shuffle.
+    const order = this.getBatch.orderOf?.(epoch) ?? epochOrder(this.trainCount, this.seed, epoch);
     const plan = planBatches(this.trainCount, this.batchSize, { mode: this.padMode, order });
     const totals = new StepTotals();
     let pending = [];

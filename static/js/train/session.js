@@ -47,9 +47,10 @@ class ContextLost extends Error {
  * Controls: pause(), resume(), stop(), setLr(lr).
  */
 export class TrainingSession {
-  constructor({ dataset = null, resumeRunId = null, fromRunId = null, moreEpochs = null, config = {}, kind = 'train' },
-    hooks = {}) {
+  constructor({ dataset = null, resumeRunId = null, fromRunId = null, moreEpochs = null, config = {}, kind = 'train',
+    pixelOptions = {} }, hooks = {}) {
     this.dataset = dataset;
+    this.pixelOptions = pixelOptions;  // tests only: a tiny pixel budget streams a small set (data/inputs.js)
     this.resumeRunId = resumeRunId;
     this.fromRunId = fromRunId;     // "train more": a new run from this run's last snapshot (train/start_point.js)
     this.moreEpochs = moreEpochs;
@@ -110,6 +111,7 @@ export class TrainingSession {
     const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
       task: getTask(config.task), taskOptions: taskOptionsOf(config), subset: (split) => this.subset(split),
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
+      pixelOptions: this.pixelOptions,
     });
     const { model, initScale } = startEpoch > 0
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }

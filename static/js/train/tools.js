@@ -52,9 +52,11 @@ export async function previewInputs({ dataset, config: input = {}, epoch = 0, co
   count ??= Math.min(config.batchSize, MAX_PREVIEW_IMAGES);
   try {
     const { train } = inputs.split;
-    const order = epochOrder(train.length, config.seed, epoch).slice(0, count);
+    const read = inputs.reader(train, () => epoch);
+    // The images the epoch starts with: a streamed set visits them in its own order (data/stream_order.js).
+    const order = (read.orderOf?.(epoch) ?? epochOrder(train.length, config.seed, epoch)).slice(0, count);
     // labels: detection and landmarks batches carry each row's annotations in shares of the input (after augmentation).
-    const { xs, ys, labels } = await inputs.reader(train, () => epoch)(order);
+    const { xs, ys, labels } = await read(order);
     const itemOf = inputs.itemOf(train);
     return {
       xs, ys, labels, items: order.map((i) => itemOf(i)), classes: data.classes, pointNames: data.pointNames ?? [],

@@ -1,6 +1,6 @@
 /** Train page: the form, the controls, live numbers and charts; window.browsertrain mirrors it for scripts. */
 import { getManifest, getRun, listDatasets } from '../api.js';
-import { medianSide } from '../data/sync.js';
+import { blobsById, medianSide } from '../data/sync.js';
 import { AUTO, AUTO_KEYS } from '../train/defaults.js';
 import { buildModel, resolveModelConfig } from '../model/builder.js';
 import { BACKBONES, getBackbone } from '../model/backbone.js';
@@ -204,9 +204,9 @@ async function start({ resumeRunId = null, fromRunId = null, moreEpochs = null, 
   state.leak = null;
   $('#outcome').hidden = true;
   $('#after-run').hidden = true;
-  let blobs = null;
+  let trained = null;  // the loaded dataset (its blobs stay in IndexedDB until the outcome shows a few)
   const hooks = {
-    onTrained: (model, { inputs }) => { blobs = new Map(inputs.data.items.map((item) => [item.id, item.blob])); },
+    onTrained: (model, { inputs }) => { trained = inputs.data; },
     onStatus: setStatus,
     onSync: (p) => {
       state.sync = p;
@@ -257,7 +257,8 @@ async function start({ resumeRunId = null, fromRunId = null, moreEpochs = null, 
       session = null;
     }
   }, { controls: true });
-  showOutcome(summary, blobs);
+  const shows = trained && (summary?.overfit || summary?.evaluation);
+  showOutcome(summary, shows ? await blobsById(trained) : new Map());
   await showAfterRun(summary).catch((err) => { $('#warning').textContent = `Could not show the run's next steps: ${err.message}`; });
 }
 

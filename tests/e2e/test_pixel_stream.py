@@ -1,0 +1,100 @@
+"""The streamed pixel store in real Chromium: a set past the pixel budget trains a window at a time, in a seeded order
+that visits every training image once per epoch; a later run reuses the stored chunks; a full disk fails clearly."""
+
+from __future__ import annotations
+
+import pytest
+from support.train_page import wait_for_phase
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SAMPLE_ITEMS = 240  # the shapes sample: 3 classes x 80
+INPUT_SIZE = 32
+CHUNK_ITEMS = 16  # 15 chunks of 16 images
+CHUNK_BYTES = CHUNK_ITEMS * INPUT_SIZE * INPUT_SIZE * 3
+BUDGET = 4 * CHUNK_BYTES  # two windows of two chunks; the sample's 240 images are 3.75x that
+
+# Two runs with the same seed on a budget the sample does not fit, each reporting what its pixel store saw.
+TWO_RUNS = """async ({ budget, chunkItems, inputSize }) => {
+  const { TrainingSession } = await import('/static/js/train/session.js');
+  const runOnce = async () => {
+    const seen = { losses: [] };
+    const session = new TrainingSession({ dataset: 'shapes',
+      config: { epochs: 4, backend: 'wasm', inputSize, batchSize: 16, seed: 3, snapshotEvery: 100 },
+      pixelOptions: { budgetBytes: budget, chunkItems, recordReads: true } }, {
+      onEpoch: (record) => seen.losses.push(record.train_loss),
+      onTrained: (model, { inputs }) => Object.assign(seen, { stats: { ...inputs.pixels.stats },
+        streaming: inputs.pixels.streaming, cap: inputs.pixels.residentCap, trainCount: inputs.split.train.length,
+        reads: [...inputs.reads.values()] }),
+    });
+    seen.summary = await session.run();
+    return seen;
+  };
+  return { first: await runOnce(), second: await runOnce() };
+}"""
+
+
+def test_a_set_past_the_budget_streams_every_image_once_per_epoch_in_a_seeded_order(server, page):
+    page.goto(server.url + "/train")
+    wait_for_phase(page, ("ready",))
+    runs = page.evaluate(TWO_RUNS, {"budget": BUDGET, "chunkItems": CHUNK_ITEMS, "inputSize": INPUT_SIZE})
+    first, second = runs["first"], runs["second"]
+    assert first["streaming"] and first["cap"] == 4
+    # Never more chunks in the tab than the window being trained on plus the one read ahead.
+    assert 0 < first["stats"]["maxResident"] <= first["cap"], first["stats"]
+    assert second["stats"]["maxResident"] <= second["cap"]
+    train_count = first["trainCount"]
+    assert len(first["reads"]) == 4
+    for epoch, reads in enumerate(first["reads"]):
+        # Each position once; a padded last batch repeats a few (weight 0) after them.
+        assert sorted(reads[:train_count]) == list(range(train_count)), f"epoch {epoch}"
+        assert len(reads) == -(-train_count // 16) * 16
+    assert first["reads"][0][:train_count] != first["reads"][1][:train_count], "the order did not change per epoch"
+    assert second["reads"] == first["reads"], "the same seed gave another order"
+    assert first["losses"][-1] < first["losses"][0], first["losses"]
+    # The first run decoded every image once; the second reused the stored chunks and decoded none.
+    assert first["stats"]["decoded"] == SAMPLE_ITEMS
+    assert second["stats"]["decoded"] == 0 and second["stats"]["chunkReads"] > 0
+
+
+# The chunk store refuses writes as a full disk does; the run must fail saying so, and leave nothing marked complete.
+FULL_DISK = """async ({ chunkItems, inputSize }) => {
+  const { TrainingSession } = await import('/static/js/train/session.js');
+  const { loadDataset } = await import('/static/js/data/sync.js');
+  const { pixelSet, readPixelChunk } = await import('/static/js/data/idb.js');
+  const config = { epochs: 1, backend: 'wasm', inputSize, batchSize: 16, snapshotEvery: 100 };
+  const put = IDBObjectStore.prototype.put;
+  let writes = 0;
+  IDBObjectStore.prototype.put = function (...args) {
+    if (this.name === 'pixel_chunks' && ++writes > 2) throw new DOMException('the disk is full', 'QuotaExceededError');
+    return put.apply(this, args);
+  };
+  let error = null;
+  try {
+    await new TrainingSession({ dataset: 'shapes', config, pixelOptions: { chunkItems } }).run();
+  } catch (err) {
+    error = err.message;
+  } finally {
+    IDBObjectStore.prototype.put = put;
+  }
+  const { hash } = await loadDataset('shapes');
+  const layout = `${inputSize}/stretch/${chunkItems}`;
+  const left = { set: (await pixelSet('shapes', hash, layout)) ?? null,
+    chunk0: (await readPixelChunk('shapes', hash, layout, 0)) ?? null };
+  let decoded = null;
+  await new TrainingSession({ dataset: 'shapes', config, pixelOptions: { chunkItems } }, {
+    onTrained: (model, { inputs }) => { decoded = inputs.pixels.stats.decoded; } }).run();
+  const runs = await (await fetch("/api/runs")).json();
+  return { error, writes, left, decoded, runs: runs.runs.length };
+}"""
+
+
+def test_running_out_of_storage_while_storing_pixels_fails_clearly_and_marks_nothing_complete(server, page):
+    page.goto(server.url + "/train")
+    wait_for_phase(page, ("ready",))
+    result = page.evaluate(FULL_DISK, {"chunkItems": CHUNK_ITEMS, "inputSize": INPUT_SIZE})
+    assert result["error"] and "ran out of storage" in result["error"] and "MB" in result["error"], result
+    assert result["left"] == {"set": None, "chunk0": None}, "a half-written pixel set was left behind"
+    # Nothing was trusted: the next run decoded every image again, and only that run was recorded.
+    assert result["decoded"] == SAMPLE_ITEMS
+    assert result["runs"] == 1
