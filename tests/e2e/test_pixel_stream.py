@@ -4,7 +4,7 @@ that visits every training image once per epoch; a later run reuses the stored c
 from __future__ import annotations
 
 import pytest
-from support.train_page import wait_for_phase
+from support.train_page import train_url, wait_for_phase
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -98,3 +98,50 @@ def test_running_out_of_storage_while_storing_pixels_fails_clearly_and_marks_not
     # Nothing was trusted: the next run decoded every image again, and only that run was recorded.
     assert result["decoded"] == SAMPLE_ITEMS
     assert result["runs"] == 1
+
+
+# A cache written by the previous IndexedDB version (items and versions only) is rebuilt by hand from a fresh
+# download, then the page opens it again: the upgrade must add the pixel stores and keep the items.
+OLD_CACHE = """async () => {
+  const { loadDataset } = await import('/static/js/data/sync.js');
+  await loadDataset('shapes');  // downloads into the current version
+  const copy = async (db, name) => {
+    const store = db.transaction(name).objectStore(name);
+    const request = (r) => new Promise((resolve, reject) => {
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = reject;
+    });
+    return { keys: await request(store.getAllKeys()), values: await request(store.getAll()) };
+  };
+  const open = (version, upgrade) => new Promise((resolve, reject) => {
+    const request = indexedDB.open('browsertrain', version);
+    request.onupgradeneeded = () => upgrade?.(request.result);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  let db = await open(undefined);
+  const saved = { items: await copy(db, 'items'), versions: await copy(db, 'versions') };
+  db.close();
+  await new Promise((resolve) => { indexedDB.deleteDatabase('browsertrain').onsuccess = resolve; });
+  db = await open(1, (old) => ['items', 'versions'].forEach((name) => old.createObjectStore(name)));
+  const tx = db.transaction(['items', 'versions'], 'readwrite');
+  for (const name of ['items', 'versions']) {
+    saved[name].keys.forEach((key, i) => tx.objectStore(name).put(saved[name].values[i], key));
+  }
+  await new Promise((resolve) => { tx.oncomplete = resolve; });
+  db.close();
+  return { items: saved.items.keys.length };
+}"""
+
+
+def test_a_cache_from_the_previous_indexeddb_version_trains_without_downloading_again(server, page):
+    page.goto(server.url + "/train")
+    wait_for_phase(page, ("ready",))
+    assert page.evaluate(OLD_CACHE) == {"items": SAMPLE_ITEMS}
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(train_url(server, epochs=1, backend="wasm"))
+    state = wait_for_phase(page)
+    assert state["phase"] == "done", state["error"]
+    assert state["sync"]["source"] == "cache"
+    assert not any("/bulk" in url for url in requests), "the old cache was not used"
