@@ -57,26 +57,35 @@ def test_a_set_past_the_budget_streams_every_image_once_per_epoch_in_a_seeded_or
     assert second["stats"]["decoded"] == 0 and second["stats"]["chunkReads"] > 0
 
 
-# The chunk store refuses writes as a full disk does; the run must fail saying so, and leave nothing marked complete.
+# Too little free space is refused before decoding; a chunk store that refuses writes as a full disk does fails the
+# run saying so and leaves nothing marked complete.
 FULL_DISK = """async ({ chunkItems, inputSize }) => {
   const { TrainingSession } = await import('/static/js/train/session.js');
   const { loadDataset } = await import('/static/js/data/sync.js');
   const { pixelSet, readPixelChunk } = await import('/static/js/data/idb.js');
   const config = { epochs: 1, backend: 'wasm', inputSize, batchSize: 16, snapshotEvery: 100 };
+  const failure = async () => {
+    try {
+      await new TrainingSession({ dataset: 'shapes', config, pixelOptions: { chunkItems } }).run();
+    } catch (err) {
+      return err.message;
+    }
+    return null;
+  };
+  // The estimate says 100 KB are free: refused before decoding (the dataset itself is already stored).
+  await loadDataset('shapes');
+  const estimate = navigator.storage.estimate;
+  navigator.storage.estimate = async () => ({ quota: 1e9 + 100000, usage: 1e9 });
+  const refused = await failure();
+  navigator.storage.estimate = estimate;
   const put = IDBObjectStore.prototype.put;
   let writes = 0;
   IDBObjectStore.prototype.put = function (...args) {
     if (this.name === 'pixel_chunks' && ++writes > 2) throw new DOMException('the disk is full', 'QuotaExceededError');
     return put.apply(this, args);
   };
-  let error = null;
-  try {
-    await new TrainingSession({ dataset: 'shapes', config, pixelOptions: { chunkItems } }).run();
-  } catch (err) {
-    error = err.message;
-  } finally {
-    IDBObjectStore.prototype.put = put;
-  }
+  const error = await failure();
+  IDBObjectStore.prototype.put = put;
   const { hash } = await loadDataset('shapes');
   const layout = `${inputSize}/stretch/${chunkItems}`;
   const left = { set: (await pixelSet('shapes', hash, layout)) ?? null,
@@ -85,7 +94,7 @@ FULL_DISK = """async ({ chunkItems, inputSize }) => {
   await new TrainingSession({ dataset: 'shapes', config, pixelOptions: { chunkItems } }, {
     onTrained: (model, { inputs }) => { decoded = inputs.pixels.stats.decoded; } }).run();
   const runs = await (await fetch("/api/runs")).json();
-  return { error, writes, left, decoded, runs: runs.runs.length };
+  return { refused, error, writes, left, decoded, runs: runs.runs.length };
 }"""
 
 
@@ -93,6 +102,9 @@ def test_running_out_of_storage_while_storing_pixels_fails_clearly_and_marks_not
     page.goto(server.url + "/train")
     wait_for_phase(page, ("ready",))
     result = page.evaluate(FULL_DISK, {"chunkItems": CHUNK_ITEMS, "inputSize": INPUT_SIZE})
+    # Checked first: too little free space is refused before any image is decoded.
+    assert result["refused"] and "storing the resized images" in result["refused"], result
+    assert "0.1 MB is free" in result["refused"], result["refused"]
     assert result["error"] and "ran out of storage" in result["error"] and "MB" in result["error"], result
     assert result["left"] == {"set": None, "chunk0": None}, "a half-written pixel set was left behind"
     # Nothing was trusted: the next run decoded every image again, and only that run was recorded.

@@ -65,7 +65,7 @@ export class PixelStore {
   async decodeAll(onProgress) {
     const { name, hash } = this.data;
     const bytes = this.count * this.stride;
-    await checkSpace(bytes, `the resized images (${this.count} at ${this.size}×${this.size})`);
+    await checkSpace(bytes, `storing the resized images (${this.count} at ${this.size}×${this.size})`);
     let batch = [];
     try {
       for (let chunk = 0; chunk < this.chunkCount; chunk++) {
