@@ -10,9 +10,9 @@ import { mirrorPairs } from './augment_geometry.js';
 
 /**
  * Built once per run from a loaded dataset ({name, hash, task, classes, pointNames, items: [{id, label |
- * annotation}]}, blobs in IndexedDB) and the run config. `split.train` and `split.val` hold positions {index, label} into data.items. The task
- * (an unprepared one from model/tasks.js) is prepared here, on the training split's labels (detection learns its
- * anchors from them); `inputs.task` is the prepared one. Call close() when done.
+ * annotation}]}, blobs in IndexedDB) and the run config. `split.train` and `split.val` hold positions {index, label}
+ * into data.items. The task (an unprepared one from model/tasks.js) is prepared here, on the training split's labels
+ * (detection learns its anchors from them); `inputs.task` is the prepared one. Call close() when done.
  */
 export class RunInputs {
   /**
@@ -104,7 +104,9 @@ export class RunInputs {
         if (!this.reads.has(epoch)) this.reads.set(epoch, []);
         this.reads.get(epoch).push(...indices);
       }
-      const rows = augmenter ? await Promise.all(items.map((index, row) => augmenter.pixelsOf(index, epoch, base[row]))) : base;
+      const rows = augmenter
+        ? await Promise.all(items.map((index, row) => augmenter.pixelsOf(index, epoch, base[row])))
+        : base;
       const labels = chosen.map((p) => this.labelOf(p.index, epoch));
       return {
         xs: pixelBatch(rows, this.pixels.size, this.config.normalization),
