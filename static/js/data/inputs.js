@@ -2,7 +2,7 @@
 import { pixelBatch } from './images.js';
 import { PixelStore } from './pixel_store.js';
 import { streamOrder } from './stream_order.js';
-import { readBlobs } from './sync.js';
+import { chunkedBlobs } from './sync.js';
 import { Augmenter, isAugmenting } from './augment.js';
 import { splitItems, splitSeedOf } from './split.js';
 import { inputAnnotations, movedAnnotation } from './annotations.js';
@@ -23,7 +23,7 @@ export class RunInputs {
   static async prepare(data, config, { task, taskOptions = {}, subset = (split) => split, onProgress, pixelOptions = {} } = {}) {
     const { recordReads = false, ...storeOptions } = pixelOptions;
     const pixels = await PixelStore.open(data, config.inputSize, config.resize, { ...storeOptions, onProgress });
-    const blobAt = async (index) => (await readBlobs(data, index, index + 1))[0];
+    const blobAt = chunkedBlobs(data, pixels.chunkItems, pixels.residentCap);
     const positions = data.items.map((item, index) => ({ index, label: item.label ?? null }));
     const split = subset(splitItems(positions, { valFraction: config.valFraction, seed: splitSeedOf(config) }));
     const annotations = inputAnnotations(data.items, config.inputSize, config.resize);

@@ -95,6 +95,25 @@ export async function readBlobs(data, start, end) {
 }
 
 /**
+ * `blobAt(position)` over a loaded dataset for readers that go item by item (the random crop): blobs are read a
+ * chunk's range of `chunkItems` items at a time, and the last `keepChunks` ranges are kept.
+ */
+export function chunkedBlobs(data, chunkItems, keepChunks) {
+  const ranges = new Map();  // chunk -> Promise of its blobs
+  return async (position) => {
+    const chunk = Math.floor(position / chunkItems);
+    if (!ranges.has(chunk)) {
+      if (ranges.size >= keepChunks) ranges.delete(ranges.keys().next().value);
+      const start = chunk * chunkItems;
+      const read = readBlobs(data, start, Math.min(data.items.length, start + chunkItems));
+      read.catch(() => ranges.delete(chunk));  // a failed read is tried again next time
+      ranges.set(chunk, read);
+    }
+    return (await ranges.get(chunk))[position - chunk * chunkItems];
+  };
+}
+
+/**
  * Every item's blob of a loaded dataset by id, for the few images a finished run shows: IndexedDB hands back
  * references to its stored files, so this holds handles, not the images' bytes.
  */
