@@ -23,7 +23,7 @@ SEND_SNAPSHOT = """async ([runId, token]) => {
   await model.fit(tf.ones([4, 3]), tf.zeros([4, 2]), { epochs: 1, verbose: 0 });
   api.setAttempt(runId, token);
   const warnings = [];
-  const meta = await new Reporter(runId, (text) => warnings.push(text)).snapshot(model, 1);
+  const meta = await new Reporter(runId, (text) => warnings.push(text)).snapshot(model, { epoch: 1, step: 0 });
   model.dispose();
   return { meta, warnings };
 }"""

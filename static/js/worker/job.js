@@ -15,9 +15,9 @@ const RETRY_MS = 2000;
 
 /** The train page's session, keeping hold of the run's reporter (the snapshot after the last epoch hands it over). */
 class WorkerSession extends TrainingSession {
-  async snapshot(model, reporter, epochsDone) {
+  async snapshot(model, reporter, position) {
     this.reporter = reporter;
-    return super.snapshot(model, reporter, epochsDone);
+    return super.snapshot(model, reporter, position);
   }
 }
 
@@ -38,7 +38,8 @@ async function deliverOwedSnapshot(session, model) {
       await pause();
       continue;
     }
-    await session.snapshot(model, reporter, reporter.snapshotOwed);
+    // Labelled with where the weights are now (a stop mid-epoch included), not where the failed one was taken.
+    await session.snapshot(model, reporter, session.trainer?.position() ?? { epoch: reporter.snapshotOwed, step: 0 });
     if (reporter.snapshotOwed !== null) return;
   }
 }
