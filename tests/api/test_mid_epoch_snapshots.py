@@ -1,4 +1,4 @@
-"""Snapshots taken mid-epoch keep their position (epoch and step) for a resume; a position without its epoch is refused."""
+"""Snapshots taken mid-epoch keep their position (epoch, step) for a resume; a step without its epoch is refused."""
 
 from __future__ import annotations
 
