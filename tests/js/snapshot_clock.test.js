@@ -41,3 +41,19 @@ test('an asked-for snapshot comes at the next step, unless one was taken very re
   assert.equal(MIN_ASKED_SNAPSHOT_GAP_SECONDS, 10);
   assert.deepEqual(due, ['0.10', '0.21', '0.31']);
 });
+
+test('a snapshot asked for now comes at the next step even right after another, but never at an epoch\'s last', () => {
+  let ms = 0;
+  const clock = new SnapshotClock({ now: () => ms });
+  clock.ask(true);
+  ms += 1000;
+  assert.equal(clock.due({ epoch: 0, step: 9, steps: 10 }), false, 'the last step: the epoch ends next');
+  ms += 1000;
+  assert.equal(clock.due({ epoch: 1, step: 0, steps: 10 }), true);
+  clock.taken();
+  clock.ask();
+  ms += 1000;
+  assert.equal(clock.due({ epoch: 1, step: 1, steps: 10 }), false, 'a plain ask waits for the minimum gap');
+  clock.ask(true);
+  assert.equal(clock.due({ epoch: 1, step: 2, steps: 10 }), true);
+});

@@ -341,6 +341,7 @@ export class TrainingSession {
     return this.trainer?.stop();
   }
 
-  askSnapshot() { this.clock?.ask(); }
+  /** A snapshot at the next step that allows one; `now`: even right after another (a script asked, not a hint). */
+  askSnapshot(now = false) { this.clock?.ask(now); }
   setLr(value) { this.trainer?.lr.set(value, 'user'); }
 }

@@ -27,6 +27,7 @@ export class SnapshotClock {
     this.askedGapMs = askedGapSeconds * 1000;
     this.now = now;
     this.lastSnapshot = now();
+    /** A snapshot asked for and not yet taken: 'soon' (after the minimum gap), 'now', or false. @type {false | 'soon' | 'now'} */
     this.asked = false;
     /** When the previous step ended (at first: when training started), so a step's own time is known. */
     this.lastStepAt = this.lastSnapshot;
@@ -40,9 +41,13 @@ export class SnapshotClock {
     this.asked = false;
   }
 
-  /** Ask for a snapshot at the next step where one may be taken. */
-  ask() {
-    this.asked = true;
+  /**
+   * Ask for a snapshot at the next step where one may be taken; `now`: even if the last one was very recent (a
+   * script's explicit request, not a hint such as a hidden tab).
+   * @param {boolean} [now]
+   */
+  ask(now = false) {
+    this.asked = now ? 'now' : (this.asked || 'soon');
   }
 
   /**
@@ -55,7 +60,7 @@ export class SnapshotClock {
     this.lastStepAt = at;
     if (step + 1 >= steps) return false;
     const since = at - this.lastSnapshot;
-    if (this.asked) return since >= this.askedGapMs;
+    if (this.asked) return this.asked === 'now' || since >= this.askedGapMs;
     if (since < this.intervalMs) return false;
     const start = this.epochStart;
     const epochMs = ((at - start.at) / (step - start.step)) * steps;

@@ -336,7 +336,7 @@ $('#pause').addEventListener('click', async () => {
 $('#stop').addEventListener('click', () => session?.stop());
 $('#set-lr').addEventListener('click', () => session?.setLr(Number($('#lr-now').value)));
 globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => session?.pause(), resume: () => session?.resume(),
-  snapshot: () => session?.askSnapshot() };
+  snapshot: () => session?.askSnapshot(true) };
 // A hidden tab is often about to be closed, and an unload cannot send the weights (a keepalive request is far too
 // small for them): snapshot at the next step instead, while the page still runs.
 document.addEventListener('visibilitychange', () => {

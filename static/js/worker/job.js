@@ -66,7 +66,7 @@ async function recordEnd(session, runId, status, summary) {
 /**
  * Starts training `job`. `backend`: 'auto' trains on what the run's config asks for; a named one is the only backend
  * the session may use (the worker's own, already probed). `hooks` are TrainingSession's (the page shows them).
- * Returns the loop's Training: {done (resolves to {status, error?, summary?}), stop(), progress()}.
+ * Returns the loop's Training: {done (resolves to {status, error?, summary?}), stop(), progress(), snapshot()}.
  */
 export function trainJob(job, { backend = 'auto', hooks = {} } = {}) {
   api.setAttempt(job.run_id, job.attempt_token);
@@ -108,5 +108,6 @@ export function trainJob(job, { backend = 'auto', hooks = {} } = {}) {
       session.stop();
     },
     progress: () => ({ ...progress }),
+    snapshot: () => session.askSnapshot(true),
   };
 }
