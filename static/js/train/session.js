@@ -128,7 +128,7 @@ export class TrainingSession {
       ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, resumed_at_step: startStep, ...info } })
       : await api.createRun({ dataset: data.name, dataset_hash: data.hash, kind: this.kind, config,
         ...(parent ? { parent_run_id: parent.id, info: { ...info, from_snapshot: { run_id: parent.id,
-          seq: parent.snapshots.at(-1).seq, epoch: startEpoch, step: startStep } } } : { info }) });
+          seq: parent.snapshots.at(-1).seq, epoch: startEpoch, ...(startStep ? { step: startStep } : {}) } } } : { info }) });
     if (run.status !== 'running') run = await api.updateRun(run.id, { status: 'running' });
     this.hooks.onRun?.(run);
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));
