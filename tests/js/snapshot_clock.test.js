@@ -57,3 +57,13 @@ test('a snapshot asked for now comes at the next step even right after another, 
   clock.ask(true);
   assert.equal(clock.due({ epoch: 1, step: 2, steps: 10 }), true);
 });
+
+test('a snapshot asked for before training starts is kept for its first steps', () => {
+  let ms = 0;
+  const clock = new SnapshotClock({ now: () => ms });
+  clock.ask(true);
+  ms += 30_000;  // the data loads, the backend starts
+  clock.start();
+  ms += 1000;
+  assert.equal(clock.due({ epoch: 0, step: 0, steps: 10 }), true);
+});

@@ -61,6 +61,7 @@ export class TrainingSession {
     this.trainer = null;
     this.contextLost = false;
     this.excludedBackends = new Set();
+    this.clock = new SnapshotClock();  // made here so that a snapshot asked for while the data loads is kept
   }
 
   status(text, phase) {
@@ -188,7 +189,7 @@ export class TrainingSession {
       startEpoch, startStep, snapshot: (position) => this.snapshot(model, reporter, position),
       endAfter: (record) => this.endAfter(record) });
     this.recorder = recorder;
-    this.clock = new SnapshotClock();
+    this.clock.start();
 
     const trainer = new Trainer({
       model: features?.model ?? model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
@@ -313,7 +314,7 @@ export class TrainingSession {
 
   /** Saves the model at `position` ({epoch, step}: train/loop.js Position); a snapshot of any kind restarts the clock. */
   async snapshot(model, reporter, position) {
-    this.clock?.taken();
+    this.clock.taken();
     const meta = await reporter.snapshot(model, position);
     if (meta) this.hooks.onSnapshot?.(meta);
   }
@@ -342,6 +343,6 @@ export class TrainingSession {
   }
 
   /** A snapshot at the next step that allows one; `now`: even right after another (a script asked, not a hint). */
-  askSnapshot(now = false) { this.clock?.ask(now); }
+  askSnapshot(now = false) { this.clock.ask(now); }
   setLr(value) { this.trainer?.lr.set(value, 'user'); }
 }

@@ -26,9 +26,14 @@ export class SnapshotClock {
     this.intervalMs = intervalSeconds * 1000;
     this.askedGapMs = askedGapSeconds * 1000;
     this.now = now;
-    this.lastSnapshot = now();
     /** A snapshot asked for and not yet taken: 'soon' (after the minimum gap), 'now', or false. @type {false | 'soon' | 'now'} */
     this.asked = false;
+    this.start();
+  }
+
+  /** Training starts (or starts again, after a lost context): the times start over; a snapshot asked for stays asked. */
+  start() {
+    this.lastSnapshot = this.now();
     /** When the previous step ended (at first: when training started), so a step's own time is known. */
     this.lastStepAt = this.lastSnapshot;
     /** Where the current epoch's timing starts: just before its first step seen. @type {{ epoch: number, step: number, at: number } | null} */
