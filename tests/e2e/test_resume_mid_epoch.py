@@ -63,3 +63,25 @@ def test_a_run_stopped_mid_epoch_and_reloaded_trains_only_the_rest_of_that_epoch
     assert run["status"] == "finished" and run["epochs_done"] == 1
     assert run["info"]["resumed_at_epoch"] == 0 and run["info"]["resumed_at_step"] == paused_at
     assert [(s["epoch"], s.get("step")) for s in run["snapshots"]][-1] == (1, None)
+
+
+# What a browser does when the tab goes to the background (often just before it is closed): the page then asks for a
+# snapshot at the next step, no sooner than MIN_ASKED_SNAPSHOT_GAP_SECONDS (10 s) after the last.
+HIDE_TAB = """() => {
+  Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+  document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_a_hidden_tab_snapshots_mid_epoch_without_waiting_for_the_epoch_end(server, page):
+    page.goto(train_url(server, **{**QUICK, "epochs": 50, "snapshotEvery": 1000}))
+    page.wait_for_function("() => (globalThis.browsertrainTrace?.steps.length ?? 0) >= 1", timeout=240_000)
+    run_id = page.evaluate("() => globalThis.browsertrain.runId")
+    page.evaluate(HIDE_TAB)
+    page.wait_for_function("() => globalThis.browsertrain.lastSnapshot?.step > 0", timeout=60_000)
+    page.evaluate("() => browsertrainControls.stop()")
+    stopped = wait_for_phase(page)
+    assert stopped["summary"]["reason"] == "stopped", stopped["error"]
+    snapshots = httpx.get(f"{server.url}/api/runs/{run_id}").json()["snapshots"]
+    asked = snapshots[0]
+    assert asked["step"] > 0 and asked["epoch"] < 50, snapshots
