@@ -58,6 +58,8 @@ def test_a_stale_attempts_snapshot_from_the_browser_is_refused_with_409_and_stor
             assert second["id"] == job["id"] and second["attempt"] == 2
 
             page.goto(f"{live.url}/train")
+            # The page picks its backend after loading: a model built before that finds none initialised.
+            page.wait_for_function("() => globalThis.browsertrain?.phase === 'ready'")
             stale = page.evaluate(SEND_SNAPSHOT, [job["id"], first["attempt_token"]])
             assert stale["meta"] is None and any("409" in text for text in stale["warnings"]), stale
             assert snapshots(client, job["id"]) == []
