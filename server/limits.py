@@ -58,6 +58,7 @@ SESSION_LIFETIME_SECONDS = 30 * 24 * 3600
 # Runs.
 MAX_EPOCH_RECORD_BYTES = 16 * KIB  # one line of a run's epoch log
 MAX_EPOCH = 1_000_000  # an epoch number (the run's epoch count is a 64-bit database integer)
+MAX_STEP = MAX_DATASET_ITEMS  # a step within an epoch: at most one per item (batches of one over the largest set)
 MAX_WEIGHT_ELEMENTS = 64 * MIB // 4  # elements across all weights of one snapshot
 MAX_RUN_CONFIG_BYTES = 64 * KIB
 

@@ -31,11 +31,13 @@ class Run(BaseModel):
 
 
 class Snapshot(BaseModel):
-    """A stored model: its number, the epoch it was taken after and its weights' size and SHA-256."""
+    """A stored model: its number, where it was taken (after `epoch` epochs, plus `step` steps of the next one when
+    taken mid-epoch) and its weights' size and SHA-256."""
 
     model_config = ConfigDict(extra="allow")
     seq: int
     epoch: int | None = None
+    step: int | None = Field(None, description="taken mid-epoch: steps of epoch `epoch` (0-based) done; else absent")
     created_at: str | None = None
     weight_bytes: int | None = None
     sha256: str | None = None

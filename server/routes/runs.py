@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from .. import json_depth
 from ..datasets.importer import load_manifest
-from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES
+from ..limits import MAX_EPOCH, MAX_MULTIPART_FIELDS, MAX_MULTIPART_FILES, MAX_STEP
 from ..queue import attempts
 from ..runs import service, snapshots
 from ..runs.train_config import settings_of
@@ -172,9 +172,14 @@ async def post_snapshot(
     engine: EngineDep,
     run_id: RunId,
     _job: CurrentJob,
-    epoch: int | None = Query(None, ge=0),
+    epoch: int | None = Query(None, ge=0, le=MAX_EPOCH, description="epochs done when it was taken"),
+    step: int | None = Query(
+        None, ge=1, le=MAX_STEP, description="taken mid-epoch: steps of the next epoch done (a resume trains the rest)"
+    ),
 ) -> dict:
     """Accepts exactly what `model.save(tf.io.http(url))` sends: parts `model.json` and `model.weights.bin`."""
+    if step is not None and epoch is None:
+        raise HTTPException(400, "a snapshot taken mid-epoch names its epoch too (epoch=...&step=...)")
     async with multipart_form(request, max_files=MAX_MULTIPART_FILES, max_fields=MAX_MULTIPART_FIELDS) as form:
         parts = {}
         for key in (snapshots.MODEL_FILE, snapshots.WEIGHTS_FILE):
@@ -190,6 +195,7 @@ async def post_snapshot(
         parts[snapshots.MODEL_FILE],
         parts[snapshots.WEIGHTS_FILE],
         epoch,
+        step,
     )
 
 

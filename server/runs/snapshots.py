@@ -127,19 +127,26 @@ def _snapshot_dirs(storage: Storage, snapshots: Path) -> list[int]:
 
 
 def save_snapshot(
-    engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None
+    engine: Engine,
+    storage: Storage,
+    run_id: str,
+    model_raw: bytes,
+    weights: bytes,
+    epoch: int | None,
+    step: int | None = None,
 ) -> dict:
-    """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole."""
+    """Validate, then store as a new numbered folder; `latest.json` moves only once the folder is whole. `step`: taken
+    mid-epoch, after that many steps of epoch `epoch` (0-based; `epoch` whole epochs done), kept in its meta."""
     check_unfinished(get_run(engine, run_id))
     model_json = parse_model_json(model_raw)
     expected = checked_weight_bytes(model_json)
     if expected != len(weights):
         raise SnapshotError(f"model.json describes {expected:,} bytes of weights but {len(weights):,} arrived")
     with full_disk("the snapshot was not stored"):
-        return _store(engine, storage, run_id, model_raw, weights, epoch)
+        return _store(engine, storage, run_id, model_raw, weights, {"epoch": epoch, **({"step": step} if step else {})})
 
 
-def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, epoch: int | None) -> dict:
+def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weights: bytes, position: dict) -> dict:
     snapshots = storage.run_dir(run_id) / SNAPSHOTS_DIR
     snapshots.mkdir(parents=True, exist_ok=True)  # parents: a run created through another server sharing the store
     with owned_folder(snapshots, INCOMING_PREFIX) as work:
@@ -149,7 +156,7 @@ def _store(engine: Engine, storage: Storage, run_id: str, model_raw: bytes, weig
                 f.flush()
                 os.fsync(f.fileno())
         meta = {
-            "epoch": epoch,
+            **position,
             "created_at": db.now(),
             "weight_bytes": len(weights),
             "sha256": hashlib.sha256(weights).hexdigest(),

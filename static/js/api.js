@@ -54,7 +54,9 @@ export const createRun = (body) => request('POST', '/api/runs', body);
 export const getRun = (runId) => request('GET', `/api/runs/${enc(runId)}`);
 export const updateRun = (runId, body) => request('PATCH', `/api/runs/${enc(runId)}`, body);
 export const postEpoch = (runId, record) => request('POST', `/api/runs/${enc(runId)}/epochs`, record);
-export const snapshotUrl = (runId, epoch) => `/api/runs/${enc(runId)}/snapshots?epoch=${epoch}`;
+/** Where a snapshot at {epoch, step} is posted; step 0 (an epoch's start) is left out, as snapshots always were. */
+export const snapshotUrl = (runId, epoch, step = 0) =>
+  `/api/runs/${enc(runId)}/snapshots?epoch=${epoch}${step > 0 ? `&step=${step}` : ''}`;
 export const latestModelUrl = (runId) => `/api/runs/${enc(runId)}/model.json`;
 
 /** The job queue (docs/queue.md). A claim answers null when no job fits (204). */

@@ -23,7 +23,7 @@ SEND_SNAPSHOT = """async ([runId, token]) => {
   await model.fit(tf.ones([4, 3]), tf.zeros([4, 2]), { epochs: 1, verbose: 0 });
   api.setAttempt(runId, token);
   const warnings = [];
-  const meta = await new Reporter(runId, (text) => warnings.push(text)).snapshot(model, 1);
+  const meta = await new Reporter(runId, (text) => warnings.push(text)).snapshot(model, { epoch: 1, step: 0 });
   model.dispose();
   return { meta, warnings };
 }"""
@@ -58,6 +58,8 @@ def test_a_stale_attempts_snapshot_from_the_browser_is_refused_with_409_and_stor
             assert second["id"] == job["id"] and second["attempt"] == 2
 
             page.goto(f"{live.url}/train")
+            # The page picks its backend after loading: a model built before that finds none initialised.
+            page.wait_for_function("() => globalThis.browsertrain?.phase === 'ready'")
             stale = page.evaluate(SEND_SNAPSHOT, [job["id"], first["attempt_token"]])
             assert stale["meta"] is None and any("409" in text for text in stale["warnings"]), stale
             assert snapshots(client, job["id"]) == []

@@ -47,6 +47,17 @@ test('a loss stuck at ln 3 is flagged mid-run, after the first quarter of the ep
   assert.match(warnings[0].next_step, /--overfit/);
 });
 
+test('an epoch resumed mid-way is no baseline for "never left its start": its mean covers only its last steps', () => {
+  // Its few late steps happened to average high: against that, the stuck epochs after it would look like a fall.
+  const records = [{ epoch: 3, train_loss: 1.4, resumed_at_step: 90 }, ...flat(8).map((r) => ({ ...r, epoch: r.epoch + 4 }))];
+  const warnings = learningWarnings({ records, classes: ['a', 'b', 'c'], plannedEpochs: 30 });
+  assert.deepEqual(warnings.map((w) => w.code), ['loss_flat', 'val_at_chance']);
+  assert.match(warnings[0].message, /1\.0986 at epoch 5, 1\.0986 after 8 epochs/);
+  // A single whole epoch after it is not enough to judge by: all records count then, partial one included.
+  assert.deepEqual(learningWarnings({ records: records.slice(0, 2), classes: ['a', 'b', 'c'], plannedEpochs: 2,
+    evaluation: { accuracy: 0.9 } }), []);
+});
+
 test('at the end: one class predicted for everything, and overfitting', () => {
   const evaluation = { accuracy: 0.4, confusion: [[4, 0, 0], [3, 0, 0], [3, 0, 0]] };
   const records = [{ train_loss: 1.1, train_accuracy: 0.4, val_accuracy: 0.4 }, { train_loss: 0.6, train_accuracy: 0.4, val_accuracy: 0.4 }];

@@ -20,15 +20,17 @@ class RunLog {
     this.events.push(`epoch ${record.epoch}`);
   }
 
-  async snapshot(epochsDone) {
+  /** A snapshot at {epoch, step}: "snapshot 3" after 3 whole epochs, "snapshot 2.4" at step 4 of epoch 2. */
+  async snapshot({ epoch, step }) {
+    const name = step > 0 ? `${epoch}.${step}` : String(epoch);
     if (this.failSnapshots > 0) {
       this.failSnapshots -= 1;
-      this.snapshotOwed = epochsDone;
-      this.events.push(`snapshot ${epochsDone} failed`);
+      this.snapshotOwed = epoch;
+      this.events.push(`snapshot ${name} failed`);
       return;
     }
     this.snapshotOwed = null;
-    this.events.push(`snapshot ${epochsDone}`);
+    this.events.push(`snapshot ${name}`);
   }
 }
 
@@ -37,7 +39,7 @@ const record = (epoch, train_loss = 1) => ({ epoch, train_loss, iterations: (epo
 /** Feeds epochs startEpoch.. to a recorder the way the Trainer does, until one says stop or `epochs` are done. */
 async function train({ epochs, snapshotEvery, startEpoch = 0, endAfter, log = new RunLog(), losses = [] }) {
   const recorder = new EpochRecorder({ reporter: log, epochs, snapshotEvery, startEpoch,
-    snapshot: (epochsDone) => log.snapshot(epochsDone), endAfter });
+    snapshot: (position) => log.snapshot(position), endAfter });
   let nextEpoch = startEpoch;
   let reason = 'done';
   while (nextEpoch < epochs) {
@@ -48,7 +50,7 @@ async function train({ epochs, snapshotEvery, startEpoch = 0, endAfter, log = ne
       break;
     }
   }
-  const ended = await recorder.finish({ reason, nextEpoch, epochs: [] }, nextEpoch * STEPS_PER_EPOCH);
+  const ended = await recorder.finish({ reason, nextEpoch, nextStep: 0, epochs: [] }, nextEpoch * STEPS_PER_EPOCH);
   return { log, recorder, ended };
 }
 
@@ -84,26 +86,40 @@ test('a stop right after a snapshot does not take the same snapshot twice', asyn
   assert.deepEqual(log.events, ['epoch 0', 'epoch 1', 'snapshot 2', 'epoch 2', 'epoch 3', 'snapshot 4']);
 });
 
-test('a user stop mid-epoch snapshots the unfinished epoch\'s weights; a stop before any step snapshots nothing', async () => {
+test('a user stop mid-epoch snapshots the unfinished epoch\'s weights with its step; a stop before any step snapshots nothing', async () => {
   const log = new RunLog();
-  const recorder = new EpochRecorder({ reporter: log, epochs: 10, snapshotEvery: 2, snapshot: (n) => log.snapshot(n) });
+  const recorder = new EpochRecorder({ reporter: log, epochs: 10, snapshotEvery: 2, snapshot: (p) => log.snapshot(p) });
   await recorder.epoch(record(0));
   await recorder.epoch(record(1));
-  // Stopped 4 steps into epoch 2: those steps changed the weights, and the epoch does not count as done.
-  assert.equal(await recorder.finish({ reason: 'stopped', nextEpoch: 2, epochs: [] }, 2 * STEPS_PER_EPOCH + 4),
+  // Stopped 4 steps into epoch 2: those steps changed the weights, and a resume trains the other 6 of that epoch.
+  assert.equal(await recorder.finish({ reason: 'stopped', nextEpoch: 2, nextStep: 4, epochs: [] }, 2 * STEPS_PER_EPOCH + 4),
     'stopped');
-  assert.deepEqual(log.events, ['epoch 0', 'epoch 1', 'snapshot 2', 'snapshot 2']);
+  assert.deepEqual(log.events, ['epoch 0', 'epoch 1', 'snapshot 2', 'snapshot 2.4']);
 
   const resumed = new RunLog();
-  const again = new EpochRecorder({ reporter: resumed, epochs: 10, snapshotEvery: 2, startEpoch: 2,
-    snapshot: (n) => resumed.snapshot(n) });
-  assert.equal(await again.finish({ reason: 'stopped', nextEpoch: 2, epochs: [] }, 20), 'stopped');
+  const again = new EpochRecorder({ reporter: resumed, epochs: 10, snapshotEvery: 2, startEpoch: 2, startStep: 4,
+    snapshot: (p) => resumed.snapshot(p) });
+  assert.equal(await again.finish({ reason: 'stopped', nextEpoch: 2, nextStep: 4, epochs: [] }, 24), 'stopped');
   assert.deepEqual(resumed.events, [], 'nothing trained since the snapshot it resumed from');
+  // The same attempt, stopped 3 steps later: still in the epoch it resumed in, yet it trained.
+  assert.equal(await again.finish({ reason: 'stopped', nextEpoch: 2, nextStep: 7, epochs: [] }, 27), 'stopped');
+  assert.deepEqual(resumed.events, ['snapshot 2.7']);
+});
+
+test('a snapshot between steps is skipped when nothing trained since the last one, and a stop after it adds none', async () => {
+  const log = new RunLog();
+  const recorder = new EpochRecorder({ reporter: log, epochs: 10, snapshotEvery: 5, snapshot: (p) => log.snapshot(p) });
+  await recorder.epoch(record(0));
+  assert.equal(await recorder.between({ epoch: 1, step: 3 }, STEPS_PER_EPOCH + 3), true);  // e.g. on pause
+  assert.equal(await recorder.between({ epoch: 1, step: 3 }, STEPS_PER_EPOCH + 3), false);  // paused again, no step
+  assert.equal(await recorder.finish({ reason: 'stopped', nextEpoch: 1, nextStep: 3, epochs: [] }, STEPS_PER_EPOCH + 3),
+    'stopped');
+  assert.deepEqual(log.events, ['epoch 0', 'snapshot 1.3']);
 });
 
 test('a run that ends on NaN or runs out keeps the Trainer\'s reason; a bad snapshotEvery is refused', async () => {
   const recorder = new EpochRecorder({ reporter: new RunLog(), epochs: 3, snapshotEvery: 1, snapshot: async () => {} });
-  assert.equal(await recorder.finish({ reason: 'nan', nextEpoch: 1, epochs: [] }, 10), 'nan');
+  assert.equal(await recorder.finish({ reason: 'nan', nextEpoch: 1, nextStep: 0, epochs: [] }, 10), 'nan');
   for (const snapshotEvery of [0, -1, 1.5, undefined]) {
     assert.throws(() => new EpochRecorder({ reporter: new RunLog(), epochs: 3, snapshotEvery, snapshot: async () => {} }),
       /snapshotEvery must be a positive integer/);

@@ -42,6 +42,23 @@ test('once armed, a plateau lowers the lr x0.1 after `patience` epochs without i
   assert.equal(controller.history.at(-1).epoch, changes[0] + 1, 'the new rate applies from the next epoch');
 });
 
+test('a partial epoch\'s loss (resumed mid-way, no validation) is not judged: no false best, no plateau step', () => {
+  const rule = { patience: 2, patienceSteps: 0, oscillations: 10, smoothing: 0 };
+  const judged = new LrController({ lr: 0.001, plateau: rule });
+  const skipped = new LrController({ lr: 0.001, plateau: rule });
+  changesFor(judged, ARMING);
+  changesFor(skipped, ARMING);
+  // Epoch 4 resumed at a late step: its last steps averaged 0.3, lower than a whole epoch at this point would be.
+  judged.endEpoch(4, 0.3);
+  const decision = skipped.endEpoch(4, 0.3, { partial: true });
+  assert.deepEqual([decision.changed, decision.lr], [false, 0.001]);
+  assert.match(decision.reason, /^not judged/);
+  assert.equal(skipped.epoch, 5);
+  // Whole epochs at 0.45 are an improvement on 0.5: the judged rule, fooled by 0.3, cuts the rate; the other does not.
+  assert.deepEqual([5, 6].filter((epoch) => judged.endEpoch(epoch, 0.45).changed), [6]);
+  assert.deepEqual([5, 6].filter((epoch) => skipped.endEpoch(epoch, 0.45, {}).changed), []);
+});
+
 test('the patience grows when an epoch has few steps (small sets), and stays `patience` when it has many', () => {
   const few = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 60 }, stepsPerEpoch: 3 });
   const many = new LrController({ lr: 0.001, plateau: { patience: 3, patienceSteps: 60 }, stepsPerEpoch: 100 });

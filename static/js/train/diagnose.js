@@ -23,9 +23,14 @@ export const OVERFIT_TRAIN_ACCURACY = 0.9;
 
 const fmt = (value, digits = 3) => (value === null || value === undefined ? 'n/a' : Number(value).toFixed(digits));
 
-/** numClasses null: a task without a uniform-guess loss (detection, landmarks), judged by the fall alone. */
-function flatLoss(records, numClasses) {
-  const losses = records.map((r) => r.train_loss).filter(Number.isFinite);
+/**
+ * numClasses null: a task without a uniform-guess loss (detection, landmarks), judged by the fall alone. An epoch
+ * resumed mid-way (resumed_at_step) averages only its later steps, so it is no baseline while whole epochs follow.
+ */
+function flatLoss(allRecords, numClasses) {
+  const whole = allRecords.filter((r) => !r.resumed_at_step);
+  const records = (whole.length >= 2 ? whole : allRecords).filter((r) => Number.isFinite(r.train_loss));
+  const losses = records.map((r) => r.train_loss);
   if (losses.length < 2) return null;
   const [first, last] = [losses[0], losses.at(-1)];
   if (Math.min(...losses.slice(1)) < first * FLAT_LOSS_SHARE) return null;
@@ -34,8 +39,8 @@ function flatLoss(records, numClasses) {
     : ` (ln ${numClasses} = ${fmt(Math.log(numClasses), 4)} is what a uniform guess scores)`;
   return {
     code: 'loss_flat',
-    message: `the training loss never left its starting value: ${fmt(first, 4)} at epoch 1, ${fmt(last, 4)} after `
-      + `${losses.length} epochs${uniform}`,
+    message: `the training loss never left its starting value: ${fmt(first, 4)} at epoch ${(records[0].epoch ?? 0) + 1}, `
+      + `${fmt(last, 4)} after ${losses.length} epochs${uniform}`,
     next_step: 'check the inputs and labels first (Preview inputs; the overfit check: --overfit 16), then try a '
       + 'higher learning rate (--lr 0.003) or a smaller batch size',
   };

@@ -2,7 +2,7 @@
 // @ts-check
 import { tf } from '../tf.js';
 import { epochOrder } from '../data/split.js';
-import { planBatches } from '../data/batches.js';
+import { batchCount, planBatches } from '../data/batches.js';
 import { LrController } from './schedule.js';
 import { fuseAdamOnWasm } from './fused_adam.js';
 import { StepTotals, disposeResults } from './step_totals.js';
@@ -39,6 +39,7 @@ const now = () => globalThis.performance.now();
  * @property {number} steps         the epoch's step count
  * @property {number} images        real (non-padding) images trained on so far this epoch
  * @property {number} iteration     optimizer steps so far, over the whole run
+ * @property {number[]} indices     the batch's item indices in [0, trainCount), padding rows included (read only)
  * @property {number | null} loss
  * @property {Record<string, number> | null} metrics
  */
@@ -62,12 +63,20 @@ const now = () => globalThis.performance.now();
  * @property {number} num_tensors           tf.memory() after the epoch's own tensors are gone (tip 13 of docs/tips.md)
  * @property {number} num_bytes
  * @property {number} seconds               the whole epoch, validation included
+ * @property {number} [resumed_at_step]     only on an epoch resumed mid-way: its first step trained here; the train_
+ *                                          means and images_per_second cover the steps from it to the end
+ */
+
+/**
+ * Where training stands: the next step to train is `step` (0-based) of epoch `epoch`; step 0 is an epoch's start.
+ * @typedef {{ epoch: number, step: number }} Position
  */
 
 /**
  * How run() ended: 'done' (all epochs), 'stopped' (stop(); after a stop mid-epoch, nextEpoch is that unfinished
- * epoch), 'nan' (the training loss stopped being finite). `epochs` are this Trainer's records.
- * @typedef {{ reason: 'done' | 'stopped' | 'nan', nextEpoch: number, epochs: EpochRecord[] }} TrainResult
+ * epoch and nextStep its first untrained step), 'nan' (the training loss stopped being finite). `epochs` are this
+ * Trainer's records.
+ * @typedef {{ reason: 'done' | 'stopped' | 'nan', nextEpoch: number, nextStep: number, epochs: EpochRecord[] }} TrainResult
  */
 
 /**
@@ -85,6 +94,8 @@ const now = () => globalThis.performance.now();
  * @property {number} [batchSize]   every step has exactly batchSize rows (see planBatches); default 32
  * @property {number} epochs        train until this many epochs exist in total (epochs startEpoch..epochs-1)
  * @property {number} [startEpoch]  first epoch to train, when resuming
+ * @property {number} [startStep]   first step of startEpoch to train, when resuming mid-epoch: the steps before it
+ *                                  (the first startStep planned batches of that epoch's order) were trained already
  * @property {number} [seed]        the shuffle of epoch e depends on (seed, e) only, so a resumed run reshuffles alike
  * @property {number} [valCount]    optional validation set...
  * @property {((indices: number[]) => Batch | Promise<Batch>) | null} [getValBatch]  ...indices in [0, valCount)
@@ -92,7 +103,7 @@ const now = () => globalThis.performance.now();
  * @property {Optimizer | null} [optimizer] default tf.train.adam(lr.lr); its step count is never reset here
  * @property {'pad' | 'drop'} [padMode]     'pad' (default: every item every epoch) or 'drop' (skip the short last batch)
  * @property {number} [readEvery]           read the losses every K steps for onStep (0: only at the epoch end)
- * @property {((info: StepInfo) => void) | null} [onStep]
+ * @property {((info: StepInfo) => unknown) | null} [onStep]  awaited after each step (the weights hold still meanwhile)
  * @property {((record: EpochRecord) => unknown) | null} [onEpoch]  awaited after each epoch
  * @property {() => unknown} [yieldFn]      awaited between steps; default tf.nextFrame
  */
@@ -105,7 +116,7 @@ export class Trainer {
   /** @param {TrainerOptions} options */
   constructor(options) {
     const {
-      model, task, getBatch, trainCount, batchSize = 32, epochs, startEpoch = 0, seed = 0,
+      model, task, getBatch, trainCount, batchSize = 32, epochs, startEpoch = 0, startStep = 0, seed = 0,
       valCount = 0, getValBatch = null, lr = null, optimizer = null, padMode = 'pad', readEvery = 0,
       onStep = null, onEpoch = null, yieldFn = nextFrame,
     } = options;
@@ -115,6 +126,10 @@ export class Trainer {
     if (valCount > 0 && typeof getValBatch !== 'function') throw new Error('valCount > 0 needs getValBatch');
     if (padMode === 'drop' && trainCount < batchSize) {
       throw new Error(`padMode 'drop' with ${trainCount} items and batchSize ${batchSize} would train on nothing`);
+    }
+    const steps = batchCount(trainCount, batchSize, padMode);
+    if (!(Number.isInteger(startStep) && startStep >= 0 && (startStep === 0 || (startStep < steps && startEpoch < epochs)))) {
+      throw new Error(`startStep must be a step of epoch ${startEpoch} (0 to ${steps - 1}), got ${startStep}`);
     }
     this.model = model;
     this.task = task;
@@ -133,6 +148,8 @@ export class Trainer {
     this.lr = lr ?? new LrController({ lr: optimizer?.learningRate ?? 0.001, epoch: startEpoch });
     this.optimizer = fuseAdamOnWasm(optimizer ?? tf.train.adam(this.lr.lr));
     this.nextEpoch = startEpoch;
+    /** The first untrained step of nextEpoch: 0 except after a stop mid-epoch or when resuming mid-epoch. */
+    this.nextStep = startStep;
     /** @type {EpochRecord[]} */
     this.history = [];
     /** @type {'idle' | 'running' | 'paused'} */
@@ -149,7 +166,8 @@ export class Trainer {
 
   /**
    * Trains from `nextEpoch` up to `epochs` (see TrainResult). A stop mid-epoch leaves nextEpoch on that unfinished
-   * epoch, whose steps so far did update the weights. Calling run() again continues where the last one ended.
+   * epoch (nextStep its first untrained step), whose steps so far did update the weights. Calling run() again
+   * continues where the last one ended, with the next untrained step.
    */
   run() {
     if (this.running) throw new Error('this Trainer is already running');
@@ -161,6 +179,11 @@ export class Trainer {
       this.releasePausedWaiters();
     });
     return this.running;
+  }
+
+  /** Where training stands (see Position): where a snapshot taken now resumes. @returns {Position} */
+  position() {
+    return { epoch: this.nextEpoch, step: this.nextStep };
   }
 
   /** Resolves once the loop has finished its current step and is paused (at once if it is not running). */
@@ -213,6 +236,7 @@ export class Trainer {
         break;
       }
       this.nextEpoch = epoch + 1;
+      this.nextStep = 0;
       this.history.push(stats);
       if (this.onEpoch) await this.onEpoch(stats);
       if (!Number.isFinite(stats.train_loss)) {
@@ -224,11 +248,13 @@ export class Trainer {
         break;
       }
     }
-    return { reason, nextEpoch: this.nextEpoch, epochs: this.history };
+    return { reason, nextEpoch: this.nextEpoch, nextStep: this.nextStep, epochs: this.history };
   }
 
   /**
-   * One epoch of training plus validation; null if stopped before the training part ended.
+   * One epoch of training plus validation, from step nextStep on (the plan is the whole epoch's, so a resumed epoch
+   * skips exactly the batches trained before); null if stopped before the training part ended (nextStep then says
+   * where it stopped).
    * @param {number} epoch
    * @returns {Promise<EpochRecord | null>}
    */
@@ -238,11 +264,12 @@ export class Trainer {
     // A streamed input brings its own order (data/stream_order.js); in memory, the plain per-epoch shuffle.
     const order = this.getBatch.orderOf?.(epoch) ?? epochOrder(this.trainCount, this.seed, epoch);
     const plan = planBatches(this.trainCount, this.batchSize, { mode: this.padMode, order });
+    const firstStep = this.nextStep;
     const totals = new StepTotals();
     let pending = [];
     let images = 0;
     try {
-      for (let step = 0; step < plan.length; step++) {
+      for (let step = firstStep; step < plan.length; step++) {
         if (!(await this.mayContinue())) return null;
         const { indices, weights, realCount } = plan[step];
         this.lr.applyTo(this.optimizer);
@@ -255,6 +282,7 @@ export class Trainer {
         }
         pending.push({ ...result, realCount });
         images += realCount;
+        this.nextStep = step + 1;
         const lastStep = step === plan.length - 1;
         let recent = null;
         if (lastStep || (this.readEvery > 0 && (step + 1) % this.readEvery === 0)) {
@@ -262,8 +290,8 @@ export class Trainer {
           pending = [];
           recent = await totals.flush(flushed);
         }
-        this.onStep?.({
-          epoch, step, steps: plan.length, images, iteration: this.optimizer.iterations,
+        await this.onStep?.({
+          epoch, step, steps: plan.length, images, iteration: this.optimizer.iterations, indices,
           loss: recent?.loss ?? null, metrics: recent?.metrics ?? null,
         });
         await this.yieldFn();
@@ -273,7 +301,8 @@ export class Trainer {
     }
     const trainSeconds = (now() - started) / 1000;
     const val = await this.evaluate();
-    return this.epochStats(epoch, totals.means(), val, images / trainSeconds, started);
+    const record = this.epochStats(epoch, totals.means(), val, images / trainSeconds, started, firstStep > 0);
+    return firstStep > 0 ? { ...record, resumed_at_step: firstStep } : record;
   }
 
   /**
@@ -340,11 +369,12 @@ export class Trainer {
    * @param {number} epoch
    * @param {Means} train  @param {Means} val
    * @param {number} imagesPerSecond  @param {number} started  the epoch's start, from performance.now()
+   * @param {boolean} [resumed]  the epoch resumed mid-way: its training means cover only its last steps
    * @returns {EpochRecord}
    */
-  epochStats(epoch, train, val, imagesPerSecond, started) {
+  epochStats(epoch, train, val, imagesPerSecond, started, resumed = false) {
     const lrUsed = this.lr.lr;
-    const decision = this.lr.endEpoch(epoch, val.loss ?? train.loss);
+    const decision = this.lr.endEpoch(epoch, val.loss ?? train.loss, { partial: resumed && val.loss === null });
     this.lr.applyTo(this.optimizer);
     const metricNames = Object.keys(train.metrics);
     const prefixed = (/** @type {string} */ prefix, /** @type {Record<string, number>} */ metrics) => Object.fromEntries(metricNames.map((name) => [`${prefix}_${name}`,

@@ -20,6 +20,7 @@ import * as api from '../api.js';
  * @typedef {object} SnapshotMeta
  * @property {number} seq             the run's snapshot number, from 1
  * @property {number | null} epoch   epochs done when it was taken
+ * @property {number} [step]          steps of the next epoch done, for a snapshot taken mid-epoch (absent: none)
  * @property {string} created_at
  * @property {number} weight_bytes
  * @property {string} sha256          of the weights
@@ -70,26 +71,28 @@ export class Reporter {
   }
 
   /**
-   * POST the model exactly as tfjs sends it, with the optimizer's state so a run resumes where it stopped.
+   * POST the model exactly as tfjs sends it, with the optimizer's state and its position so a run resumes where it
+   * stopped, mid-epoch included.
    * @param {any} model  a tf.LayersModel
-   * @param {number} epochsDone
+   * @param {import('./loop.js').Position} position  step 0: after `epoch` whole epochs
    * @returns {Promise<SnapshotMeta | null>} null when it did not arrive (it is owed, and retried after the next epoch)
    */
-  async snapshot(model, epochsDone) {
+  async snapshot(model, { epoch, step }) {
     // tfjs 4.22's optimizer.getWeights() makes an `iter` scalar that save() never disposes: one leaked tensor per
     // snapshot. A scope around the save reclaims it (training is waiting for this call, so nothing else is in it).
     tf.engine().startScope();
     try {
       const result = await model.save(
-        tf.io.http(api.snapshotUrl(this.runId, epochsDone), { requestInit: { headers: api.attemptHeaders(this.runId) } }),
+        tf.io.http(api.snapshotUrl(this.runId, epoch, step), { requestInit: { headers: api.attemptHeaders(this.runId) } }),
         { includeOptimizer: true });
       const response = result.responses?.[0];
       if (response && !response.ok) throw new Error(`HTTP ${response.status}`);
       this.snapshotOwed = null;
       return response ? await response.json() : null;
     } catch (err) {
-      this.snapshotOwed = epochsDone;
-      this.onWarning?.(`snapshot after epoch ${epochsDone} did not reach the server (${err.message}); it will be retried`);
+      this.snapshotOwed = epoch;
+      const where = step > 0 ? `at step ${step} of epoch ${epoch + 1}` : `after epoch ${epoch}`;
+      this.onWarning?.(`snapshot ${where} did not reach the server (${err.message}); it will be retried`);
       return null;
     } finally {
       tf.engine().endScope();

@@ -169,9 +169,15 @@ export class LrController {
   /**
    * Called once after each epoch with the monitored loss; returns {changed, lr, reason}. The moment the rule arms
    * itself is recorded in `history` too (same lr, its reason), so every decision of the rule can be read back.
+   * `partial`: the loss covers only part of the epoch (a training loss of an epoch resumed mid-way); the rule does
+   * not see it, since a mean of the epoch's last steps would pass for a new best and the whole epochs after it for a
+   * plateau.
    */
-  endEpoch(epoch, loss) {
+  endEpoch(epoch, loss, { partial = false } = {}) {
     this.epoch = epoch + 1;
+    if (partial && this.plateau) {
+      return { changed: false, lr: this.lr, reason: 'not judged: this epoch resumed mid-way, so its loss covers only its last steps' };
+    }
     const { lower, armed } = this.plateau?.observe(loss) ?? { lower: null, armed: null };
     if (armed) this.history.push({ epoch: this.epoch, lr: this.lr, reason: armed });
     if (!lower) return { changed: false, lr: this.lr, reason: armed };

@@ -20,6 +20,7 @@ import { EpochRecorder } from './recorder.js';
 import { FeatureCache } from './feature_cache.js';
 import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
+import { SnapshotClock } from './snapshot_clock.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -44,7 +45,8 @@ class ContextLost extends Error {
  * (a sign that the run is not learning, mid-run and at the end),
  * onLeak(report) — the leak watchdog paused the run (resume() goes on),
  * onTrained(model, {pixels, split, classes, inputs}) — awaited once training ends, while the model still exists.
- * Controls: pause(), resume(), stop(), setLr(lr).
+ * Controls: pause() (a snapshot of where it paused, so a closed tab loses nothing), resume(), stop(), setLr(lr),
+ * askSnapshot() (one at the next step that allows it, e.g. when the tab is hidden).
  */
 export class TrainingSession {
   constructor({ dataset = null, resumeRunId = null, fromRunId = null, moreEpochs = null, config = {}, kind = 'train',
@@ -60,6 +62,7 @@ export class TrainingSession {
     this.trainer = null;
     this.contextLost = false;
     this.excludedBackends = new Set();
+    this.clock = new SnapshotClock();  // made here so that a snapshot asked for while the data loads is kept
   }
 
   status(text, phase) {
@@ -87,7 +90,7 @@ export class TrainingSession {
   async runOnce() {
     const start = await startingPoint(this);
     let { run } = start;
-    const { parent, startEpoch, lrState } = start;
+    const { parent, startEpoch, startStep, lrState } = start;
     if (start.config) {
       this.config = start.config;
       this.dataset = start.dataset;
@@ -113,7 +116,7 @@ export class TrainingSession {
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
       pixelOptions: this.pixelOptions,
     });
-    const { model, initScale } = startEpoch > 0
+    const { model, initScale } = start.modelUrl
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
       : await freshModel(config, headConfigOf(config, data), inputs);
     const { task } = inputs;
@@ -125,10 +128,10 @@ export class TrainingSession {
       classes: data.classes, task_metadata: taskMetadata(task, config, data.classes),
       ...(initScale ? { init_scale: initScale.map(({ layer, scale }) => ({ layer, scale })) } : {}) };
     run = run
-      ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, ...info } })
+      ? await api.updateRun(run.id, { status: 'running', info: { resumed_at_epoch: startEpoch, resumed_at_step: startStep, ...info } })
       : await api.createRun({ dataset: data.name, dataset_hash: data.hash, kind: this.kind, config,
         ...(parent ? { parent_run_id: parent.id, info: { ...info, from_snapshot: { run_id: parent.id,
-          seq: parent.snapshots.at(-1).seq, epoch: startEpoch } } } : { info }) });
+          seq: parent.snapshots.at(-1).seq, epoch: startEpoch, ...(startStep ? { step: startStep } : {}) } } } : { info }) });
     if (run.status !== 'running') run = await api.updateRun(run.id, { status: 'running' });
     this.hooks.onRun?.(run);
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));
@@ -136,7 +139,7 @@ export class TrainingSession {
     try {
       // Raced against the loss: reads from a lost context may never complete, so the old loop is abandoned.
       return await Promise.race([
-        this.train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend: choice.backend }), lost]);
+        this.train({ run, config, data, inputs, model, task, startEpoch, startStep, lrState, reporter, backend: choice.backend }), lost]);
     } catch (err) {
       if (this.contextLost) throw new ContextLost(run.id);
       await reporter.finish('failed', { error: err.message });
@@ -175,7 +178,7 @@ export class TrainingSession {
     return { lost, unwatch: () => canvas.removeEventListener('webglcontextlost', onLost) };
   }
 
-  async train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend }) {
+  async train({ run, config, data, inputs, model, task, startEpoch, startStep, lrState, reporter, backend }) {
     const { pixels, split } = inputs;
     // With a frozen backbone and nothing augmented, its features are computed once and only the rest trains.
     const features = await FeatureCache.prepare({ model, config, inputs,
@@ -185,19 +188,23 @@ export class TrainingSession {
     if (lrState) lr.restore(lrState);
     const watchdog = new LeakWatchdog();
     const recorder = new EpochRecorder({ reporter, epochs: config.epochs, snapshotEvery: config.snapshotEvery,
-      startEpoch, snapshot: (epochsDone) => this.snapshot(model, reporter, epochsDone),
+      startEpoch, startStep, snapshot: (position) => this.snapshot(model, reporter, position),
       endAfter: (record) => this.endAfter(record) });
+    this.recorder = recorder;
+    this.clock.start();
 
     const trainer = new Trainer({
       model: features?.model ?? model, task, optimizer: model.optimizer, lr, seed: config.seed, batchSize: config.batchSize,
-      epochs: config.epochs, startEpoch,
+      epochs: config.epochs, startEpoch, startStep,
       trainCount: split.train.length, getBatch: (features ?? inputs).reader(split.train, () => this.trainer.nextEpoch),
       valCount: split.val.length, getValBatch: (features ?? inputs).reader(split.val),
       readEvery: 5,
       yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
-      onStep: (info) => {
+      onStep: async (info) => {
         this.watch(watchdog, info, run);
         this.hooks.onStep?.(info);
+        // Awaited by the Trainer: the weights hold still while they are sent.
+        if (this.clock.due(info) && !trainer.abandoned) await recorder.between(trainer.position(), info.iteration);
       },
       onEpoch: async (record) => {
         if (trainer.abandoned) return;  // this epoch's numbers and weights came from a dead context
@@ -307,13 +314,37 @@ export class TrainingSession {
     return split;
   }
 
-  async snapshot(model, reporter, epochsDone) {
-    const meta = await reporter.snapshot(model, epochsDone);
+  /** Saves the model at `position` ({epoch, step}: train/loop.js Position); a snapshot of any kind restarts the clock. */
+  async snapshot(model, reporter, position) {
+    this.clock.taken();
+    const meta = await reporter.snapshot(model, position);
     if (meta) this.hooks.onSnapshot?.(meta);
   }
 
-  pause() { return this.trainer?.pause(); }
-  resume() { this.trainer?.resume(); }
-  stop() { return this.trainer?.stop(); }
+  /**
+   * Pauses between steps, then snapshots where it paused (unless nothing trained since the last one): a tab closed
+   * while paused resumes at that very step. Resume and stop wait for that snapshot, since the weights must hold still.
+   */
+  async pause() {
+    const { trainer, recorder } = this;
+    if (!trainer) return;
+    await trainer.pause();
+    if (trainer.state !== 'paused' || trainer.abandoned) return;
+    this.pausing = recorder.between(trainer.position(), trainer.optimizer.iterations);
+    await this.pausing;
+  }
+
+  async resume() {
+    await this.pausing;
+    this.trainer?.resume();
+  }
+
+  async stop() {
+    await this.pausing;
+    return this.trainer?.stop();
+  }
+
+  /** A snapshot at the next step that allows one; `now`: even right after another (a script asked, not a hint). */
+  askSnapshot(now = false) { this.clock.ask(now); }
   setLr(value) { this.trainer?.lr.set(value, 'user'); }
 }

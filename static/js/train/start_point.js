@@ -16,9 +16,10 @@ export { finishedMessage };  // the server refuses a change to a finished run wi
 export const DEFAULT_MORE_EPOCHS = 10;
 
 /**
- * Returns {run, parent, config, dataset, startEpoch, lrState, modelUrl}: `run` is the run to go on with (resume) or
- * null (a new one is created), `parent` the run continued (train more) or null; config and dataset are null for a
- * fresh run (the caller's own); modelUrl is where the starting weights are (null: build a new model).
+ * Returns {run, parent, config, dataset, startEpoch, startStep, lrState, modelUrl}: `run` is the run to go on with
+ * (resume) or null (a new one is created), `parent` the run continued (train more) or null; config and dataset are
+ * null for a fresh run (the caller's own); startStep is the first step of startEpoch to train (a snapshot taken
+ * mid-epoch); modelUrl is where the starting weights are (null: build a new model).
  */
 export async function startingPoint({ resumeRunId = null, fromRunId = null, moreEpochs = null } = {}) {
   if (resumeRunId) {
@@ -38,16 +39,21 @@ export async function startingPoint({ resumeRunId = null, fromRunId = null, more
     const config = { ...parent.config, epochs: last.epoch + more };
     return { run: null, parent, ...continuing(parent, config) };
   }
-  return { run: null, parent: null, config: null, dataset: null, startEpoch: 0, lrState: null, modelUrl: null };
+  return { run: null, parent: null, config: null, dataset: null, startEpoch: 0, startStep: 0, lrState: null, modelUrl: null };
 }
 
-/** Going on from `source`'s latest snapshot: its epoch, its learning-rate state at that epoch, its weights. */
+/**
+ * Going on from `source`'s latest snapshot: its position (epoch, and step within it when taken mid-epoch), the
+ * learning-rate state the last whole epoch before it left, its weights.
+ */
 function continuing(source, config) {
-  const startEpoch = source.snapshots.at(-1)?.epoch ?? 0;
+  const last = source.snapshots.at(-1);
+  const startEpoch = last?.epoch ?? 0;
+  const startStep = last?.step ?? 0;
   return {
-    config, dataset: source.dataset, startEpoch,
+    config, dataset: source.dataset, startEpoch, startStep,
     lrState: source.epochs.filter((e) => e.epoch < startEpoch).at(-1)?.lr_state ?? null,
-    modelUrl: startEpoch > 0 ? api.latestModelUrl(source.id) : null,
+    modelUrl: startEpoch > 0 || startStep > 0 ? api.latestModelUrl(source.id) : null,
   };
 }
 

@@ -25,3 +25,7 @@ export const fixed = (x, digits = 4) => (x === null || x === undefined || Number
 export function fillRows(tbody, rows) {
   tbody.replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map((c) => el('td', {}, c)))));
 }
+
+/** Where a snapshot was taken: "5" after 5 epochs, "5 + 120 steps" when taken 120 steps into the next one. */
+export const snapshotPosition = (snap) => (snap.epoch === null || snap.epoch === undefined ? '–'
+  : `${snap.epoch}${snap.step ? ` + ${snap.step} steps` : ''}`);

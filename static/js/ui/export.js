@@ -1,7 +1,7 @@
 /** Export page: every format's size side by side, the quality gate's numbers, downloads, and how to load each. */
 import { buildExports, exportSummary, exportUrl, getRun } from '../api.js';
 import { DEFAULT_MAX_ACCURACY_DROP, MAX_POINT_SHIFT, MIN_BOX_AGREEMENT, REFERENCE_FORMAT } from '../shared_rules.js';
-import { $, bytes, el } from './dom.js';
+import { $, bytes, el, snapshotPosition } from './dom.js';
 import { snippets } from './snippets.js';
 
 const runId = $('#export-title').dataset.runId;
@@ -182,7 +182,7 @@ async function start() {
     }
     state.seq = state.run.snapshots.at(-1).seq;
     $('#snapshot').replaceChildren(...state.run.snapshots.map((s) => el('option', {
-      value: s.seq, text: `#${s.seq} — epoch ${s.epoch ?? '–'}`,
+      value: s.seq, text: `#${s.seq} — epoch ${snapshotPosition(s)}`,
     })));
     $('#snapshot').value = String(state.seq);
     await load();

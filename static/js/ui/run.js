@@ -5,7 +5,7 @@ import { tf } from '../tf.js';
 import { DEFAULT_MORE_EPOCHS } from '../train/start_point.js';
 import { describeLrSchedule, resolveLrSchedule } from '../train/schedule.js';
 import { epochCharts } from './chart.js';
-import { $, bytes, el, fillRows, fixed } from './dom.js';
+import { $, bytes, el, fillRows, fixed, snapshotPosition } from './dom.js';
 import { renderEvaluation, renderOverfit } from './evaluation.js';
 import { mountTryIt } from './try_it.js';
 
@@ -26,7 +26,7 @@ function show(run) {
   epochCharts($('#charts'), run.epochs, task);
   const base = `/api/runs/${runId}/snapshots`;
   fillRows($('#snapshots tbody'), run.snapshots.map((snap) => [
-    String(snap.seq), String(snap.epoch ?? '–'), bytes(snap.weight_bytes), new Date(snap.created_at).toLocaleString(),
+    String(snap.seq), snapshotPosition(snap), bytes(snap.weight_bytes), new Date(snap.created_at).toLocaleString(),
     el('span', {}, el('a', { href: `${base}/${snap.seq}/model.json`, text: 'model.json' }), ' · ',
       el('a', { href: `${base}/${snap.seq}/model.weights.bin`, download: `run-${runId}-${snap.seq}.weights.bin`, text: 'weights' })),
   ]));

@@ -27,6 +27,21 @@ const form = $('#train-form');
 const state = { phase: 'idle', status: '', runId: null, config: null, epochs: [], summary: null, error: null, warnings: [], learning: [],
   backend: null, sync: null, leak: null, preview: null };
 globalThis.browsertrain = state;
+/**
+ * The steps of the epoch in training, for scripts and tests that check what was trained: {epoch, steps: [{step,
+ * iteration, indices}]}, where indices are the batch's positions in the training split. Kept apart from `state`,
+ * which scripts poll whole, and only for the current epoch, which may have thousands of steps.
+ */
+const trace = { epoch: null, steps: [] };
+globalThis.browsertrainTrace = trace;
+
+function traceStep({ epoch, step, iteration, indices }) {
+  if (trace.epoch !== epoch) {
+    trace.epoch = epoch;
+    trace.steps = [];
+  }
+  trace.steps.push({ step, iteration, indices: [...indices] });
+}
 
 function setStatus(text, phase) {
   state.status = text;
@@ -226,6 +241,7 @@ async function start({ resumeRunId = null, fromRunId = null, moreEpochs = null, 
     },
     onEpoch: showEpoch,
     onStep: (info) => {
+      traceStep(info);
       const bar = $('#step-progress');
       bar.hidden = false;
       bar.value = (info.step + 1) / info.steps;
@@ -320,7 +336,13 @@ $('#pause').addEventListener('click', async () => {
 });
 $('#stop').addEventListener('click', () => session?.stop());
 $('#set-lr').addEventListener('click', () => session?.setLr(Number($('#lr-now').value)));
-globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => session?.pause(), resume: () => session?.resume() };
+globalThis.browsertrainControls = { stop: () => session?.stop(), pause: () => session?.pause(), resume: () => session?.resume(),
+  snapshot: () => session?.askSnapshot(true) };
+// A hidden tab is often about to be closed, and an unload cannot send the weights (a keepalive request is far too
+// small for them): snapshot at the next step instead, while the page still runs.
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'hidden') session?.askSnapshot?.();
+});
 
 datasets = await listDatasets();
 form.querySelector('[name=backbone]').append(...Object.entries(BACKBONES).map(([name, spec]) => el('option', { value: name, text: `${name}: ${spec.title}` })));

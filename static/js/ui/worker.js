@@ -138,7 +138,7 @@ async function start() {
   await loop.run();
 }
 
-globalThis.browsertrainWorkerControls = { stop: () => loop.stop() };
+globalThis.browsertrainWorkerControls = { stop: () => loop.stop(), snapshot: () => loop.training?.snapshot?.() };
 start().catch((err) => {
   mirror.error = err.message;
   log(`error: ${err.message}`);

@@ -15,9 +15,9 @@ const RETRY_MS = 2000;
 
 /** The train page's session, keeping hold of the run's reporter (the snapshot after the last epoch hands it over). */
 class WorkerSession extends TrainingSession {
-  async snapshot(model, reporter, epochsDone) {
+  async snapshot(model, reporter, position) {
     this.reporter = reporter;
-    return super.snapshot(model, reporter, epochsDone);
+    return super.snapshot(model, reporter, position);
   }
 }
 
@@ -38,7 +38,8 @@ async function deliverOwedSnapshot(session, model) {
       await pause();
       continue;
     }
-    await session.snapshot(model, reporter, reporter.snapshotOwed);
+    // Labelled with where the weights are now (a stop mid-epoch included), not where the failed one was taken.
+    await session.snapshot(model, reporter, session.trainer?.position() ?? { epoch: reporter.snapshotOwed, step: 0 });
     if (reporter.snapshotOwed !== null) return;
   }
 }
@@ -65,7 +66,7 @@ async function recordEnd(session, runId, status, summary) {
 /**
  * Starts training `job`. `backend`: 'auto' trains on what the run's config asks for; a named one is the only backend
  * the session may use (the worker's own, already probed). `hooks` are TrainingSession's (the page shows them).
- * Returns the loop's Training: {done (resolves to {status, error?, summary?}), stop(), progress()}.
+ * Returns the loop's Training: {done (resolves to {status, error?, summary?}), stop(), progress(), snapshot()}.
  */
 export function trainJob(job, { backend = 'auto', hooks = {} } = {}) {
   api.setAttempt(job.run_id, job.attempt_token);
@@ -107,5 +108,6 @@ export function trainJob(job, { backend = 'auto', hooks = {} } = {}) {
       session.stop();
     },
     progress: () => ({ ...progress }),
+    snapshot: () => session.askSnapshot(true),
   };
 }

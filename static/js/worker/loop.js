@@ -30,6 +30,7 @@ export const WAIT_SECONDS = 2;
  * @property {Promise<Outcome>} done
  * @property {() => void} stop
  * @property {() => Progress} progress
+ * @property {() => void} [snapshot]  a snapshot at the job's next step (scripts; a hidden tab is a worker's normal state)
  *
  * @typedef {object} QueueCalls  static/js/api.js's queue calls (a failed call throws, with `status` when it answered)
  * @property {(body: object) => Promise<{worker_id: string, heartbeat_seconds: number}>} register
