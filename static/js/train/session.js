@@ -20,6 +20,7 @@ import { EpochRecorder } from './recorder.js';
 import { FeatureCache } from './feature_cache.js';
 import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
+import { markPoint, phaseDone } from '../timing.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -84,6 +85,8 @@ export class TrainingSession {
   }
 
   async runOnce() {
+    // Each phase lands on the performance timeline (timing.js): bench/first_step.py reads where the wait goes.
+    let began = markPoint('run-start');
     const start = await startingPoint(this);
     let { run } = start;
     const { parent, startEpoch, lrState } = start;
@@ -93,6 +96,7 @@ export class TrainingSession {
     }
     this.status(`Loading ${this.dataset}…`, 'sync');
     const data = await loadDataset(this.dataset, { onProgress: (p) => this.hooks.onSync?.(p) });
+    began = phaseDone('sync', began);
     const source = run ?? parent;
     if (source && source.dataset_hash !== data.hash) {
       throw new Error(`the dataset changed since run ${source.id} trained on it; start a new run`);
@@ -104,6 +108,7 @@ export class TrainingSession {
     this.status('Choosing a backend…', 'backend');
     const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
     this.hooks.onBackend?.(choice);
+    began = phaseDone('backend', began);
     const { lost, unwatch } = this.watchContextLoss(choice.backend);
 
     this.status('Preparing images…', 'preprocess');
@@ -111,10 +116,12 @@ export class TrainingSession {
       task: getTask(config.task), taskOptions: taskOptionsOf(config), subset: (split) => this.subset(split),
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
     });
+    began = phaseDone('preprocess', began);
     const { model, initScale } = startEpoch > 0
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
       : await freshModel(config, headConfigOf(config, data), inputs);
     const { task } = inputs;
+    began = phaseDone('model', began);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
@@ -129,6 +136,7 @@ export class TrainingSession {
           seq: parent.snapshots.at(-1).seq, epoch: startEpoch } } } : { info }) });
     if (run.status !== 'running') run = await api.updateRun(run.id, { status: 'running' });
     this.hooks.onRun?.(run);
+    phaseDone('run-record', began);
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));
 
     try {
@@ -175,6 +183,9 @@ export class TrainingSession {
 
   async train({ run, config, data, inputs, model, task, startEpoch, lrState, reporter, backend }) {
     const { pixels, split } = inputs;
+    const setupStart = performance.now();
+    this.firstStepSeen = false;
+    this.firstReadSeen = false;
     // With a frozen backbone and nothing augmented, its features are computed once and only the rest trains.
     const features = await FeatureCache.prepare({ model, config, inputs,
       onProgress: (done, total) => this.status(`Computing the backbone's features… ${done}/${total}`, 'preprocess') });
@@ -194,6 +205,7 @@ export class TrainingSession {
       readEvery: 5,
       yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
       onStep: (info) => {
+        this.markFirstSteps(info, trainStart);
         this.watch(watchdog, info, run);
         this.hooks.onStep?.(info);
       },
@@ -207,6 +219,7 @@ export class TrainingSession {
       },
     });
     this.status(`Training on ${backend}…`, 'train');
+    const trainStart = phaseDone('train-setup', setupStart);
     this.trainer = trainer;
     const result = await trainer.run();
     features?.dispose();
@@ -231,6 +244,18 @@ export class TrainingSession {
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
     this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
+  }
+
+  /** The first step of this attempt (dispatched; on WebGL its shader compiles included) and its first loss read. */
+  markFirstSteps(info, trainStart) {
+    if (!this.firstStepSeen) {
+      this.firstStepSeen = true;
+      phaseDone('first-step', trainStart);
+    }
+    if (!this.firstReadSeen && info.loss !== null) {
+      this.firstReadSeen = true;
+      phaseDone('first-loss-read', trainStart);
+    }
   }
 
   /**
