@@ -226,7 +226,7 @@ def main(argv=None) -> int:
     parser.add_argument("--backends", type=lambda s: tuple(s.split(",")), default=BACKENDS)
     parser.add_argument("--e2e-epochs", type=int, default=5, help="epochs of the real run (0: no end-to-end run)")
     parser.add_argument("--windows", type=int, default=5, help="fixed-batch timing windows per round")
-    parser.add_argument("--label", default="after", help="the name this measurement is kept under")
+    parser.add_argument("--label", default="latest", help="the name this measurement is kept under (before, after)")
     parser.add_argument("--rewrite", action="store_true", help="redraw the table from the JSON only")
     args = parser.parse_args(argv)
     json_path = common.RESULTS_DIR / "first_step.json"
