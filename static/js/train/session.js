@@ -14,13 +14,14 @@ import { LrController, resolveLrSchedule } from './schedule.js';
 import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsOf } from './run_config.js';
 import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
-import { chooseBackend, gpuRenderer } from './backend.js';
+import { chooseBackend, gpuRenderer, useCpuForDecoding } from './backend.js';
 import { Reporter } from './reporter.js';
 import { EpochRecorder } from './recorder.js';
 import { FeatureCache } from './feature_cache.js';
 import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
 import { markPoint, phaseDone } from '../timing.js';
+import { yieldToPage } from './page_yield.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -105,18 +106,21 @@ export class TrainingSession {
     const config = this.config;
     this.hooks.onConfig?.(config);
 
-    this.status('Choosing a backend…', 'backend');
-    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
-    this.hooks.onBackend?.(choice);
-    began = phaseDone('backend', began);
-    const { lost, unwatch } = this.watchContextLoss(choice.backend);
-
+    // The images are decoded before the backend is chosen, on a CPU backend (backend.js says why).
     this.status('Preparing images…', 'preprocess');
+    await useCpuForDecoding();
     const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
       task: getTask(config.task), taskOptions: taskOptionsOf(config), subset: (split) => this.subset(split),
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
     });
     began = phaseDone('preprocess', began);
+
+    this.status('Choosing a backend…', 'backend');
+    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends })
+      .catch((err) => { inputs.close(); throw err; });
+    this.hooks.onBackend?.(choice);
+    began = phaseDone('backend', began);
+    const { lost, unwatch } = this.watchContextLoss(choice.backend);
     const { model, initScale } = startEpoch > 0
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
       : await freshModel(config, headConfigOf(config, data), inputs);
@@ -203,7 +207,7 @@ export class TrainingSession {
       trainCount: split.train.length, getBatch: (features ?? inputs).reader(split.train, () => this.trainer.nextEpoch),
       valCount: split.val.length, getValBatch: (features ?? inputs).reader(split.val),
       readEvery: 5,
-      yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
+      yieldFn: yieldToPage,  // not tf.nextFrame: a hidden tab gets no animation frames
       onStep: (info) => {
         this.markFirstSteps(info, trainStart);
         this.watch(watchdog, info, run);
