@@ -7,7 +7,7 @@ import sys
 import tempfile
 import time
 
-from . import input_cost, pretrained, server_load, sync, tensors, throughput
+from . import first_step, input_cost, pretrained, server_load, sync, tensors, throughput
 from .dataset import dataset_in
 
 # Cheapest first, the long browser runs last. sync and server share one imported 5,000-image dataset.
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "input": input_cost,
     "tensors": tensors,
     "throughput": throughput,
+    "first_step": first_step,
     "pretrained": pretrained,
 }
 NEEDS_DATASET = {"server", "sync"}

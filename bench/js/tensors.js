@@ -8,6 +8,7 @@ async ({ backend = 'wasm', inputSize = 32, batchSize = 8, trainCount = 400, valC
   const { getTask } = await import('/static/js/model/tasks.js');
   const { Trainer } = await import('/static/js/train/loop.js');
   const { PixelCache } = await import('/static/js/data/images.js');
+  const { yieldToPage } = await import('/static/js/train/page_yield.js');
   const choice = await chooseBackend(backend);
   if (choice.backend !== backend) return { available: false, reason: choice.reason };
 
@@ -37,7 +38,7 @@ async ({ backend = 'wasm', inputSize = 32, batchSize = 8, trainCount = 400, valC
   const trainer = new Trainer({
     model, task, optimizer, seed, batchSize, epochs: Math.ceil(totalSteps / stepsPerEpoch),
     trainCount, getBatch: batchOf(0), valCount, getValBatch: batchOf(trainCount), readEvery: 5,
-    yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // what TrainingSession passes
+    yieldFn: yieldToPage,  // what TrainingSession passes
     onStep: (info) => {
       steps += 1;
       if (steps % every === 0) {

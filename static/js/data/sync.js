@@ -2,6 +2,7 @@
 import { bulkUrl, getManifest } from '../api.js';
 import { cachedVersions, deleteVersion, markComplete, putItems, readItems } from './idb.js';
 import { parsePack } from './pack.js';
+import { phaseDone, timingNow } from '../timing.js';
 
 export const SYNC_CHUNK_ITEMS = 1000;  // items per bulk request and per IndexedDB transaction
 const STORAGE_HEADROOM = 1.2;           // IndexedDB stores blobs with some overhead
@@ -65,6 +66,7 @@ async function download(manifest, onProgress) {
   const progress = { items: 0, totalItems: manifest.num_items, bytes: 0, totalBytes: manifest.total_bytes, requests: 0 };
   onProgress?.({ ...progress, phase: 'download' });
   for (let start = 0; start < manifest.num_items; start += SYNC_CHUNK_ITEMS) {
+    let began = timingNow();
     const response = await fetch(bulkUrl(manifest.name, start, SYNC_CHUNK_ITEMS));
     progress.requests += 1;
     if (!response.ok) throw new Error(`downloading ${manifest.name} failed: HTTP ${response.status}`);
@@ -74,9 +76,11 @@ async function download(manifest, onProgress) {
     });
     const { header, items } = parsePack(buffer);
     if (header.hash !== manifest.hash) throw new Error(`${manifest.name} changed on the server while downloading`);
+    began = phaseDone('download', began);
     await putItems(manifest.name, manifest.hash, items.map(({ id, label, annotation, bytes, contentType }) => ({
       id, ...(annotation ? { annotation } : { label }), blob: new Blob([bytes], { type: contentType }),
     })));
+    phaseDone('idb-write', began);
     progress.items += items.length;
     onProgress?.({ ...progress, phase: 'download' });
   }
@@ -130,11 +134,13 @@ export async function blobsById(data) {
 export async function loadDataset(name, { onProgress } = {}) {
   if (!name) throw new Error('choose a dataset first');
   let manifest = null;
+  const manifestStart = timingNow();
   try {
     manifest = await getManifest(name);
   } catch (err) {
     if (err.status) throw err;  // the server answered: a real error, not an outage
   }
+  phaseDone('manifest', manifestStart);
   const versions = (await cachedVersions(name)).filter((v) => v.complete);
   let version = manifest ? versions.find((v) => v.hash === manifest.hash) : versions[0];
   let source = manifest ? 'cache' : 'offline';
@@ -147,8 +153,10 @@ export async function loadDataset(name, { onProgress } = {}) {
   for (const old of versions) {
     if (old.hash !== version.hash) await deleteVersion(name, old.hash);
   }
+  const readStart = timingNow();
   const items = (await readItems(name, version.hash))
     .map((item) => Object.fromEntries(Object.entries(item).filter(([key]) => key !== 'blob')));
+  phaseDone('idb-read', readStart);
   onProgress?.({ phase: 'ready', items: items.length, totalItems: items.length, source });
   const side = version.side ?? (manifest ? medianSide(manifest.items) : null);
   return { name, hash: version.hash, task: version.task ?? 'classification', classes: version.classes,

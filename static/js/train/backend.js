@@ -2,6 +2,7 @@
 import { tf } from '../tf.js';
 import { configureWasm } from './wasm_kernels.js';
 import { fuseAdamOnWasm } from './fused_adam.js';
+import { ProbeCache, probeFingerprint } from './probe_cache.js';
 
 export const BACKENDS = Object.freeze(['webgpu', 'webgl', 'wasm', 'cpu']);
 export const WASM_PATH = '/vendor/tfjs-backend-wasm/';
@@ -37,6 +38,18 @@ async function activate(name) {
   } catch (err) {
     return { ok: false, error: err.message };
   }
+}
+
+/**
+ * Makes a CPU backend (wasm or cpu) the active one unless one already is. Decoding reads every image back through
+ * tf.browser.fromPixels, which costs ~0.7 ms an image on a CPU backend and ~3.5 ms on WebGL (an upload to a texture
+ * and a read back); the bytes are the same. A run decodes before it chooses its backend, so this also keeps the
+ * decode off a WebGL context that was lost.
+ */
+export async function useCpuForDecoding() {
+  if (['cpu', 'wasm'].includes(tf.engine().backendName)) return;  // not getBackend(): it would start the default one
+  await tf.setBackend('cpu');
+  await tf.ready();
 }
 
 /** Which backends initialise in this browser ({name: {ok, error?}}); no training probe, so it is quick. */
@@ -80,27 +93,60 @@ async function probeTraining() {
   }
 }
 
+/** localStorage, or null where the page may not use it (it throws then, e.g. for sandboxed frames). */
+function pageStorage() {
+  try {
+    return globalThis.localStorage ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** This browser's probe cache: localStorage, under tfjs's version, the browser, its GPU renderer and its cores. */
+export function browserProbeCache() {
+  return new ProbeCache(pageStorage(), probeFingerprint({ tfjs: tf.version?.tfjs, renderer: gpuRenderer(),
+    userAgent: globalThis.navigator?.userAgent, cores: globalThis.navigator?.hardwareConcurrency,
+    isolated: globalThis.crossOriginIsolated }));
+}
+
 /**
  * Activate `choice` ('auto' or one of BACKENDS, never one in `exclude`). Returns {backend, reason, probes} where probes maps each tried
- * backend to {ok, images_per_second?, error?}; the decision and its reasons are recorded with the run.
+ * backend to {ok, images_per_second?, error?, cached?}; the decision and its reasons are recorded with the run.
+ * The probe of each backend runs once per browser (`cache`, see probe_cache.js: its few training steps compile
+ * shaders for a model the run never uses, seconds on WebGL); later runs reuse its answer, marked `cached: true`.
  */
-export async function chooseBackend(choice = 'auto', { exclude = new Set() } = {}) {
+export async function chooseBackend(choice = 'auto', { exclude = new Set(), cache = browserProbeCache() } = {}) {
+  const known = cache?.read() ?? {};
   const probes = {};
+  const fresh = {};
   const candidates = choice === 'auto' ? BACKENDS.filter((name) => !exclude.has(name)) : [choice];
   for (const name of candidates) {
+    if (known[name]) {
+      probes[name] = { ...known[name], cached: true };
+      continue;
+    }
     const active = await activate(name);
-    probes[name] = active.ok ? await probeTraining() : active;
+    probes[name] = fresh[name] = active.ok ? await probeTraining() : active;
   }
+  if (Object.keys(fresh).length) cache?.write(fresh);
   const working = candidates.filter((n) => probes[n].ok);
+  const chosen = choice === 'auto' ? working.reduce((a, b) => (probes[b].images_per_second > probes[a].images_per_second ? b : a), working[0])
+    : working[0];
+  // The last backend probed is the active one; any other is started now. A remembered answer is only good if the
+  // backend still starts: if not, the cache is forgotten and every candidate probed afresh.
+  const started = !chosen || fresh[chosen] && choice !== 'auto' || (await activate(chosen)).ok;
+  if (!started && probes[chosen].cached) {
+    cache.clear();
+    return chooseBackend(choice, { exclude, cache });
+  }
   if (choice !== 'auto') {
-    if (working.length) return { backend: choice, reason: 'chosen by the user', probes };
-    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]) });
+    if (chosen) return { backend: choice, reason: 'chosen by the user', probes };
+    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]), cache });
     return { ...fallback, reason: `${choice} failed (${probes[choice].error}); ${fallback.reason}`,
       probes: { ...fallback.probes, [choice]: probes[choice] } };
   }
-  if (!working.length) throw new Error('no TensorFlow.js backend can train in this browser');
-  const best = working.reduce((a, b) => (probes[b].images_per_second > probes[a].images_per_second ? b : a));
-  await activate(best);
+  if (!chosen) throw new Error('no TensorFlow.js backend can train in this browser');
   const rate = (n) => `${n} ${probes[n].ok ? `${probes[n].images_per_second.toFixed(0)} img/s` : `failed: ${probes[n].error}`}`;
-  return { backend: best, reason: `fastest in a training probe (${candidates.map(rate).join('; ')})`, probes };
+  const when = candidates.some((n) => probes[n].cached) ? ', remembered from an earlier run in this browser' : '';
+  return { backend: chosen, reason: `fastest in a training probe (${candidates.map(rate).join('; ')}${when})`, probes };
 }

@@ -14,13 +14,15 @@ import { LrController, resolveLrSchedule } from './schedule.js';
 import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsOf } from './run_config.js';
 import { learningWarnings } from './diagnose.js';
 import { LeakWatchdog } from './watchdog.js';
-import { chooseBackend, gpuRenderer } from './backend.js';
+import { chooseBackend, gpuRenderer, useCpuForDecoding } from './backend.js';
 import { Reporter } from './reporter.js';
 import { EpochRecorder } from './recorder.js';
 import { FeatureCache } from './feature_cache.js';
 import { runSpeed } from './speed.js';
 import { startingPoint } from './start_point.js';
 import { SnapshotClock } from './snapshot_clock.js';
+import { markPoint, phaseDone } from '../timing.js';
+import { yieldToPage } from './page_yield.js';
 
 const MAX_RECOVERIES = 2;
 
@@ -88,6 +90,8 @@ export class TrainingSession {
   }
 
   async runOnce() {
+    // Each phase lands on the performance timeline (timing.js): bench/first_step.py reads where the wait goes.
+    let began = markPoint('run-start');
     const start = await startingPoint(this);
     let { run } = start;
     const { parent, startEpoch, startStep, lrState } = start;
@@ -97,6 +101,7 @@ export class TrainingSession {
     }
     this.status(`Loading ${this.dataset}…`, 'sync');
     const data = await loadDataset(this.dataset, { onProgress: (p) => this.hooks.onSync?.(p) });
+    began = phaseDone('sync', began);
     const source = run ?? parent;
     if (source && source.dataset_hash !== data.hash) {
       throw new Error(`the dataset changed since run ${source.id} trained on it; start a new run`);
@@ -105,21 +110,27 @@ export class TrainingSession {
     const config = this.config;
     this.hooks.onConfig?.(config);
 
-    this.status('Choosing a backend…', 'backend');
-    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
-    this.hooks.onBackend?.(choice);
-    const { lost, unwatch } = this.watchContextLoss(choice.backend);
-
+    // The images are decoded before the backend is chosen, on a CPU backend (backend.js says why).
     this.status('Preparing images…', 'preprocess');
+    await useCpuForDecoding();
     const inputs = await RunInputs.prepare(data, { ...config, augment: resolveAugment(config.augment) }, {
       task: getTask(config.task), taskOptions: taskOptionsOf(config), subset: (split) => this.subset(split),
       onProgress: (done, total) => this.status(`Preparing images… ${done}/${total}`, 'preprocess'),
       pixelOptions: this.pixelOptions,
     });
+    began = phaseDone('preprocess', began);
+
+    this.status('Choosing a backend…', 'backend');
+    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends })
+      .catch((err) => { inputs.close(); throw err; });
+    this.hooks.onBackend?.(choice);
+    began = phaseDone('backend', began);
+    const { lost, unwatch } = this.watchContextLoss(choice.backend);
     const { model, initScale } = start.modelUrl
       ? { model: await tf.loadLayersModel(start.modelUrl), initScale: null }
       : await freshModel(config, headConfigOf(config, data), inputs);
     const { task } = inputs;
+    began = phaseDone('model', began);
     const stats = modelStats(model);
     this.hooks.onModel?.(stats);
 
@@ -134,6 +145,7 @@ export class TrainingSession {
           seq: parent.snapshots.at(-1).seq, epoch: startEpoch, ...(startStep ? { step: startStep } : {}) } } } : { info }) });
     if (run.status !== 'running') run = await api.updateRun(run.id, { status: 'running' });
     this.hooks.onRun?.(run);
+    phaseDone('run-record', began);
     const reporter = new Reporter(run.id, (text) => this.hooks.onWarning?.(text));
 
     try {
@@ -180,6 +192,9 @@ export class TrainingSession {
 
   async train({ run, config, data, inputs, model, task, startEpoch, startStep, lrState, reporter, backend }) {
     const { pixels, split } = inputs;
+    const setupStart = performance.now();
+    this.firstStepSeen = false;
+    this.firstReadSeen = false;
     // With a frozen backbone and nothing augmented, its features are computed once and only the rest trains.
     const features = await FeatureCache.prepare({ model, config, inputs,
       onProgress: (done, total) => this.status(`Computing the backbone's features… ${done}/${total}`, 'preprocess') });
@@ -199,8 +214,9 @@ export class TrainingSession {
       trainCount: split.train.length, getBatch: (features ?? inputs).reader(split.train, () => this.trainer.nextEpoch),
       valCount: split.val.length, getValBatch: (features ?? inputs).reader(split.val),
       readEvery: 5,
-      yieldFn: () => new Promise((resolve) => setTimeout(resolve, 0)),  // a hidden tab gets no animation frames
+      yieldFn: yieldToPage,  // not tf.nextFrame: a hidden tab gets no animation frames
       onStep: async (info) => {
+        this.markFirstSteps(info, trainStart);
         this.watch(watchdog, info, run);
         this.hooks.onStep?.(info);
         // Awaited by the Trainer: the weights hold still while they are sent.
@@ -216,6 +232,7 @@ export class TrainingSession {
       },
     });
     this.status(`Training on ${backend}…`, 'train');
+    const trainStart = phaseDone('train-setup', setupStart);
     this.trainer = trainer;
     const result = await trainer.run();
     features?.dispose();
@@ -240,6 +257,18 @@ export class TrainingSession {
     await reporter.finish({ stopped: 'stopped', nan: 'failed' }[summary.reason] ?? 'finished', summary);
     this.status(`Run ${run.id}: ${summary.reason}`, 'done');
     return summary;
+  }
+
+  /** The first step of this attempt (dispatched; on WebGL its shader compiles included) and its first loss read. */
+  markFirstSteps(info, trainStart) {
+    if (!this.firstStepSeen) {
+      this.firstStepSeen = true;
+      phaseDone('first-step', trainStart);
+    }
+    if (!this.firstReadSeen && info.loss !== null) {
+      this.firstReadSeen = true;
+      phaseDone('first-loss-read', trainStart);
+    }
   }
 
   /**

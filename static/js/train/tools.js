@@ -10,6 +10,7 @@ import { findBatchSize } from './batch_finder.js';
 import { Trainer } from './loop.js';
 import { LR_RANGE_DEFAULTS, runLrRangeTest } from './lr_range.js';
 import { LrController } from './schedule.js';
+import { yieldToPage } from './page_yield.js';
 import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsOf } from './run_config.js';
 
 /**
@@ -17,8 +18,6 @@ import { configForData, freshModel, headConfigOf, resolveRunConfig, taskOptionsO
  * mismatch), up to this many images so a large batch does not flood the page.
  */
 export const MAX_PREVIEW_IMAGES = 64;
-
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /**
  * Loads the dataset and prepares the inputs exactly as a run of `config` would. The backend is the config's, except
