@@ -20,19 +20,22 @@ export function gpuRenderer() {
   }
 }
 
-/** Starts backend `name`; wasm goes through configureWasm (file location, threads, training kernels) first. */
-async function start(name) {
-  if (name === 'wasm') return (await configureWasm(tf, { wasmPaths: WASM_PATH })).ok;
+/**
+ * Starts backend `name`; wasm goes through configureWasm (file location, threads for the run's `batchSize`, training
+ * kernels) first.
+ */
+async function start(name, batchSize) {
+  if (name === 'wasm') return (await configureWasm(tf, { wasmPaths: WASM_PATH, batchSize })).ok;
   const ok = await tf.setBackend(name);
   if (ok) await tf.ready();
   return ok;
 }
 
-async function activate(name) {
+async function activate(name, batchSize) {
   if (!tf.findBackendFactory(name)) return { ok: false, error: `the ${name} backend is not loaded in this page` };
   try {
     // setBackend answers false (it does not throw) when, e.g., WebGPU has no adapter.
-    if (!(await start(name))) return { ok: false, error: `${name} is not available on this device` };
+    if (!(await start(name, batchSize))) return { ok: false, error: `${name} is not available on this device` };
     return { ok: true };
   } catch (err) {
     return { ok: false, error: err.message };
@@ -82,25 +85,26 @@ async function probeTraining() {
 
 /**
  * Activate `choice` ('auto' or one of BACKENDS, never one in `exclude`). Returns {backend, reason, probes} where probes maps each tried
- * backend to {ok, images_per_second?, error?}; the decision and its reasons are recorded with the run.
+ * backend to {ok, images_per_second?, error?}; the decision and its reasons are recorded with the run. `batchSize`, the
+ * run's when known, sizes wasm's thread pool (configureWasm) the first time wasm starts in the page.
  */
-export async function chooseBackend(choice = 'auto', { exclude = new Set() } = {}) {
+export async function chooseBackend(choice = 'auto', { exclude = new Set(), batchSize } = {}) {
   const probes = {};
   const candidates = choice === 'auto' ? BACKENDS.filter((name) => !exclude.has(name)) : [choice];
   for (const name of candidates) {
-    const active = await activate(name);
+    const active = await activate(name, batchSize);
     probes[name] = active.ok ? await probeTraining() : active;
   }
   const working = candidates.filter((n) => probes[n].ok);
   if (choice !== 'auto') {
     if (working.length) return { backend: choice, reason: 'chosen by the user', probes };
-    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]) });
+    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]), batchSize });
     return { ...fallback, reason: `${choice} failed (${probes[choice].error}); ${fallback.reason}`,
       probes: { ...fallback.probes, [choice]: probes[choice] } };
   }
   if (!working.length) throw new Error('no TensorFlow.js backend can train in this browser');
   const best = working.reduce((a, b) => (probes[b].images_per_second > probes[a].images_per_second ? b : a));
-  await activate(best);
+  await activate(best, batchSize);
   const rate = (n) => `${n} ${probes[n].ok ? `${probes[n].images_per_second.toFixed(0)} img/s` : `failed: ${probes[n].error}`}`;
   return { backend: best, reason: `fastest in a training probe (${candidates.map(rate).join('; ')})`, probes };
 }

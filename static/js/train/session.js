@@ -102,7 +102,8 @@ export class TrainingSession {
     this.hooks.onConfig?.(config);
 
     this.status('Choosing a backend…', 'backend');
-    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends });
+    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, {
+      exclude: this.excludedBackends, batchSize: config.batchSize });
     this.hooks.onBackend?.(choice);
     const { lost, unwatch } = this.watchContextLoss(choice.backend);
 
