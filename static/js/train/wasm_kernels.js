@@ -19,8 +19,9 @@
  * - The count is read once, in the BackendWasm constructor (initWithThreadsCount(threadsCount)): setThreadsCount() and
  *   setWasmPaths() must run before tf.setBackend('wasm') / tf.ready(); later calls change nothing.
  * - Even then the C++ caps it: min(requested, 8, navigator.hardwareConcurrency / 2), the default being
- *   hardwareConcurrency / 2. On a 2-core machine that is 1 thread even when isolated; 4+ logical cores are needed to
- *   see a second thread. getThreadsCount() (after init) reports what was granted.
+ *   hardwareConcurrency / 2. On a 2-core machine that is 1 thread even when isolated. The value is read while the
+ *   backend starts, so configureWasm reports twice the wanted count for that moment when a run's batch is large
+ *   enough to gain from every core (ALL_CORES_MIN_BATCH). getThreadsCount() (after init) reports what was granted.
  * - The kernels (wasm_conv.js, wasm_depthwise.js) run part of their work in JS on the calling thread; only their
  *   XNNPACK calls can use the pool.
  */
