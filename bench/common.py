@@ -39,8 +39,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(data_dir: Path):
-    """`browsertrain serve` as a separate process on a free loopback port (as a user runs it); yields its URL."""
+def running_server(data_dir: Path, root: Path = ROOT):
+    """`browsertrain serve` as a separate process on a free loopback port (as a user runs it), from the checkout at
+    `root` (its server, pages and modules: another revision's, for a before/after); yields its URL."""
     port = free_port()
     log_path = data_dir.parent / f"server-{port}.log"
     with open(log_path, "wb") as log:
@@ -59,7 +60,7 @@ def running_server(data_dir: Path):
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
+            cwd=root,
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -21,14 +21,16 @@ from pathlib import Path
 from . import common, gpu
 
 BATCH_SIZES = (1, 8, 16, 32)
-# (label, backend, navigator.hardwareConcurrency to emulate or None). The wasm backend gives itself
-# hardwareConcurrency / 2 threads; reporting 4 cores on this 2-core machine is the only way to see 2 threads here.
+# (label, backend, navigator.hardwareConcurrency to emulate or None, a page per batch size). The wasm backend gives
+# itself hardwareConcurrency / 2 threads unless the app asks for all cores (from ALL_CORES_MIN_BATCH in
+# static/js/train/wasm_kernels.js): "wasm" is the app's own configuration for each run's batch size, so it gets a page
+# (a backend started for that batch size) per batch size; "wasm 2 threads" reports 4 cores and is told no batch size.
 BROWSER_CONFIGS = (
-    ("webgl", "webgl", None),
-    ("webgpu", "webgpu", None),
-    ("wasm", "wasm", None),
-    ("wasm 2 threads", "wasm", 4),
-    ("cpu", "cpu", None),
+    ("webgl", "webgl", None, False),
+    ("webgpu", "webgpu", None, False),
+    ("wasm", "wasm", None, True),
+    ("wasm 2 threads", "wasm", 4, False),
+    ("cpu", "cpu", None, False),
 )
 TORCH_CONFIGS = (("PyTorch", None, "cpu"), ("PyTorch 1 thread", 1, "cpu"))  # (label, threads, device)
 TORCH_CUDA_CONFIG = ("PyTorch CUDA", None, "cuda")  # with --gpu
@@ -96,32 +98,31 @@ def measure(args) -> dict:
 
         pages, contexts = {}, []
         try:
-            for label, backend, concurrency in BROWSER_CONFIGS:
+            for label, backend, concurrency, per_batch in BROWSER_CONFIGS:
                 if args.backends and backend not in args.backends:
                     continue
                 started = time.monotonic()
-                context = common.fresh_page(
-                    browser, f"{url}/train", hardware_concurrency=concurrency, ready=common.TRAIN_PAGE_READY
-                )
-                page = context.__enter__()
-                contexts.append(context)
-                info = page.evaluate(
-                    source,
-                    {
-                        "op": "setup",
-                        "backend": backend,
-                        "batchSizes": list(args.batch_sizes),
-                        "windowSeconds": args.window_seconds,
-                    },
-                )
+                # A page per batch size where the backend is configured for the run's batch size; else one for all.
+                groups = [[b] for b in args.batch_sizes] if per_batch else [list(args.batch_sizes)]
+                infos = []
+                for sizes in groups:
+                    context = common.fresh_page(
+                        browser, f"{url}/train", hardware_concurrency=concurrency, ready=common.TRAIN_PAGE_READY
+                    )
+                    page = context.__enter__()
+                    contexts.append(context)
+                    request = {"op": "setup", "backend": backend, "batchSizes": sizes}
+                    request |= {"windowSeconds": args.window_seconds, "runBatchSize": sizes[0] if per_batch else None}
+                    infos.append(page.evaluate(source, request))
+                    if infos[-1].get("available"):
+                        pages.setdefault(label, {}).update({b: page for b in sizes})
+                info = merge_setups(infos, groups)
                 data["browser"][label] = info
                 print(
                     f"{label}: set up in {time.monotonic() - started:.0f} s: "
-                    f"{json.dumps({k: v for k, v in info.items() if k != 'calibration'})}",
+                    f"{json.dumps({k: v for k, v in info.items() if k not in ('calibration', 'per_batch')})}",
                     file=sys.stderr,
                 )
-                if info.get("available"):
-                    pages[label] = page
                 if args.gpu and backend in ("webgl", "webgpu"):
                     info.update(page.evaluate(common.page_function("gpu_probe")))
                     data["gpu"].setdefault("verdicts", {})[label] = gpu.browser_verdict(backend, info)
@@ -143,7 +144,7 @@ def measure(args) -> dict:
                             result = workers[label].ask({"op": "window", "batch_size": b})
                             time.sleep(SETTLE_SECONDS)
                         else:
-                            result = pages[label].evaluate(source, {"op": "window", "batchSize": b})
+                            result = pages[label][b].evaluate(source, {"op": "window", "batchSize": b})
                         data["rates"][label][b].append(result["imagesPerSecond"])
                         data["losses"][label][b].append([result["firstLoss"], result["lastLoss"]])
                 print(
@@ -153,7 +154,7 @@ def measure(args) -> dict:
                 )
             if PROFILE_BACKEND in pages:
                 data["profile"] = {
-                    b: pages[PROFILE_BACKEND].evaluate(source, {"op": "profile", "batchSize": b})
+                    b: pages[PROFILE_BACKEND][b].evaluate(source, {"op": "profile", "batchSize": b})
                     for b in (args.batch_sizes[0], args.batch_sizes[-1])
                 }
         finally:
@@ -169,6 +170,16 @@ def measure(args) -> dict:
         label: {b: max(rates) for b, rates in per_batch.items()} for label, per_batch in data["rates"].items()
     }
     return data
+
+
+def merge_setups(infos: list[dict], groups: list[list[int]]) -> dict:
+    """One configuration's setup answers, from one page or a page per batch size, as one: the first page's, with every
+    page's calibration, and each page's wasm details under per_batch (batch size → details) when there are several."""
+    info = dict(infos[0])
+    info["calibration"] = {k: v for one in infos for k, v in one.get("calibration", {}).items()}
+    if len(infos) > 1:
+        info["per_batch"] = {sizes[0]: one.get("wasm") for one, sizes in zip(infos, groups)}
+    return info
 
 
 def ratio_table(data: dict, figures: dict) -> str:
@@ -288,7 +299,14 @@ def report(data: dict) -> str:
                 f"- {label}: crossOriginIsolated = {w['crossOriginIsolated']}, "
                 f"navigator.hardwareConcurrency = {w['hardwareConcurrency']}"
                 f"{' (emulated)' if label != 'wasm' else ''}, binary {', '.join(w['binary'])}, "
-                f"tf.wasm.getThreadsCount() = {w['threads']}."
+                f"tf.wasm.getThreadsCount() = {w['threads']}"
+                + (
+                    " (the page of each batch size: "
+                    + ", ".join(f"batch {b}: {p['threads']}" for b, p in info["per_batch"].items() if p)
+                    + ", as the app configures it for a run of that batch size)."
+                    if info.get("per_batch")
+                    else "."
+                )
             )
         elif info.get("backend") == "webgl" and info.get("renderer"):
             lines.append(f"- {label}: {info['renderer']}.")

@@ -4,7 +4,7 @@
 // op 'window': one timed window of `steps` steps, with one await at its end (the losses are read as the loop reads them).
 // op 'stock': can the wasm backend train as tfjs ships it (without our kernels)?
 // op 'profile': one step under tf.profile: time per kernel name against the step's wall time.
-async ({ op, backend, batchSizes, batchSize, warmupSteps = 3, windowSeconds = 1, seed = 1 }) => {
+async ({ op, backend, batchSizes, batchSize, runBatchSize = null, warmupSteps = 3, windowSeconds = 1, seed = 1 }) => {
   const tf = globalThis.tf;
   const state = (globalThis.benchThroughput ??= { runs: new Map(), info: null });
   const CLASSES = Array.from({ length: 10 }, (_, i) => `class${i}`);
@@ -58,7 +58,8 @@ async ({ op, backend, batchSizes, batchSize, warmupSteps = 3, windowSeconds = 1,
     const { Trainer } = await import('/static/js/train/loop.js');
     // The app's own path (the wasm configuration, its thread count and our kernels included). An explicit choice
     // that cannot run falls back to 'auto': then this backend is unavailable here.
-    const choice = await chooseBackend(backend);
+    // runBatchSize: the run's batch size the backend is configured for (wasm's threads), as a session passes it.
+    const choice = await chooseBackend(backend, { batchSize: runBatchSize ?? undefined });
     if (choice.backend !== backend) {
       return { available: false, reason: choice.probes[backend]?.error ?? choice.reason };
     }

@@ -21,19 +21,22 @@ export function gpuRenderer() {
   }
 }
 
-/** Starts backend `name`; wasm goes through configureWasm (file location, threads, training kernels) first. */
-async function start(name) {
-  if (name === 'wasm') return (await configureWasm(tf, { wasmPaths: WASM_PATH })).ok;
+/**
+ * Starts backend `name`; wasm goes through configureWasm (file location, threads for the run's `batchSize`, training
+ * kernels) first.
+ */
+async function start(name, batchSize) {
+  if (name === 'wasm') return (await configureWasm(tf, { wasmPaths: WASM_PATH, batchSize })).ok;
   const ok = await tf.setBackend(name);
   if (ok) await tf.ready();
   return ok;
 }
 
-async function activate(name) {
+async function activate(name, batchSize) {
   if (!tf.findBackendFactory(name)) return { ok: false, error: `the ${name} backend is not loaded in this page` };
   try {
     // setBackend answers false (it does not throw) when, e.g., WebGPU has no adapter.
-    if (!(await start(name))) return { ok: false, error: `${name} is not available on this device` };
+    if (!(await start(name, batchSize))) return { ok: false, error: `${name} is not available on this device` };
     return { ok: true };
   } catch (err) {
     return { ok: false, error: err.message };
@@ -114,8 +117,9 @@ export function browserProbeCache() {
  * backend to {ok, images_per_second?, error?, cached?}; the decision and its reasons are recorded with the run.
  * The probe of each backend runs once per browser (`cache`, see probe_cache.js: its few training steps compile
  * shaders for a model the run never uses, seconds on WebGL); later runs reuse its answer, marked `cached: true`.
+ * `batchSize`, the run's when known, sizes wasm's thread pool (configureWasm) the first time wasm starts in the page.
  */
-export async function chooseBackend(choice = 'auto', { exclude = new Set(), cache = browserProbeCache() } = {}) {
+export async function chooseBackend(choice = 'auto', { exclude = new Set(), cache = browserProbeCache(), batchSize } = {}) {
   const known = cache?.read() ?? {};
   const probes = {};
   const fresh = {};
@@ -125,7 +129,7 @@ export async function chooseBackend(choice = 'auto', { exclude = new Set(), cach
       probes[name] = { ...known[name], cached: true };
       continue;
     }
-    const active = await activate(name);
+    const active = await activate(name, batchSize);
     probes[name] = fresh[name] = active.ok ? await probeTraining() : active;
   }
   if (Object.keys(fresh).length) cache?.write(fresh);
@@ -134,14 +138,14 @@ export async function chooseBackend(choice = 'auto', { exclude = new Set(), cach
     : working[0];
   // The last backend probed is the active one; any other is started now. A remembered answer is only good if the
   // backend still starts: if not, the cache is forgotten and every candidate probed afresh.
-  const started = !chosen || fresh[chosen] && choice !== 'auto' || (await activate(chosen)).ok;
+  const started = !chosen || fresh[chosen] && choice !== 'auto' || (await activate(chosen, batchSize)).ok;
   if (!started && probes[chosen].cached) {
     cache.clear();
-    return chooseBackend(choice, { exclude, cache });
+    return chooseBackend(choice, { exclude, cache, batchSize });
   }
   if (choice !== 'auto') {
     if (chosen) return { backend: choice, reason: 'chosen by the user', probes };
-    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]), cache });
+    const fallback = await chooseBackend('auto', { exclude: new Set([...exclude, choice]), cache, batchSize });
     return { ...fallback, reason: `${choice} failed (${probes[choice].error}); ${fallback.reason}`,
       probes: { ...fallback.probes, [choice]: probes[choice] } };
   }

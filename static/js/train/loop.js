@@ -5,6 +5,7 @@ import { epochOrder } from '../data/split.js';
 import { batchCount, planBatches } from '../data/batches.js';
 import { LrController } from './schedule.js';
 import { fuseAdamOnWasm } from './fused_adam.js';
+import { skipUnusedInputGradients } from './input_gradient.js';
 import { StepTotals, disposeResults } from './step_totals.js';
 
 /**
@@ -319,6 +320,7 @@ export class Trainer {
       const variables = this.model.trainableWeights.map((/** @type {any} */ weight) => weight.read());
       const loss = this.optimizer.minimize(() => {
         const yPred = this.model.apply(xs, { training: true });
+        skipUnusedInputGradients(tf, variables);
         metrics = this.task.metrics(ys, yPred, rowWeights);
         Object.values(metrics).forEach((tensor) => tf.keep(tensor));
         return this.task.loss(ys, yPred, rowWeights);

@@ -121,8 +121,8 @@ export class TrainingSession {
     began = phaseDone('preprocess', began);
 
     this.status('Choosing a backend…', 'backend');
-    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, { exclude: this.excludedBackends })
-      .catch((err) => { inputs.close(); throw err; });
+    const choice = await chooseBackend(this.excludedBackends.size ? 'auto' : config.backend, {
+      exclude: this.excludedBackends, batchSize: config.batchSize }).catch((err) => { inputs.close(); throw err; });
     this.hooks.onBackend?.(choice);
     began = phaseDone('backend', began);
     const { lost, unwatch } = this.watchContextLoss(choice.backend);

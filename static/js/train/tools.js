@@ -30,7 +30,7 @@ async function open(dataset, wanted, hooks, { quick = false } = {}) {
   hooks.onStatus?.('Choosing a backend…', 'backend');
   const choice = quick && config.backend === 'auto'
     ? { backend: tf.getBackend(), reason: 'the page\'s current backend (nothing is trained)', probes: {} }
-    : await chooseBackend(config.backend);
+    : await chooseBackend(config.backend, { batchSize: config.batchSize });
   hooks.onBackend?.(choice);
   hooks.onStatus?.('Preparing images…', 'preprocess');
   const inputs = await RunInputs.prepare(data, config, {

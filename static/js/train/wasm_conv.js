@@ -1,10 +1,17 @@
 /** Conv2D gradients for tfjs's wasm backend: the input gradient (stride 1 and strided) and the filter gradient. */
 import { backpropInputGeometry, spreadGradient, wasmKernel } from './wasm_heap.js';
+import { takeUnusedInputGradient } from './input_gradient.js';
 
 export function conv2DBackpropInput(tf, stock, args) {
   const { inputs, backend, attrs } = args;
   const { dy, filter } = inputs;
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
+  if (takeUnusedInputGradient(inputShape)) {
+    // The tape drops this gradient (input_gradient.js): zeros keep the answer defined without computing it.
+    const zeros = backend.makeOutput(inputShape.slice(), 'float32');
+    backend.typedArrayFromHeap(zeros).fill(0);
+    return zeros;
+  }
   if (tf.backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') return stock(args);
   const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape, strides, 1, pad, dimRoundingMode, false,
     'channelsLast');

@@ -19,8 +19,9 @@
  * - The count is read once, in the BackendWasm constructor (initWithThreadsCount(threadsCount)): setThreadsCount() and
  *   setWasmPaths() must run before tf.setBackend('wasm') / tf.ready(); later calls change nothing.
  * - Even then the C++ caps it: min(requested, 8, navigator.hardwareConcurrency / 2), the default being
- *   hardwareConcurrency / 2. On a 2-core machine that is 1 thread even when isolated; 4+ logical cores are needed to
- *   see a second thread. getThreadsCount() (after init) reports what was granted.
+ *   hardwareConcurrency / 2. On a 2-core machine that is 1 thread even when isolated. The value is read while the
+ *   backend starts, so configureWasm reports twice the wanted count for that moment when a run's batch is large
+ *   enough to gain from every core (ALL_CORES_MIN_BATCH). getThreadsCount() (after init) reports what was granted.
  * - The kernels (wasm_conv.js, wasm_depthwise.js) run part of their work in JS on the calling thread; only their
  *   XNNPACK calls can use the pool.
  */
@@ -74,10 +75,32 @@ export function registerWasmTrainingKernels(tf) {
 /** The most threads the backend's C++ thread pool grants (see above): asking for more changes nothing. */
 const MAX_WASM_THREADS = 8;
 
+/**
+ * From this batch size up, a wasm training step gains from a thread per logical core rather than the C++ default of
+ * half of them; below it, the pool's hand-offs cost more than they save. Measured on 2 cores (bench/results/
+ * throughput.md, "wasm 2 threads" against "wasm"): batch 1 -20%, 8 +4%, 16 +11%, 32 +13%.
+ */
+export const ALL_CORES_MIN_BATCH = 16;
+
 /** Threads to ask for: only a cross-origin isolated page can get the threaded binary. */
 function defaultThreads() {
   if (globalThis.crossOriginIsolated !== true) return undefined;
   return Math.max(1, Math.min(globalThis.navigator?.hardwareConcurrency ?? 1, MAX_WASM_THREADS));
+}
+
+/**
+ * Runs `start` (the backend's first initialisation) with navigator.hardwareConcurrency reporting twice `threads`, so
+ * that the C++ cap of half the reported cores grants them; the real value is back as soon as the backend has started.
+ */
+async function withThreadCapLifted(threads, start) {
+  const nav = globalThis.navigator;
+  if (threads == null || nav == null || threads <= Math.floor((nav.hardwareConcurrency ?? 1) / 2)) return start();
+  Object.defineProperty(nav, 'hardwareConcurrency', { value: threads * 2, configurable: true });
+  try {
+    return await start();
+  } finally {
+    delete nav.hardwareConcurrency;   // the own property shadowed Navigator.prototype's getter
+  }
 }
 
 /**
@@ -86,11 +109,12 @@ function defaultThreads() {
  * training kernels, then tf.setBackend('wasm').
  * `wasm` is the backend's namespace: the pages' `tf.wasm` (UMD bundle) by default, or the npm module's exports in Node
  * (where no wasmPaths are needed: the node build finds its .wasm files beside itself). `threads` defaults to the
- * page's cores when it is cross-origin isolated, else the backend's own choice.
+ * page's cores when it is cross-origin isolated, else the backend's own choice. `batchSize`, the run's, when known:
+ * from ALL_CORES_MIN_BATCH up the backend gets every logical core, not the C++ default of half of them.
  * Resolves to { ok, threads, simd, multithread, crossOriginIsolated, alreadyInitialised }; `ok` false (setBackend's
  * answer) when the backend cannot start here.
  */
-export async function configureWasm(tf, { wasmPaths, threads = defaultThreads(), wasm = tf.wasm } = {}) {
+export async function configureWasm(tf, { wasmPaths, threads = defaultThreads(), wasm = tf.wasm, batchSize } = {}) {
   if (wasm == null) throw new Error('The tfjs wasm backend is not loaded: load tf-backend-wasm first');
   // Reading the registry directly: tf.findBackend() would start initialising the backend.
   const alreadyInitialised = tf.engine().registry.wasm != null;
@@ -99,7 +123,8 @@ export async function configureWasm(tf, { wasmPaths, threads = defaultThreads(),
     if (threads != null) wasm.setThreadsCount(threads);
   }
   registerWasmTrainingKernels(tf);
-  const ok = await tf.setBackend('wasm');
+  const allCores = !alreadyInitialised && threads != null && batchSize != null && batchSize >= ALL_CORES_MIN_BATCH;
+  const ok = await withThreadCapLifted(allCores ? threads : null, () => tf.setBackend('wasm'));
   // After a failed start, tf.ready() would go and initialise some other backend: leave that to the caller.
   if (ok) await tf.ready();
   return {
