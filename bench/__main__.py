@@ -7,10 +7,11 @@ import sys
 import tempfile
 import time
 
-from . import first_step, input_cost, pretrained, server_load, sync, tensors, throughput
+from . import first_step, input_cost, memory, pretrained, server_load, sync, tensors, throughput
 from .dataset import dataset_in
 
-# Cheapest first, the long browser runs last. sync and server share one imported 5,000-image dataset.
+# Cheapest first, the long browser runs last (memory trains an epoch on up to 100,000 images). sync and server
+# share one imported 5,000-image dataset.
 BENCHMARKS = {
     "server": server_load,
     "sync": sync,
@@ -19,6 +20,7 @@ BENCHMARKS = {
     "throughput": throughput,
     "first_step": first_step,
     "pretrained": pretrained,
+    "memory": memory,
 }
 NEEDS_DATASET = {"server", "sync"}
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import random
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
 
-from .common import ROOT
+from .common import BENCH_DIR, ROOT
 
+# Generated image folders kept between runs (git-ignored): 100,000 JPEGs take a minute or two to draw.
+CACHE_DIR = BENCH_DIR / ".cache"
+CACHE_CHUNK = 2_000  # images per worker task
 CLASSES = ("circle", "square", "triangle", "ring", "cross", "bar", "diamond", "star", "dots", "stripes")
 JPEG_QUALITY = 90
 
@@ -82,10 +89,8 @@ def write_image_folder(folder: Path, count: int, size: int = 64, seed: int = 1) 
     return total
 
 
-def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: int = 1) -> dict:
-    """Writes the images next to data_dir and imports them with `browsertrain datasets import`."""
-    source = data_dir.parent / f"{name}-source"
-    total = write_image_folder(source, count, size, seed)
+def import_folder(source: Path, data_dir: Path, name: str) -> None:
+    """`browsertrain datasets import SOURCE --name NAME`, as a user runs it."""
     subprocess.run(
         [
             sys.executable,
@@ -103,7 +108,47 @@ def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: 
         check=True,
         stdout=subprocess.DEVNULL,
     )
+
+
+def import_dataset(data_dir: Path, name: str, count: int, size: int = 64, seed: int = 1) -> dict:
+    """Writes the images next to data_dir and imports them with `browsertrain datasets import`."""
+    source = data_dir.parent / f"{name}-source"
+    total = write_image_folder(source, count, size, seed)
+    import_folder(source, data_dir, name)
     return {"name": name, "items": count, "size": size, "bytes": total, "mean_bytes": total / count}
+
+
+def _write_chunk(job: tuple[Path, int, int, int, int]) -> int:
+    folder, start, stop, size, seed = job
+    total = 0
+    for index in range(start, stop):
+        kind = CLASSES[index % len(CLASSES)]
+        # One generator per image, so the set is the same whatever the chunking and the number of workers.
+        data = make_image(kind, size, random.Random(f"{seed}:{index}"))
+        (folder / kind / f"{index:06d}.jpg").write_bytes(data)
+        total += len(data)
+    return total
+
+
+def cached_image_folder(count: int, size: int = 64, seed: int = 1, workers: int | None = None) -> tuple[Path, dict]:
+    """An ImageFolder tree of `count` JPEGs under CACHE_DIR, drawn in parallel the first time and reused after;
+    returns (folder, {"items", "size", "bytes", "mean_bytes", "cached"}). A folder without its finished-marker (an
+    interrupted run) is drawn again."""
+    folder = CACHE_DIR / f"images-{count}-{size}px-seed{seed}"
+    marker = CACHE_DIR / f"{folder.name}.json"
+    if marker.exists() and folder.is_dir():
+        return folder, {**json.loads(marker.read_text()), "cached": True}
+    shutil.rmtree(folder, ignore_errors=True)
+    for kind in CLASSES:
+        (folder / kind).mkdir(parents=True)
+    jobs = [(folder, start, min(count, start + CACHE_CHUNK), size, seed) for start in range(0, count, CACHE_CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        total = sum(pool.map(_write_chunk, jobs))
+    summary = {"items": count, "size": size, "bytes": total, "mean_bytes": total / count}
+    partial = marker.with_suffix(".tmp")
+    partial.write_text(json.dumps(summary))
+    os.replace(partial, marker)
+    return folder, {**summary, "cached": False}
 
 
 DATASET = "synthetic5k"  # the name the sync and server benchmarks import their 5,000 images under
