@@ -15,6 +15,25 @@ QUICK = {"epochs": 1, "backend": "wasm", "batchSize": BATCH, "inputSize": 32, "a
 STEPS_BEFORE_PAUSE = 3
 
 
+# Watches the trace's step list (ui/train.js replaces it each epoch) and asks a pause when it reaches `count` steps.
+PAUSE_AT_STEP = """(count) => {
+  const trace = globalThis.browsertrainTrace;
+  let steps = trace.steps;
+  const watch = (list) => {
+    const push = list.push.bind(list);
+    list.push = (...rows) => {
+      const length = push(...rows);
+      if (length >= count && globalThis.pausedAtStep === undefined) {
+        globalThis.pausedAtStep = browsertrainControls.pause();
+      }
+      return length;
+    };
+  };
+  watch(steps);
+  Object.defineProperty(trace, 'steps', { get: () => steps, set: (list) => { watch(list); steps = list; } });
+}"""
+
+
 def trace(page) -> dict:
     """The page's steps of the epoch in training: {epoch, steps: [{step, iteration, indices}]} (ui/train.js)."""
     return page.evaluate("() => globalThis.browsertrainTrace")
@@ -22,11 +41,11 @@ def trace(page) -> dict:
 
 def test_a_run_stopped_mid_epoch_and_reloaded_trains_only_the_rest_of_that_epoch(server, page):
     page.goto(train_url(server, **QUICK))
-    page.wait_for_function(
-        f"() => (globalThis.browsertrainTrace?.steps.length ?? 0) >= {STEPS_BEFORE_PAUSE}",
-        timeout=TRAIN_TIMEOUT_SECONDS * 1000,
-    )
-    page.evaluate("() => browsertrainControls.pause()")  # resolves once paused and its snapshot is stored
+    # The pause is asked from inside the page at the step itself: an epoch of small batches takes well under a second
+    # here, so a pause sent by polling from the test could land after the epoch ended.
+    page.evaluate(PAUSE_AT_STEP, STEPS_BEFORE_PAUSE)
+    page.wait_for_function("() => globalThis.pausedAtStep !== undefined", timeout=TRAIN_TIMEOUT_SECONDS * 1000)
+    page.evaluate("() => globalThis.pausedAtStep")  # resolves once paused and its snapshot is stored
     before = trace(page)
     page.evaluate("() => browsertrainControls.stop()")
     stopped = wait_for_phase(page)
